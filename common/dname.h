@@ -1,0 +1,87 @@
+/*
+ * dname - domain names: parse, validate, canonicalize, and the store key form.
+ *
+ * A dname_t holds a name in *key form*: its labels in reverse order (root
+ * side first), each as a length byte followed by the lowercased label bytes,
+ * without the root label.  "www.Example.com." becomes
+ * "\x03com\x07example\x03www".  The key form has the two properties the store
+ * needs: every name under a zone starts with the zone's key (one range scan
+ * lists a zone, a prefix test says "is below"), and it is at most 254 bytes,
+ * the wire limit of 255 less the root byte.  The root name has len 0.
+ *
+ * Text is presentation format (RFC 1035 5.1): labels joined by dots, an
+ * optional trailing dot, \X and \DDD escapes.  Output text is always
+ * absolute (trailing dot), lowercase, and escapes every byte outside
+ * [a-z0-9-_*] as \DDD except '.'-free printable ones that need \X.
+ *
+ * Pure functions on caller memory; no allocation, thread-safe.
+ */
+#ifndef KYEDNS_DNAME_H
+#define KYEDNS_DNAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNAME_MAX_KEY 254   /* key bytes: wire length 255 less the root byte */
+#define DNAME_MAX_LABEL 63
+#define DNAME_MAX_TEXT 1024 /* worst case: 4 chars per byte, plus dot and NUL */
+
+typedef struct dname {
+	uint8_t len;                 /* bytes used in key */
+	uint8_t labels;              /* number of labels, root not counted */
+	uint8_t key[DNAME_MAX_KEY];  /* reversed, length-prefixed, lowercased */
+} dname_t;
+
+/*
+ * Parses presentation text (len bytes, need not be NUL-terminated) into out.
+ * Accepts a trailing dot or none ("example.com" and "example.com." are the
+ * same absolute name), "." for the root, \X and \DDD escapes; lowercases
+ * ASCII letters.  Rejects: empty text, empty labels ("a..b", ".a"), labels
+ * over 63 bytes, names over 255 wire bytes, bad escapes (\256, "\1"),
+ * non-ASCII bytes (a U-label must be given as its A-label "xn--..."),
+ * control characters and spaces unless escaped, and "xn--" labels whose
+ * Punycode does not decode.  Returns 0 or ERR_BADNAME.
+ */
+int dname_parse(dname_t *out, const char *text, size_t len);
+
+/*
+ * Like dname_parse, then requires a host name: every label letters, digits
+ * and hyphens, not starting or ending with a hyphen, no "??--" in positions
+ * 3-4 unless "xn--", at least two labels.  Returns 0, ERR_BADNAME or
+ * ERR_NOTHOST.
+ */
+int dname_parse_host(dname_t *out, const char *text, size_t len);
+
+/* Returns 1 if n is a valid host name (rules of dname_parse_host), else 0. */
+int dname_is_host(const dname_t *n);
+
+/*
+ * Writes the canonical absolute text of n into buf (size bytes, NUL
+ * terminated).  Returns the text length (without NUL) or -ENOSPC if it does
+ * not fit; DNAME_MAX_TEXT always fits.
+ */
+int dname_to_text(const dname_t *n, char *buf, size_t size);
+
+/* Builds a name from key bytes (as stored); returns 0 or ERR_BADNAME. */
+int dname_from_key(dname_t *out, const uint8_t *key, size_t len);
+
+/* Returns 1 if n equals or is below parent, else 0. */
+int dname_is_below(const dname_t *n, const dname_t *parent);
+
+/* Returns 1 if a and b are the same name (case-insensitively), else 0. */
+int dname_equal(const dname_t *a, const dname_t *b);
+
+/* Replaces n by its parent (drops the leftmost label). Returns 0, or -ENOENT
+ * if n is the root. */
+int dname_parent(dname_t *n);
+
+/*
+ * Builds child = label + "." + parent.  label is raw bytes (no escapes).
+ * Returns 0, ERR_BADNAME (empty / over 63) or ERR_TOOBIG (over 255).
+ */
+int dname_child(dname_t *child, const dname_t *parent, const char *label, size_t len);
+
+/* Returns 1 if the leftmost label is "*" (a wildcard owner), else 0. */
+int dname_is_wildcard(const dname_t *n);
+
+#endif

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs (or checks for) every Debian 12 package KyedNS needs to build,
+# test, run and benchmark.  `deps.sh check` exits 1 when something is missing.
+set -e
+PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev lmdb-utils
+libsodium-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
+dnsutils python3 python3-pytest python3-dnspython ddclient dnsperf wrk wget curl
+procps iproute2"
+
+missing() {
+	for p in $PKGS; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+	done
+}
+
+case "${1:-install}" in
+check)
+	m=$(missing)
+	[ -z "$m" ] && exit 0
+	echo "missing packages:" $m >&2
+	exit 1
+	;;
+install)
+	m=$(missing)
+	[ -z "$m" ] && { echo "all packages present"; exit 0; }
+	SUDO=
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	# pdns-server's postinst would start a system pdns on port 53; no
+	# service is started while we install (policy-rc.d 101 = "not allowed").
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+		$SUDO chmod +x /usr/sbin/policy-rc.d
+		trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -q --no-install-recommends $m
+	;;
+*)
+	echo "usage: deps.sh [check|install]" >&2
+	exit 2
+	;;
+esac
