@@ -37,9 +37,15 @@
  * be reset on one thread and renewed on another).  LMDB allows one write txn
  * per environment across all processes; a second writer blocks.
  *
- * Map growth: when a write fails with ERR_MAPFULL the txn is aborted; the
- * caller calls store_grow() (which waits until no txn of this process is
- * active) and redoes its changes.  When another process grew the map,
+ * Map growth: when a write call returns ERR_MAPFULL the caller aborts the
+ * txn (store_txn_commit has already freed it when it is the one failing),
+ * calls store_grow() (which waits until no txn of this process is active,
+ * so the calling thread must hold none) and redoes its changes.
+ *
+ * One process, one store_t: LMDB forbids opening the same environment twice
+ * in a process, so a daemon that mostly reads but sometimes writes (the
+ * backend's setNotified) opens it without STORE_RDONLY.  A thread holds at
+ * most one active txn at a time.  When another process grew the map,
  * store_txn_begin/renew adopt the new size transparently.
  *
  * Borrowed memory: every pointer a lookup returns (rr content, host agent,
@@ -194,8 +200,7 @@ int store_txn_renew(store_txn_t *txn);
 int store_zone_add(store_txn_t *txn, store_zone_t *z);
 
 /* Rewrites SOA fields/kind of an existing zone (by z->name); id is kept.
- * Counts as a change (serial bump at commit unless z->serial moved forward
- * explicitly). */
+ * Counts as a change: the serial is bumped at commit (from z->serial). */
 int store_zone_put(store_txn_t *txn, const store_zone_t *z);
 
 /* Exact zone by name / by id.  0, -ENOENT. */

@@ -7,6 +7,7 @@
 #ifndef KYEDNS_CHECK_H
 #define KYEDNS_CHECK_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,330 @@
+#include "dname.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "err.h"
+
+/* Characters that presentation format gives a meaning of their own; they
+ * must be escaped to be part of a label. */
+static int is_special(unsigned char c)
+{
+	return c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$' || c == '\\' ||
+	       c == '.';
+}
+
+static int is_ldh(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/*
+ * RFC 3492 decoding, reduced to a yes/no: does the Punycode part of an
+ * A-label decode to a code point sequence with at least one non-ASCII code
+ * point and nothing out of range?  An "xn--" label that fails this is not an
+ * A-label, and storing it would let two spellings of junk look like IDNs.
+ */
+static int punycode_valid(const uint8_t *s, size_t len)
+{
+	enum { BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, IBIAS = 72, IN = 0x80 };
+	size_t b = 0, j, out = 0, pos;
+	uint32_t n = IN, i = 0, bias = IBIAS;
+	int nonascii = 0;
+
+	if (len == 0)
+		return 0;
+	for (j = 0; j < len; j++)
+		if (s[j] == '-')
+			b = j;
+	/* basic code points before the last delimiter */
+	for (j = 0; j < b; j++)
+		if (s[j] >= 0x80)
+			return 0;
+	out = b;
+	pos = b > 0 ? b + 1 : 0;
+	if (pos >= len)
+		return 0; /* nothing encoded: not an A-label */
+	while (pos < len) {
+		uint32_t oldi = i, w = 1, k;
+		for (k = BASE;; k += BASE) {
+			uint32_t digit, t;
+			unsigned char c;
+			if (pos >= len)
+				return 0;
+			c = s[pos++];
+			if (c >= '0' && c <= '9')
+				digit = c - '0' + 26;
+			else if (c >= 'a' && c <= 'z')
+				digit = c - 'a';
+			else
+				return 0;
+			if (digit > (UINT32_MAX - i) / w)
+				return 0;
+			i += digit * w;
+			t = k <= bias ? TMIN : k >= bias + TMAX ? TMAX : k - bias;
+			if (digit < t)
+				break;
+			if (w > UINT32_MAX / (BASE - t))
+				return 0;
+			w *= BASE - t;
+		}
+		/* adapt bias */
+		{
+			uint32_t delta = oldi == 0 ? (i - oldi) / DAMP : (i - oldi) / 2, kk = 0;
+			delta += delta / (uint32_t)(out + 1);
+			while (delta > ((BASE - TMIN) * TMAX) / 2) {
+				delta /= BASE - TMIN;
+				kk += BASE;
+			}
+			bias = kk + (BASE - TMIN + 1) * delta / (delta + SKEW);
+		}
+		if (i / (out + 1) > 0x10FFFF - n)
+			return 0;
+		n += i / (uint32_t)(out + 1);
+		i %= (uint32_t)(out + 1);
+		if (n > 0x10FFFF || (n >= 0xD800 && n <= 0xDFFF) || n < 0x80)
+			return 0;
+		nonascii = 1;
+		out++;
+		i++;
+		if (out > 63)
+			return 0;
+	}
+	return nonascii;
+}
+
+int dname_parse(dname_t *out, const char *text, size_t len)
+{
+	uint8_t wire[256]; /* labels in wire order, length-prefixed */
+	uint8_t starts[128];
+	size_t w = 0, i = 0;
+	unsigned nlabels = 0;
+
+	if (len == 0)
+		return ERR_BADNAME;
+	if (len == 1 && text[0] == '.') {
+		out->len = 0;
+		out->labels = 0;
+		return 0;
+	}
+	while (i < len) {
+		size_t lstart = w;
+		uint8_t llen = 0;
+		if (w + 1 > 254)
+			return ERR_BADNAME;
+		w++; /* length byte */
+		while (i < len && text[i] != '.') {
+			unsigned char c = (unsigned char)text[i++];
+			if (c == '\\') {
+				if (i >= len)
+					return ERR_BADNAME;
+				c = (unsigned char)text[i];
+				if (c >= '0' && c <= '9') {
+					unsigned v;
+					if (i + 3 > len || text[i + 1] < '0' || text[i + 1] > '9' ||
+					    text[i + 2] < '0' || text[i + 2] > '9')
+						return ERR_BADNAME;
+					v = (unsigned)(text[i] - '0') * 100 +
+					    (unsigned)(text[i + 1] - '0') * 10 + (unsigned)(text[i + 2] - '0');
+					if (v > 255)
+						return ERR_BADNAME;
+					c = (unsigned char)v;
+					i += 3;
+				} else if (c > 0x20 && c < 0x7f) {
+					i++;
+				} else {
+					return ERR_BADNAME;
+				}
+			} else if (c <= 0x20 || c >= 0x7f || is_special(c)) {
+				return ERR_BADNAME;
+			}
+			if (c >= 'A' && c <= 'Z')
+				c = (unsigned char)(c + ('a' - 'A'));
+			if (++llen > DNAME_MAX_LABEL || w >= 254)
+				return ERR_BADNAME;
+			wire[w++] = c;
+		}
+		if (llen == 0)
+			return ERR_BADNAME; /* "a..b", ".a", or a lone trailing dot */
+		wire[lstart] = llen;
+		if (nlabels >= sizeof(starts))
+			return ERR_BADNAME;
+		starts[nlabels++] = (uint8_t)lstart;
+		if (i < len) {
+			i++; /* the dot */
+			if (i == len)
+				break; /* one trailing dot: absolute */
+		}
+	}
+	/* wire length with the root byte must be <= 255 */
+	if (w + 1 > 255)
+		return ERR_BADNAME;
+	for (unsigned l = 0; l < nlabels; l++) {
+		const uint8_t *lab = wire + starts[l] + 1;
+		uint8_t ll = wire[starts[l]];
+		if (ll >= 4 && lab[0] == 'x' && lab[1] == 'n' && lab[2] == '-' && lab[3] == '-' &&
+		    !punycode_valid(lab + 4, ll - 4u))
+			return ERR_BADNAME;
+	}
+	/* reverse label order into the key */
+	out->len = (uint8_t)w;
+	out->labels = (uint8_t)nlabels;
+	{
+		size_t k = 0;
+		for (unsigned l = nlabels; l-- > 0;) {
+			uint8_t ll = wire[starts[l]];
+			memcpy(out->key + k, wire + starts[l], ll + 1u);
+			k += ll + 1u;
+		}
+	}
+	return 0;
+}
+
+int dname_is_host(const dname_t *n)
+{
+	size_t k = 0;
+	if (n->labels < 2)
+		return 0;
+	while (k < n->len) {
+		uint8_t ll = n->key[k];
+		const uint8_t *lab = n->key + k + 1;
+		for (uint8_t j = 0; j < ll; j++)
+			if (!is_ldh(lab[j]))
+				return 0;
+		if (lab[0] == '-' || lab[ll - 1] == '-')
+			return 0;
+		/* RFC 5891 4.2.3.1: "??--" is reserved for A-labels */
+		if (ll >= 4 && lab[2] == '-' && lab[3] == '-' && !(lab[0] == 'x' && lab[1] == 'n'))
+			return 0;
+		k += ll + 1u;
+	}
+	return 1;
+}
+
+int dname_parse_host(dname_t *out, const char *text, size_t len)
+{
+	int rc = dname_parse(out, text, len);
+	if (rc < 0)
+		return rc;
+	return dname_is_host(out) ? 0 : ERR_NOTHOST;
+}
+
+int dname_to_text(const dname_t *n, char *buf, size_t size)
+{
+	size_t o = 0;
+	size_t offs[128];
+	unsigned cnt = 0;
+
+	if (n->len == 0) {
+		if (size < 2)
+			return -ENOSPC;
+		buf[0] = '.';
+		buf[1] = '\0';
+		return 1;
+	}
+	for (size_t k = 0; k < n->len && cnt < 128; k += n->key[k] + 1u)
+		offs[cnt++] = k;
+	while (cnt-- > 0) {
+		uint8_t ll = n->key[offs[cnt]];
+		const uint8_t *lab = n->key + offs[cnt] + 1;
+		for (uint8_t j = 0; j < ll; j++) {
+			unsigned char c = lab[j];
+			if (o + 5 >= size)
+				return -ENOSPC;
+			if (c > 0x20 && c < 0x7f && !is_special(c)) {
+				buf[o++] = (char)c;
+			} else if (c > 0x20 && c < 0x7f) {
+				buf[o++] = '\\';
+				buf[o++] = (char)c;
+			} else {
+				buf[o++] = '\\';
+				buf[o++] = (char)('0' + c / 100);
+				buf[o++] = (char)('0' + c / 10 % 10);
+				buf[o++] = (char)('0' + c % 10);
+			}
+		}
+		if (o + 2 > size)
+			return -ENOSPC;
+		buf[o++] = '.';
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+int dname_from_key(dname_t *out, const uint8_t *key, size_t len)
+{
+	size_t k = 0;
+	unsigned labels = 0;
+	if (len > DNAME_MAX_KEY)
+		return ERR_BADNAME;
+	while (k < len) {
+		if (key[k] == 0 || key[k] > DNAME_MAX_LABEL || k + 1 + key[k] > len)
+			return ERR_BADNAME;
+		k += key[k] + 1u;
+		labels++;
+	}
+	memcpy(out->key, key, len);
+	out->len = (uint8_t)len;
+	out->labels = (uint8_t)labels;
+	return 0;
+}
+
+int dname_is_below(const dname_t *n, const dname_t *parent)
+{
+	/* Key form makes "at or below" a prefix test; the prefix ends at a
+	 * label boundary because parent's key is made of whole labels and n's
+	 * labels are walked from the same start. */
+	return n->len >= parent->len && memcmp(n->key, parent->key, parent->len) == 0 &&
+	       (n->len == parent->len || n->labels > parent->labels);
+}
+
+int dname_equal(const dname_t *a, const dname_t *b)
+{
+	return a->len == b->len && memcmp(a->key, b->key, a->len) == 0;
+}
+
+int dname_parent(dname_t *n)
+{
+	size_t k = 0, last = 0;
+	if (n->labels == 0)
+		return -ENOENT;
+	while (k < n->len) {
+		last = k;
+		k += n->key[k] + 1u;
+	}
+	n->len = (uint8_t)last;
+	n->labels--;
+	return 0;
+}
+
+int dname_child(dname_t *child, const dname_t *parent, const char *label, size_t len)
+{
+	if (len == 0 || len > DNAME_MAX_LABEL)
+		return ERR_BADNAME;
+	if (parent->len + 1 + len + 1 > 255)
+		return ERR_TOOBIG;
+	if (child != parent)
+		memcpy(child->key, parent->key, parent->len);
+	child->key[parent->len] = (uint8_t)len;
+	for (size_t j = 0; j < len; j++) {
+		unsigned char c = (unsigned char)label[j];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + ('a' - 'A'));
+		child->key[parent->len + 1 + j] = c;
+	}
+	child->len = (uint8_t)(parent->len + 1 + len);
+	child->labels = (uint8_t)(parent->labels + 1);
+	return 0;
+}
+
+int dname_is_wildcard(const dname_t *n)
+{
+	size_t k = 0, last = 0;
+	if (n->labels == 0)
+		return 0;
+	while (k < n->len) {
+		last = k;
+		k += n->key[k] + 1u;
+	}
+	return n->key[last] == 1 && n->key[last + 1] == '*';
+}
