@@ -35,9 +35,10 @@ UPDATER_OBJS := $(B)/updater/main.o $(B)/updater/http.o $(B)/updater/dd.o \
                 $(B)/updater/server.o $(B)/updater/writer.o $(B)/updater/purge.o \
                 $(B)/updater/limit.o $(B)/updater/metrics.o
 LLHTTP_OBJS  := $(B)/llhttp/api.o $(B)/llhttp/http.o $(B)/llhttp/llhttp.o
-CTL_OBJS     := $(B)/ctl/main.o
+CTL_OBJS     := $(B)/ctl/main.o $(B)/ctl/util.o $(B)/ctl/zone.o $(B)/ctl/host.o \
+                $(B)/ctl/record.o $(B)/ctl/import.o
 
-UNIT_TESTS   := dname addr token store rdata
+UNIT_TESTS   := dname addr token store rdata rb dd
 UNIT_BINS    := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 BINS := $(B)/kyedns-backend $(B)/kyedns-updater $(B)/kyednsctl

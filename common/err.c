@@ -19,6 +19,7 @@ static const char *const project_msgs[] = {
 	[-(ERR_TOOBIG - ERR_BASE)] = "value too large",
 	[-(ERR_NOTHOST - ERR_BASE)] = "not a valid host name (letters, digits, hyphens)",
 	[-(ERR_ISZONE - ERR_BASE)] = "not allowed at a zone apex",
+	[-(ERR_TXNFULL - ERR_BASE)] = "too many changes in one transaction",
 };
 
 const char *err_str(int err)

@@ -28,7 +28,8 @@ enum {
 	ERR_TOOBIG = -1013,     /* value or name over a hard limit */
 	ERR_NOTHOST = -1014,    /* name is not a valid host name (LDH) */
 	ERR_ISZONE = -1015,     /* operation not allowed at a zone apex */
-	ERR_LAST = -1016
+	ERR_TXNFULL = -1016,    /* too many changes for one txn: split it */
+	ERR_LAST = -1017
 };
 
 /* Returns a static string describing err (negative errno or ERR_*). Never NULL. */

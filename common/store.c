@@ -77,7 +77,7 @@ static int lmdb_err(int rc)
 	case MDB_NOTFOUND: return -ENOENT;
 	case MDB_KEYEXIST: return -EEXIST;
 	case MDB_MAP_FULL: return ERR_MAPFULL;
-	case MDB_TXN_FULL: return ERR_MAPFULL;
+	case MDB_TXN_FULL: return ERR_TXNFULL;
 	case MDB_READERS_FULL: return ERR_READERS;
 	case MDB_MAP_RESIZED: return ERR_RESIZED;
 	case MDB_CORRUPTED:

@@ -28,7 +28,8 @@ int token_init(void);
  * (size >= TOKEN_GEN_LEN + 1). */
 void token_generate(char out[TOKEN_GEN_LEN + 1]);
 
-/* Returns 0 if tok (len bytes) is acceptable as a provided token, else
+/* Returns 0 if tok (len bytes) is acceptable as a provided token:
+ * TOKEN_MIN_LEN..TOKEN_MAX_LEN characters of [A-Za-z0-9-_.~]; else
  * ERR_SHORTTOKEN. */
 int token_check(const char *tok, size_t len);
 
