@@ -1,0 +1,133 @@
+/*
+ * kyedns-backend - PowerDNS remote backend (launch=remote, unix socket)
+ * answering from the KyedNS store.  Parses the configuration, opens the
+ * store, runs the server loop; everything else lives in rb.c and server.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <uv.h>
+
+#include "err.h"
+#include "rb.h"
+#include "server.h"
+#include "store.h"
+
+#define DEFAULT_DB "/var/lib/kyedns"
+#define DEFAULT_SOCKET "/run/kyedns/backend.sock"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kyedns-backend [--db DIR] [--socket PATH] [--socket-group GROUP]\n"
+		"\n"
+		"PowerDNS remote backend for KyedNS: answers pdns (launch=remote,\n"
+		"remote-connection-string=unix:path=PATH) from the store in DIR.\n"
+		"\n"
+		"  --db DIR              store directory (env KYEDNS_DB; default " DEFAULT_DB ")\n"
+		"  --socket PATH         unix socket to listen on (env KYEDNS_SOCKET;\n"
+		"                        default " DEFAULT_SOCKET ")\n"
+		"  --socket-group GROUP  group of the socket, mode 0660, so pdns can\n"
+		"                        connect (env KYEDNS_SOCKET_GROUP)\n"
+		"  --help                this text\n"
+		"  --version             print the version\n");
+}
+
+static void rb_log(void *arg, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	(void)arg;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	server_log("%s", line);
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+int main(int argc, char **argv)
+{
+	const char *db = env_or("KYEDNS_DB", DEFAULT_DB);
+	const char *sock = env_or("KYEDNS_SOCKET", DEFAULT_SOCKET);
+	const char *group = env_or("KYEDNS_SOCKET_GROUP", NULL);
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"socket", required_argument, NULL, 's'},
+		{"socket-group", required_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd': db = optarg; break;
+		case 's': sock = optarg; break;
+		case 'g': group = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts(RB_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kyedns-backend: unexpected argument %s (see --help)\n", argv[optind]);
+		return 2;
+	}
+
+	/* A peer that closes early must not kill us; the write just fails. */
+	signal(SIGPIPE, SIG_IGN);
+	/* pdns opens a handful of connections, but a flood (or a test with a
+	 * thousand) must not hit the default soft limit of 1024. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	/*
+	 * Read-write, because setNotified records pdns's notified serial; the
+	 * only write, and a short one.  A store we may only read still serves
+	 * lookups.
+	 */
+	store_t *store;
+	int rc = store_open(&store, db, 0);
+	if (rc == -EACCES || rc == -EROFS || rc == -EPERM) {
+		rc = store_open(&store, db, STORE_RDONLY);
+		if (rc == 0)
+			server_log("opened store %s read-only (setNotified will fail)", db);
+	}
+	if (rc < 0) {
+		server_log("cannot open store %s (%s)", db, err_str(rc));
+		return 1;
+	}
+
+	rb_t rb;
+	rb_init(&rb, store);
+	rb.log = rb_log;
+
+	uv_loop_t *loop = uv_default_loop();
+	static server_t srv; /* large (read buffer): not on the stack */
+	if (server_start(&srv, loop, &rb, sock, group) < 0) {
+		rb_free(&rb);
+		store_close(store);
+		return 1;
+	}
+	server_log("listening on %s (store %s)", sock, db);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	rb_free(&rb);
+	store_close(store);
+	server_log("stopped");
+	return 0;
+}

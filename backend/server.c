@@ -1,0 +1,495 @@
+/*
+ * server - unix-socket server, framing, connections, signals.  See server.h.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Stop parsing pipelined requests once this much output waits. */
+#define OUT_HIGH_WATER (1u << 20)
+
+typedef struct server_conn {
+	uv_pipe_t pipe;          /* pipe.data = this */
+	server_t *srv;
+	char *in;                /* unconsumed input: a partial line, or lines
+				    held back while busy/writing */
+	size_t in_len, in_cap;
+	rb_buf_t out;            /* replies not yet handed to the kernel */
+	rb_buf_t wbuf;           /* replies owned by the write in flight */
+	uv_write_t wreq;
+	uv_work_t work;          /* the deferred request */
+	rb_work_t rbw;
+	unsigned busy : 1;       /* a deferred request is running */
+	unsigned writing : 1;    /* wreq is in flight */
+	unsigned reading : 1;
+	unsigned closing : 1;    /* close once busy and writing are done */
+	unsigned closed : 1;     /* uv_close called */
+	struct server_conn *prev, *next;
+} conn_t;
+
+static void pump(conn_t *c);
+
+void server_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "kyedns-backend: %s\n", line);
+}
+
+/* ---- connections ---- */
+
+static void on_close(uv_handle_t *h)
+{
+	conn_t *c = h->data;
+	server_t *srv = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->rb->conns_open--;
+	free(c->in);
+	rb_buf_free(&c->out);
+	rb_buf_free(&c->wbuf);
+	free(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	conn_t *c = h->data;
+	(void)suggested;
+	*buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
+}
+
+/* Appends n bytes to the connection's input.  0 or -ENOMEM. */
+static int in_append(conn_t *c, const char *p, size_t n)
+{
+	if (c->in_cap - c->in_len < n) {
+		size_t cap = c->in_cap ? c->in_cap : 4096;
+		while (cap - c->in_len < n)
+			cap *= 2;
+		char *q = realloc(c->in, cap);
+		if (!q)
+			return -ENOMEM;
+		c->in = q;
+		c->in_cap = cap;
+	}
+	memcpy(c->in + c->in_len, p, n);
+	c->in_len += n;
+	return 0;
+}
+
+static void too_long(conn_t *c)
+{
+	server_log("closing connection (request line over %u bytes)", RB_MAX_LINE);
+	rb_reply_too_long(c->srv->rb, &c->out);
+	c->closing = 1;
+}
+
+static void drop(conn_t *c, const char *why)
+{
+	if (why)
+		server_log("dropping connection (%s)", why);
+	c->out.len = 0;
+	c->closing = 1;
+}
+
+static void work_cb(uv_work_t *w)
+{
+	conn_t *c = w->data;
+	rb_work_run(c->srv->rb, &c->rbw);
+}
+
+static void after_work_cb(uv_work_t *w, int status)
+{
+	conn_t *c = w->data;
+	(void)status; /* never cancelled: uv_cancel is not used */
+	c->busy = 0;
+	if (rb_work_done(c->srv->rb, &c->rbw, &c->out) < 0)
+		drop(c, "out of memory");
+	pump(c);
+}
+
+/*
+ * Handles the complete lines in p[0..n); returns the bytes consumed.  Stops
+ * early when a request is deferred, the connection is closing, or enough
+ * output is waiting; *partial is set when it stopped only because the rest
+ * holds no newline.
+ */
+static size_t scan_lines(conn_t *c, const char *p, size_t n, int *partial)
+{
+	size_t off = 0;
+	*partial = 0;
+	while (off < n) {
+		if (c->busy || c->closing || c->out.len >= OUT_HIGH_WATER)
+			return off;
+		const char *nl = memchr(p + off, '\n', n - off);
+		if (!nl) {
+			*partial = 1;
+			return off;
+		}
+		size_t len = (size_t)(nl - (p + off));
+		const char *line = p + off;
+		off += len + 1;
+		if (len > RB_MAX_LINE) {
+			too_long(c);
+			return n;
+		}
+		/* Blank lines (a human's stray Enter, "\r\n") are no requests. */
+		size_t i = 0;
+		while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+			i++;
+		if (i == len)
+			continue;
+		int rc = rb_handle(c->srv->rb, line, len, &c->out, &c->rbw);
+		if (rc == RB_DEFER) {
+			c->busy = 1;
+			c->work.data = c;
+			if (uv_queue_work(c->srv->loop, &c->work, work_cb, after_work_cb) < 0) {
+				c->busy = 0;
+				c->rbw.rc = -EAGAIN;
+				rb_work_done(c->srv->rb, &c->rbw, &c->out);
+			}
+		} else if (rc < 0) {
+			drop(c, "out of memory");
+			return n;
+		}
+	}
+	return off;
+}
+
+/* Handles lines held in c->in. */
+static void scan_held(conn_t *c)
+{
+	if (!c->in_len)
+		return;
+	int partial;
+	size_t used = scan_lines(c, c->in, c->in_len, &partial);
+	if (used >= c->in_len) {
+		c->in_len = 0;
+	} else if (used) {
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
+	if (partial && c->in_len > RB_MAX_LINE) {
+		c->in_len = 0;
+		too_long(c);
+	}
+	/* A long line's buffer is not kept for the connection's lifetime. */
+	if (!c->in_len && c->in_cap > 65536) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	conn_t *c = req->data;
+	c->writing = 0;
+	c->wbuf.len = 0;
+	/* A big reply's buffer is not kept for the connection's lifetime. */
+	if (c->wbuf.cap > 65536)
+		rb_buf_free(&c->wbuf);
+	if (status < 0 && !c->closing)
+		drop(c, NULL); /* peer went away; nothing to report */
+	pump(c);
+}
+
+/* Hands waiting output to the kernel: directly when it takes it all, else
+ * through one uv_write that owns the rest. */
+static void flush(conn_t *c)
+{
+	if (c->writing || !c->out.len || c->closed)
+		return;
+	uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.len);
+	int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+	if (n == (int)c->out.len) {
+		c->out.len = 0;
+		if (c->out.cap > OUT_HIGH_WATER)
+			rb_buf_free(&c->out);
+		return;
+	}
+	if (n < 0 && n != UV_EAGAIN) {
+		drop(c, NULL);
+		return;
+	}
+	if (n > 0)
+		rb_buf_consume(&c->out, (size_t)n);
+	/* The write owns wbuf until on_write; new replies go to out. */
+	rb_buf_t t = c->wbuf;
+	c->wbuf = c->out;
+	c->out = t;
+	c->out.len = 0;
+	b = uv_buf_init(c->wbuf.p, (unsigned)c->wbuf.len);
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
+		c->wbuf.len = 0;
+		drop(c, NULL);
+		return;
+	}
+	c->writing = 1;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/*
+ * The one place that moves a connection forward: handles held input,
+ * flushes, starts or stops reading, and closes when it is done.
+ */
+static void pump(conn_t *c)
+{
+	if (c->closed)
+		return;
+	/* Held lines are handled until they run out, a request is deferred,
+	 * or a write is pending: a peer waiting for replies to what it has
+	 * sent must never depend on sending more. */
+	for (;;) {
+		size_t before = c->in_len;
+		if (!c->busy && !c->writing && !c->closing)
+			scan_held(c);
+		flush(c);
+		if (c->busy || c->writing || c->closing || !c->in_len || c->in_len == before)
+			break;
+	}
+	/* Output left after a flush means a write is in flight. */
+	int want = !c->busy && !c->writing && !c->closing && !c->srv->stopping;
+	if (want && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
+			c->reading = 1;
+		else
+			drop(c, NULL);
+	} else if (!want && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->reading = 0;
+	}
+	if ((c->closing || c->srv->stopping) && !c->busy && !c->writing) {
+		c->closed = 1;
+		if (c->reading) {
+			uv_read_stop((uv_stream_t *)&c->pipe);
+			c->reading = 0;
+		}
+		uv_close((uv_handle_t *)&c->pipe, on_close);
+	}
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	conn_t *c = s->data;
+	if (nread == 0)
+		return; /* EAGAIN */
+	if (nread < 0) {
+		/* EOF: answer what is complete (already done), then close;
+		 * a half-closed peer (a script) still reads the replies. */
+		if (nread != UV_EOF)
+			c->out.len = 0;
+		c->closing = 1;
+		pump(c);
+		return;
+	}
+	const char *p = buf->base;
+	size_t n = (size_t)nread;
+	if (c->in_len == 0) {
+		/* The common case: whole requests straight from the shared
+		 * buffer, no copy. */
+		int partial;
+		size_t used = scan_lines(c, p, n, &partial);
+		p += used;
+		n -= used;
+		if (c->closing)
+			n = 0;
+		if (partial && n > RB_MAX_LINE) {
+			too_long(c);
+			n = 0;
+		}
+	}
+	if (n && in_append(c, p, n) < 0)
+		drop(c, "out of memory");
+	pump(c);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	server_t *srv = listener->data;
+	if (status < 0) {
+		server_log("cannot accept connection (%s)", uv_strerror(status));
+		return;
+	}
+	conn_t *c = calloc(1, sizeof *c);
+	if (!c) {
+		server_log("cannot accept connection (out of memory)");
+		return;
+	}
+	c->srv = srv;
+	uv_pipe_init(srv->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->rb->conns_open++;
+	srv->rb->conns_total++;
+	int rc = uv_accept(listener, (uv_stream_t *)&c->pipe);
+	if (rc < 0) {
+		server_log("cannot accept connection (%s)", uv_strerror(rc));
+		c->closing = 1;
+	}
+	pump(c);
+}
+
+/* ---- signals and shutdown ---- */
+
+static void stop(server_t *srv, const char *why)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	server_log("stopping (%s)", why);
+	if (srv->listening) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		unlink(srv->path);
+		srv->listening = 0;
+	}
+	uv_close((uv_handle_t *)&srv->sigterm, NULL);
+	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	conn_t *next;
+	for (conn_t *c = srv->conns; c; c = next) {
+		next = c->next; /* pump may close c (freed later, in on_close) */
+		pump(c);
+	}
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	stop(h->data, signum == SIGTERM ? "sigterm" : "sigint");
+}
+
+/* ---- socket set-up ---- */
+
+/* 1 when something accepts connections on path, 0 when not, < 0 on error. */
+static int socket_alive(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = errno;
+	close(fd);
+	if (rc == 0)
+		return 1;
+	if (e == ECONNREFUSED || e == ENOENT)
+		return 0;
+	return -e;
+}
+
+static int resolve_group(const char *group, gid_t *gid)
+{
+	struct group *g = getgrnam(group);
+	if (g) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	char *end;
+	unsigned long v = strtoul(group, &end, 10);
+	if (*group && !*end) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, const char *group)
+{
+	int rc;
+	srv->loop = loop;
+	srv->rb = rb;
+	srv->conns = NULL;
+	srv->stopping = srv->listening = 0;
+	if (strlen(path) >= sizeof srv->path) {
+		server_log("cannot use socket %s (path longer than %zu bytes)", path,
+			   sizeof srv->path - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(srv->path, path);
+
+	gid_t gid = 0;
+	if (group && *group && resolve_group(group, &gid) < 0) {
+		server_log("cannot use socket group %s (no such group)", group);
+		return -ENOENT;
+	}
+
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			server_log("refusing to replace %s (not a socket)", path);
+			return -EEXIST;
+		}
+		rc = socket_alive(path);
+		if (rc == 1) {
+			server_log("refusing to start: socket %s is in use (another backend is "
+				   "running)", path);
+			return -EADDRINUSE;
+		}
+		if (rc < 0) {
+			server_log("cannot check socket %s (%s)", path, strerror(-rc));
+			return rc;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			rc = -errno;
+			server_log("cannot remove stale socket %s (%s)", path, strerror(errno));
+			return rc;
+		}
+		server_log("replaced stale socket %s", path);
+	}
+
+	uv_pipe_init(loop, &srv->listener, 0);
+	srv->listener.data = srv;
+	/* The umask makes the socket 0660 from the start: no window in which
+	 * other users could connect. */
+	mode_t old = umask(0117);
+	rc = uv_pipe_bind(&srv->listener, path);
+	umask(old);
+	if (rc < 0) {
+		server_log("cannot bind socket %s (%s)", path, uv_strerror(rc));
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		return rc;
+	}
+	srv->listening = 1;
+	if (chmod(path, 0660) < 0 ||
+	    (group && *group && chown(path, (uid_t)-1, gid) < 0)) {
+		rc = -errno;
+		server_log("cannot set mode or group of socket %s (%s)", path, strerror(errno));
+		goto fail;
+	}
+	rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
+	if (rc < 0) {
+		server_log("cannot listen on socket %s (%s)", path, uv_strerror(rc));
+		goto fail;
+	}
+	uv_signal_init(loop, &srv->sigterm);
+	uv_signal_init(loop, &srv->sigint);
+	srv->sigterm.data = srv->sigint.data = srv;
+	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	return 0;
+fail:
+	uv_close((uv_handle_t *)&srv->listener, NULL);
+	unlink(path);
+	srv->listening = 0;
+	return rc;
+}

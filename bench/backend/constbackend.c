@@ -1,0 +1,149 @@
+/*
+ * constbackend - the ceiling for the benchmark: a remote backend that does
+ * no work.  One thread per connection, blocking I/O, no JSON parser: it
+ * finds "method", "qname" and "qtype" with strstr and answers every name
+ * below the zone with one A record, the apex with SOA + NS.  Anything pdns
+ * needs to serve the zone (initialize, getAllDomains, getDomainInfo,
+ * metadata) gets a fixed answer.  Not a real backend: bench only.
+ *
+ *   constbackend SOCKET [ZONE]      (ZONE defaults to example.com.)
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static const char *zone = "example.com.";
+
+/* The string value after "key": (no escapes expected), or NULL; *len gets
+ * its length.  pdns puts a space after the colon in initialize, none
+ * elsewhere. */
+static char *field(char *line, const char *key, size_t *len)
+{
+	char pat[32];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	char *p = strstr(line, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	if (*p++ != '"')
+		return NULL;
+	char *q = strchr(p, '"');
+	if (!q)
+		return NULL;
+	*len = (size_t)(q - p);
+	return p;
+}
+
+static int answer(char *line, char *out, size_t size)
+{
+	char *m = strstr(line, "\"method\":");
+	if (!m)
+		return snprintf(out, size, "{\"result\":false}\n");
+	m += 9;
+	while (*m == ' ')
+		m++;
+	if (*m++ != '"')
+		return snprintf(out, size, "{\"result\":false}\n");
+	if (strncmp(m, "lookup\"", 7) == 0) {
+		size_t tl, nl;
+		char *qtype = field(m, "qtype", &tl);
+		char *qname = field(m, "qname", &nl);
+		if (!qname || !qtype)
+			return snprintf(out, size, "{\"result\":false}\n");
+		qtype[tl] = '\0';
+		qname[nl] = '\0';
+		if (strcasecmp(qname, zone) == 0) {
+			if (strcmp(qtype, "ANY") && strcmp(qtype, "SOA") && strcmp(qtype, "NS"))
+				return snprintf(out, size, "{\"result\":[]}\n");
+			return snprintf(out, size,
+					"{\"result\":[{\"qtype\":\"SOA\",\"qname\":\"%s\",\"content\":"
+					"\"ns1.%s hostmaster.%s 1 10800 3600 604800 60\",\"ttl\":3600,"
+					"\"domain_id\":1,\"auth\":true},{\"qtype\":\"NS\",\"qname\":\"%s\","
+					"\"content\":\"ns1.%s\",\"ttl\":3600,\"domain_id\":1,\"auth\":true}]}\n",
+					qname, zone, zone, qname, zone);
+		}
+		if (strcmp(qtype, "ANY") && strcmp(qtype, "A"))
+			return snprintf(out, size, "{\"result\":[]}\n");
+		return snprintf(out, size,
+				"{\"result\":[{\"qtype\":\"A\",\"qname\":\"%s\",\"content\":\"192.0.2.1\","
+				"\"ttl\":60,\"domain_id\":1,\"auth\":true}]}\n",
+				qname);
+	}
+	if (strncmp(m, "getAllDomains\"", 14) == 0 || strncmp(m, "getDomainInfo\"", 14) == 0) {
+		const char *di = "{\"id\":1,\"zone\":\"%s\",\"masters\":[],\"notified_serial\":1,"
+				 "\"serial\":1,\"last_check\":0,\"kind\":\"native\"}";
+		char buf[512];
+		snprintf(buf, sizeof buf, di, zone);
+		return snprintf(out, size, m[3] == 'A' ? "{\"result\":[%s]}\n" : "{\"result\":%s}\n",
+				buf);
+	}
+	if (strncmp(m, "initialize\"", 11) == 0)
+		return snprintf(out, size, "{\"result\":true}\n");
+	if (strncmp(m, "getAllDomainMetadata\"", 21) == 0)
+		return snprintf(out, size, "{\"result\":{}}\n");
+	if (strncmp(m, "getDomainMetadata\"", 18) == 0)
+		return snprintf(out, size, "{\"result\":[]}\n");
+	return snprintf(out, size, "{\"result\":false}\n");
+}
+
+static void *serve(void *arg)
+{
+	int fd = (int)(long)arg;
+	char in[65536], out[4096];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, in + len, sizeof in - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		char *start = in, *nl;
+		while ((nl = memchr(start, '\n', len - (size_t)(start - in)))) {
+			*nl = '\0';
+			int m = answer(start, out, sizeof out);
+			if (write(fd, out, (size_t)m) != m)
+				goto done;
+			start = nl + 1;
+		}
+		len -= (size_t)(start - in);
+		memmove(in, start, len);
+		if (len == sizeof in - 1)
+			break;
+	}
+done:
+	close(fd);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: constbackend SOCKET [ZONE]\n");
+		return 2;
+	}
+	if (argc > 2)
+		zone = argv[2];
+	signal(SIGPIPE, SIG_IGN);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", argv[1]);
+	unlink(argv[1]);
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 128) < 0) {
+		perror("constbackend");
+		return 1;
+	}
+	for (;;) {
+		int fd = accept(ls, NULL, NULL);
+		if (fd < 0)
+			continue;
+		pthread_t t;
+		pthread_create(&t, NULL, serve, (void *)(long)fd);
+		pthread_detach(t);
+	}
+}
