@@ -1,0 +1,192 @@
+"""Helpers to run kyedns-updater against a store made with kyednsctl.
+
+    from updater_util import Updater, populate, curl
+    populate(ctl)                      # zone example.com + hosts, TOKENS below
+    with Updater(store, tmp_path) as up:
+        r = curl(up.url("/nic/update?hostname=a.example.com&myip=1.2.3.4"),
+                 user=("a.example.com", TOKENS["a.example.com"]))
+        assert (r.status, r.body) == (200, "good 1.2.3.4\\n")
+
+Everything runs on loopback on free ports; the daemon is stopped with
+SIGTERM (and its exit status checked) when the block ends.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import binary, free_port
+
+ZONE = "example.com"
+TOKENS = {
+    "a.example.com": "tokenA-0123456789abcdef",
+    "b.example.com": "tokenB-0123456789abcdef",
+    "c.example.com": "tokenC-0123456789abcdef",
+    "d.example.com": "tokenD-0123456789abcdef",
+}
+
+
+def populate(ctl, hosts=TOKENS, zone=ZONE):
+    """Creates the zone and hosts (token per host) in ctl's store."""
+    ctl.run("zone", "add", zone, "--ns", "ns1." + zone)
+    for h, t in hosts.items():
+        ctl.run("host", "add", h, "--token", t)
+
+
+def host_addrs(ctl, host):
+    """(ipv4, ipv6) stored for host, None when absent."""
+    j = ctl.json("host", "show", host)
+    return j.get("ipv4"), j.get("ipv6")
+
+
+class Updater:
+    """A running kyedns-updater.  .port (IPv4 and IPv6 loopback), .log."""
+
+    def __init__(self, db, tmpdir, args=(), env=None, listen=None, rate=True):
+        self.port = free_port(udp_too=False)
+        self.log = os.path.join(str(tmpdir), "updater-%d.log" % self.port)
+        e = {k: v for k, v in os.environ.items() if not k.startswith("KYEDNS_")}
+        if env:
+            e.update(env)
+        cmd = [binary("kyedns-updater")]
+        if db is not None:
+            cmd += ["--db", db]
+        if listen is None:
+            listen = ["127.0.0.1:%d" % self.port, "[::1]:%d" % self.port]
+        for l in listen:
+            cmd += ["--listen", l]
+        if not rate and "--rate-limit" not in args:
+            # Tests send many requests from 127.0.0.1; the flood limit has
+            # its own test.
+            cmd += ["--rate-limit", "0"]
+        cmd += list(args)
+        self._logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=self._logf, env=e)
+        self.returncode = None
+
+    def wait_ready(self, timeout=10, family=socket.AF_INET):
+        deadline = time.monotonic() + timeout
+        host = "127.0.0.1" if family == socket.AF_INET else "::1"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("kyedns-updater exited (%d): %s" %
+                                   (self.proc.returncode, self.log_text()))
+            try:
+                socket.create_connection((host, self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("kyedns-updater not ready: %s" % self.log_text())
+
+    def url(self, path, v6=False):
+        host = "[::1]" if v6 else "127.0.0.1"
+        return "http://%s:%d%s" % (host, self.port, path)
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit status (SIGKILL if it hangs)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("kyedns-updater did not stop on SIGTERM")
+        if not self._logf.closed:
+            self._logf.close()
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def log_text(self):
+        if not self._logf.closed:
+            self._logf.flush()
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=3):
+        """Returns the log once regex pattern matches it (the daemon
+        flushes its log when the loop goes idle, not per line)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            if re.search(pattern, text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError("log does not match %r:\n%s" % (pattern, text[-3000:]))
+            time.sleep(0.02)
+
+    def __enter__(self):
+        return self.wait_ready()
+
+    def __exit__(self, *exc):
+        rc = self.stop()
+        if exc[0] is None:
+            assert rc == 0, "kyedns-updater exited %d: %s" % (rc, self.log_text()[-2000:])
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return "Reply(%d, %r, %r)" % (self.status, self.headers, self.body)
+
+
+def curl(url, user=None, headers=(), method=None, http10=False, extra=()):
+    """Runs curl once; returns a Reply (status, lower-cased headers, body)."""
+    cmd = ["curl", "-sS", "-i", "--max-time", "10", "-g"]
+    if user:
+        cmd += ["-u", "%s:%s" % user]
+    for h in headers:
+        cmd += ["-H", h]
+    if method == "HEAD":
+        cmd += ["-I"]
+    elif method:
+        cmd += ["-X", method]
+    if http10:
+        cmd += ["--http1.0"]
+    cmd += list(extra) + [url]
+    p = subprocess.run(cmd, capture_output=True, timeout=30)
+    assert p.returncode == 0, "curl %s: %s" % (url, p.stderr.decode())
+    return parse_response(p.stdout)
+
+
+def parse_response(raw):
+    """Parses one HTTP response (bytes) into a Reply."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return Reply(status, headers, body.decode("latin-1"))
+
+
+def read_responses(sock, count, timeout=10):
+    """Reads count complete responses (Content-Length framed) from sock."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    while len(out) < count:
+        m = re.search(rb"\r\n\r\n", buf)
+        if m:
+            head = buf[:m.start()]
+            cl = re.search(rb"(?i)content-length: *(\d+)", head)
+            n = int(cl.group(1)) if cl else 0
+            end = m.end() + n
+            if len(buf) >= end:
+                out.append(parse_response(buf[:end]))
+                buf = buf[end:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return out

@@ -1,0 +1,232 @@
+/*
+ * test_dd - the dyndns2 protocol module (updater/dd.c) and the abuse
+ * tables (updater/limit.c) as data: query strings, Basic credentials and
+ * address parameters side by side with what they must yield.
+ *
+ * The unit-test rule of the Makefile links tests against libkyedns.a only,
+ * so the two updater modules are compiled into this program directly.
+ */
+#include "check.h"
+
+#include "../../updater/dd.c"
+#include "../../updater/limit.c"
+#include "token.h"
+
+static int addrs_of(const char *query, char *out, size_t size)
+{
+	dd_params_t p;
+	addr_t v4, v6;
+	int rc = dd_parse_query(&p, query, strlen(query));
+	if (rc)
+		return rc;
+	rc = dd_addrs(&p, &v4, &v6);
+	if (rc)
+		return rc;
+	char a[ADDR_TEXT_MAX] = "-", b[ADDR_TEXT_MAX] = "-";
+	if (v4.family)
+		addr_format(&v4, a, sizeof(a));
+	if (v6.family)
+		addr_format(&v6, b, sizeof(b));
+	snprintf(out, size, "%s|%s", a, b);
+	return 0;
+}
+
+static void test_addresses(void)
+{
+	static const struct {
+		const char *query;
+		int rc;
+		const char *want; /* "v4|v6", "-" = not sent */
+	} cases[] = {
+		{"myip=1.2.3.4", 0, "1.2.3.4|-"},
+		{"ip=1.2.3.4", 0, "1.2.3.4|-"},
+		{"myip=2001:DB8::1", 0, "-|2001:db8::1"},
+		{"myip=1.2.3.4,2001:db8::1", 0, "1.2.3.4|2001:db8::1"},
+		{"myip=2001:db8::1,1.2.3.4", 0, "1.2.3.4|2001:db8::1"},
+		{"myip=1.2.3.4%2C2001%3Adb8%3A%3A1", 0, "1.2.3.4|2001:db8::1"},
+		{"myip=1.2.3.4&myipv6=2001:db8::2", 0, "1.2.3.4|2001:db8::2"},
+		{"myipv4=1.2.3.4&ipv6=2001:db8::2", 0, "1.2.3.4|2001:db8::2"},
+		{"myip=1.2.3.4&myipv4=1.2.3.4", 0, "1.2.3.4|-"},
+		{"myip=", 0, "-|-"},
+		{"myip=0.0.0.0&myipv6=::", 0, "-|-"},
+		{"myip=%3Cipaddr%3E&myipv6=%3Cip6addr%3E", 0, "-|-"},
+		{"myip=<ipaddr>&myipv6=2001:db8::3", 0, "-|2001:db8::3"},
+		/* AVM Fritz!Box: "myip=<ipaddr>,<ip6addr>", either may stay unfilled */
+		{"myip=1.2.3.4,<ip6addr>", 0, "1.2.3.4|-"},
+		{"myip=<ipaddr>,2001:db8::4", 0, "-|2001:db8::4"},
+		{"myip=<ipaddr>,<ip6addr>", 0, "-|-"},
+		{"myip=+1.2.3.4+", 0, "1.2.3.4|-"},
+		{"hostname=x&system=dyndns&wildcard=NOCHG&mx=&backmx=NO", 0, "-|-"},
+		{"MYIP=1.2.3.4", 0, "1.2.3.4|-"},
+		{"myip=1.2.3.4&myip=5.6.7.8", 0, "5.6.7.8|-"}, /* last wins */
+		{"myip=1.2.3", ERR_BADADDR, NULL},
+		{"myip=01.2.3.4", ERR_BADADDR, NULL},
+		{"myip=1.2.3.4/24", ERR_BADADDR, NULL},
+		{"myip=1.2.3.4,5.6.7.8", ERR_BADADDR, NULL},
+		{"myip=1.2.3.4,,2001:db8::1", ERR_BADADDR, NULL},
+		{"myip=a,b,c", ERR_BADADDR, NULL},
+		{"myipv4=2001:db8::1", ERR_BADADDR, NULL},
+		{"myipv6=1.2.3.4", ERR_BADADDR, NULL},
+		{"myip=1.2.3.4&myipv4=1.2.3.5", ERR_BADADDR, NULL},
+		{"myip=fe80::1%25eth0", ERR_BADADDR, NULL},
+		{"myip=%zz", ERR_BADADDR, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char got[128] = "";
+		int rc = addrs_of(cases[i].query, got, sizeof(got));
+		CHECK_RC(rc, cases[i].rc);
+		if (rc == 0 && cases[i].want && strcmp(got, cases[i].want) != 0) {
+			fprintf(stderr, "query %s: got %s, want %s\n", cases[i].query, got,
+				cases[i].want);
+			CHECK(0);
+		}
+	}
+}
+
+static void test_params(void)
+{
+	dd_params_t p;
+	const char *q = "hostname=a.example.com,b.example.com&token=t%2Bk+x&username=u&pass=pw&"
+			"unknown=1&=&&novalue";
+	CHECK_OK(dd_parse_query(&p, q, strlen(q)));
+	CHECK(p.hostname.p && p.hostname.len == 27);
+	CHECK(p.token.p && p.token.len == 5 && memcmp(p.token.p, "t+k x", 5) == 0);
+	CHECK(p.username.p && p.username.len == 1);
+	CHECK(p.password.p && memcmp(p.password.p, "pw", 2) == 0);
+	CHECK(p.myip.p == NULL);
+
+	dd_str_t list = p.hostname, h;
+	CHECK(dd_next_host(&list, &h) == 1 && h.len == 13 && memcmp(h.p, "a.example.com", 13) == 0);
+	CHECK(dd_next_host(&list, &h) == 1 && memcmp(h.p, "b.example.com", 13) == 0);
+	CHECK(dd_next_host(&list, &h) == 0);
+
+	dd_str_t l2 = {" a , ,b,", 8};
+	int n = 0;
+	while (dd_next_host(&l2, &h))
+		n++;
+	CHECK(n == 2);
+
+	/* An over-long query does not overflow the decode buffer. */
+	char big[6000];
+	memcpy(big, "hostname=", 9);
+	memset(big + 9, 'x', sizeof(big) - 10);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_RC(dd_parse_query(&p, big, strlen(big)), ERR_TOOBIG);
+}
+
+static void test_basic(void)
+{
+	char buf[256];
+	dd_str_t u, pw;
+	/* "a.example.com:tok:en" */
+	const char *v = "Basic YS5leGFtcGxlLmNvbTp0b2s6ZW4=";
+	CHECK_OK(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw));
+	CHECK(u.len == 13 && memcmp(u.p, "a.example.com", 13) == 0);
+	CHECK(pw.len == 6 && memcmp(pw.p, "tok:en", 6) == 0);
+	v = "basic   YS5leGFtcGxlLmNvbTp0b2s6ZW4=  ";
+	CHECK_OK(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw));
+	v = "Bearer abc";
+	CHECK_RC(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw), -EINVAL);
+	v = "Basic !!!";
+	CHECK_RC(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw), -EINVAL);
+	v = "Basic bm9jb2xvbg=="; /* "nocolon" */
+	CHECK_RC(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw), -EINVAL);
+	v = "Basic YS5leGFtcGxlLmNvbTp0b2s6ZW4=";
+	CHECK_RC(dd_parse_basic(v, strlen(v), buf, 8, &u, &pw), -EINVAL); /* too small */
+}
+
+static void test_redact_and_codes(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"/nic/update?hostname=a&token=SECRET&myip=1.2.3.4",
+		 "/nic/update?hostname=a&token=***&myip=1.2.3.4"},
+		{"/x?password=SECRET", "/x?password=***"},
+		{"/x?PASS=SECRET;token=S2", "/x?PASS=***;token=***"},
+		{"/token=notquery?mytoken=x", "/token=notquery?mytoken=x"},
+		{"/a\"b\\c\x01", "/a\\x22b\\x5cc\\x01"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[256];
+		dd_redact(cases[i].in, strlen(cases[i].in), out, sizeof(out));
+		CHECK_STR(out, cases[i].want);
+	}
+	char small[8];
+	size_t n = dd_redact("/abcdefghijkl", 13, small, sizeof(small));
+	CHECK(n == 7 && small[7] == '\0');
+
+	CHECK_STR(dd_code_str(DD_GOOD), "good");
+	CHECK_STR(dd_code_str(DD_911), "911");
+	CHECK_STR(dd_code_str(99), "911");
+	CHECK(dd_code_status(DD_BADAUTH) == 401);
+	CHECK(dd_code_status(DD_DNSERR) == 400);
+	CHECK(dd_code_status(DD_NOHOST) == 200);
+	CHECK(dd_not_sent("  ", 2) == 1);
+	CHECK(dd_not_sent("<ipaddr>", 8) == 1);
+	CHECK(dd_not_sent("::", 2) == 1);
+	CHECK(dd_not_sent("1.2.3.4", 7) == 0);
+}
+
+static void test_limits(void)
+{
+	limit_t *l;
+	dname_t a, b;
+	unsigned ra = 0;
+	CHECK_OK(limit_new(&l, 64, 2, 3));
+	CHECK_OK(dname_parse(&a, "a.example.com", 13));
+	CHECK_OK(dname_parse(&b, "b.example.com", 13));
+	uint64_t t = 1000000;
+	for (int i = 0; i < LIMIT_AUTH_FAILS - 1; i++)
+		limit_auth_fail(l, &a, t + i);
+	CHECK(limit_auth_blocked(l, &a, t + 10, &ra) == 0);
+	limit_auth_fail(l, &a, t + 10);
+	CHECK(limit_auth_blocked(l, &a, t + 11, &ra) == 1 && ra == 300);
+	CHECK(limit_auth_blocked(l, &b, t + 11, &ra) == 0);
+	CHECK(limit_auth_blocked(l, &a, t + 10 + LIMIT_AUTH_WINDOW_MS - 1, &ra) == 1 && ra == 1);
+	CHECK(limit_auth_blocked(l, &a, t + 10 + LIMIT_AUTH_WINDOW_MS, &ra) == 0);
+	/* Failures spread wider than the window never block. */
+	for (int i = 0; i < 20; i++)
+		limit_auth_fail(l, &b, t + (uint64_t)i * (LIMIT_AUTH_WINDOW_MS / 4 + 1));
+	CHECK(limit_auth_blocked(l, &b, t + 20 * (LIMIT_AUTH_WINDOW_MS / 4 + 1), &ra) == 0);
+
+	/* Token bucket: burst 3, then 2 per second. */
+	addr_t c1, c2, c3;
+	CHECK_OK(addr_parse(&c1, "192.0.2.1", 9));
+	CHECK_OK(addr_parse(&c2, "2001:db8:1:2::1", 15));
+	CHECK_OK(addr_parse(&c3, "2001:db8:1:2::ffff", 18)); /* same /64 as c2 */
+	for (int i = 0; i < 3; i++)
+		CHECK(limit_rate(l, &c1, t, &ra) == 0);
+	CHECK(limit_rate(l, &c1, t, &ra) == 1 && ra >= 1);
+	CHECK(limit_rate(l, &c1, t + 500, &ra) == 0);
+	CHECK(limit_rate(l, &c1, t + 500, &ra) == 1);
+	for (int i = 0; i < 3; i++)
+		CHECK(limit_rate(l, &c2, t, &ra) == 0);
+	CHECK(limit_rate(l, &c3, t, &ra) == 1);
+
+	/* Bounded: many more keys than slots, and old entries are evicted. */
+	for (unsigned i = 0; i < 10000; i++) {
+		addr_t x = c1;
+		x.bytes[2] = (uint8_t)(i >> 8);
+		x.bytes[3] = (uint8_t)i;
+		limit_rate(l, &x, t + 1000 + i, &ra);
+	}
+	limit_free(l);
+
+	CHECK_OK(limit_new(&l, 16, 0, 1)); /* rate 0: never limited */
+	for (int i = 0; i < 100; i++)
+		CHECK(limit_rate(l, &c1, t, &ra) == 0);
+	limit_free(l);
+}
+
+int main(void)
+{
+	if (token_init() != 0)
+		return 1;
+	test_addresses();
+	test_params();
+	test_basic();
+	test_redact_and_codes();
+	test_limits();
+	return check_done("dd");
+}

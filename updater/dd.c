@@ -1,0 +1,285 @@
+#include "dd.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "err.h"
+
+static const char *const code_names[DD_NCODES] = {
+	[DD_GOOD] = "good",       [DD_NOCHG] = "nochg",     [DD_BADAUTH] = "badauth",
+	[DD_NOTFQDN] = "notfqdn", [DD_NOHOST] = "nohost",   [DD_NUMHOST] = "numhost",
+	[DD_DNSERR] = "dnserr",   [DD_ABUSE] = "abuse",     [DD_911] = "911",
+};
+
+const char *dd_code_str(int code)
+{
+	return code >= 0 && code < DD_NCODES ? code_names[code] : "911";
+}
+
+int dd_code_status(int code)
+{
+	switch (code) {
+	case DD_BADAUTH: return 401;
+	case DD_DNSERR: return 400;
+	case DD_911: return 500;
+	default: return 200;
+	}
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes s[0..len) into *pos of buf; returns the decoded length or -1 when
+ * it does not fit. */
+static long decode(const char *s, size_t len, char *buf, size_t size, size_t *pos)
+{
+	size_t start = *pos, o = *pos;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+			   hexval((unsigned char)s[i + 2]) >= 0) {
+			c = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+				   hexval((unsigned char)s[i + 2]));
+			i += 2;
+		}
+		if (o + 1 >= size)
+			return -1;
+		buf[o++] = c;
+	}
+	buf[o++] = '\0';
+	*pos = o;
+	return (long)(o - start - 1);
+}
+
+static dd_str_t *param_slot(dd_params_t *p, const char *name, size_t len)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} names[] = {
+		{"hostname", offsetof(dd_params_t, hostname)},
+		{"myip", offsetof(dd_params_t, myip)},
+		{"ip", offsetof(dd_params_t, myip)},
+		{"myipv4", offsetof(dd_params_t, myipv4)},
+		{"myipv6", offsetof(dd_params_t, myipv6)},
+		{"ipv6", offsetof(dd_params_t, myipv6)},
+		{"token", offsetof(dd_params_t, token)},
+		{"username", offsetof(dd_params_t, username)},
+		{"user", offsetof(dd_params_t, username)},
+		{"password", offsetof(dd_params_t, password)},
+		{"pass", offsetof(dd_params_t, password)},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == len && strncasecmp(names[i].name, name, len) == 0)
+			return (dd_str_t *)((char *)p + names[i].off);
+	return NULL;
+}
+
+int dd_parse_query(dd_params_t *out, const char *query, size_t len)
+{
+	memset(out, 0, offsetof(dd_params_t, buf));
+	size_t pos = 0, i = 0;
+	while (i < len) {
+		size_t end = i;
+		while (end < len && query[end] != '&' && query[end] != ';')
+			end++;
+		size_t eq = i;
+		while (eq < end && query[eq] != '=')
+			eq++;
+		/* Parameter names are plain words; no decoding needed to match. */
+		dd_str_t *slot = param_slot(out, query + i, eq - i);
+		if (slot) {
+			const char *v = eq < end ? query + eq + 1 : query + end;
+			size_t vlen = eq < end ? end - eq - 1 : 0;
+			char *dst = out->buf + pos;
+			long n = decode(v, vlen, out->buf, sizeof(out->buf), &pos);
+			if (n < 0)
+				return ERR_TOOBIG;
+			slot->p = dst;
+			slot->len = (size_t)n;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
+int dd_parse_basic(const char *value, size_t len, char *buf, size_t size, dd_str_t *user,
+		   dd_str_t *pass)
+{
+	size_t i = 0;
+	while (i < len && value[i] == ' ')
+		i++;
+	if (len - i < 6 || strncasecmp(value + i, "basic ", 6) != 0)
+		return -EINVAL;
+	i += 6;
+	while (i < len && value[i] == ' ')
+		i++;
+	size_t end = len;
+	while (end > i && value[end - 1] == ' ')
+		end--;
+	size_t bin_len = 0;
+	if (size < 2 ||
+	    sodium_base642bin((unsigned char *)buf, size - 1, value + i, end - i, NULL, &bin_len,
+			      NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -EINVAL;
+	buf[bin_len] = '\0';
+	char *colon = memchr(buf, ':', bin_len);
+	if (!colon)
+		return -EINVAL;
+	user->p = buf;
+	user->len = (size_t)(colon - buf);
+	pass->p = colon + 1;
+	pass->len = bin_len - user->len - 1;
+	return 0;
+}
+
+int dd_not_sent(const char *s, size_t len)
+{
+	while (len && s[0] == ' ')
+		s++, len--;
+	while (len && s[len - 1] == ' ')
+		len--;
+	if (len == 0)
+		return 1;
+	/* Unsubstituted templates of router firmwares: "<ipaddr>" (AVM
+	 * Fritz!Box), "<ip6addr>" and similar. */
+	if (s[0] == '<' && s[len - 1] == '>')
+		return 1;
+	addr_t a;
+	if (addr_parse(&a, s, len) == 0 && addr_is_unspecified(&a))
+		return 1;
+	return 0;
+}
+
+/* Adds one address of any family; want (4, 6 or 0 for either) restricts it. */
+static int add_addr(const char *s, size_t len, int want, addr_t *v4, addr_t *v6)
+{
+	while (len && s[0] == ' ')
+		s++, len--;
+	while (len && s[len - 1] == ' ')
+		len--;
+	if (dd_not_sent(s, len))
+		return 0;
+	addr_t a;
+	if (addr_parse(&a, s, len) != 0)
+		return ERR_BADADDR;
+	if (want && a.family != want)
+		return ERR_BADADDR;
+	addr_t *dst = a.family == 4 ? v4 : v6;
+	if (dst->family && !addr_equal(dst, &a))
+		return ERR_BADADDR;
+	*dst = a;
+	return 0;
+}
+
+int dd_addrs(const dd_params_t *p, addr_t *v4, addr_t *v6)
+{
+	memset(v4, 0, sizeof(*v4));
+	memset(v6, 0, sizeof(*v6));
+	int rc;
+	if (p->myip.p) {
+		const char *s = p->myip.p;
+		size_t len = p->myip.len;
+		const char *comma = memchr(s, ',', len);
+		if (comma) {
+			size_t first = (size_t)(comma - s);
+			if (memchr(comma + 1, ',', len - first - 1))
+				return ERR_BADADDR;
+			if ((rc = add_addr(s, first, 0, v4, v6)) ||
+			    (rc = add_addr(comma + 1, len - first - 1, 0, v4, v6)))
+				return rc;
+		} else if ((rc = add_addr(s, len, 0, v4, v6))) {
+			return rc;
+		}
+	}
+	if (p->myipv4.p && (rc = add_addr(p->myipv4.p, p->myipv4.len, 4, v4, v6)))
+		return rc;
+	if (p->myipv6.p && (rc = add_addr(p->myipv6.p, p->myipv6.len, 6, v4, v6)))
+		return rc;
+	return 0;
+}
+
+int dd_next_host(dd_str_t *list, dd_str_t *host)
+{
+	while (list->len) {
+		const char *s = list->p;
+		const char *comma = memchr(s, ',', list->len);
+		size_t n = comma ? (size_t)(comma - s) : list->len;
+		list->p += comma ? n + 1 : n;
+		list->len -= comma ? n + 1 : n;
+		while (n && s[0] == ' ')
+			s++, n--;
+		while (n && s[n - 1] == ' ')
+			n--;
+		if (n) {
+			host->p = s;
+			host->len = n;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int is_secret(const char *name, size_t len)
+{
+	static const char *const secrets[] = {"token", "password", "pass"};
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (strlen(secrets[i]) == len && strncasecmp(secrets[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+size_t dd_redact(const char *url, size_t len, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	int in_query = 0;
+	size_t seg = 0; /* start of the current parameter */
+	if (size == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)url[i];
+		if (!in_query && c == '?') {
+			in_query = 1;
+			seg = i + 1;
+		} else if (in_query && (c == '&' || c == ';')) {
+			seg = i + 1;
+		} else if (in_query && c == '=' && is_secret(url + seg, i - seg)) {
+			if (o + 4 >= size)
+				break;
+			memcpy(out + o, "=***", 4);
+			o += 4;
+			while (i + 1 < len && url[i + 1] != '&' && url[i + 1] != ';')
+				i++;
+			continue;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+			if (o + 1 >= size)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= size)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}

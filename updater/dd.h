@@ -1,0 +1,102 @@
+/*
+ * dd - the dyndns2 protocol as data: query parameters, their aliases and
+ * router quirks, Basic credentials, the address rules, and the result codes.
+ *
+ * Everything here is a pure function on caller memory, so the protocol can
+ * be tested as a table of inputs and outputs without a server.  The
+ * decisions that need the store (auth, nohost, nochg) are made by the
+ * server with these pieces; only this module names the dyndns2 codes.
+ *
+ * Parameters (DESIGN.md "The updater"): hostname (comma-separated), myip
+ * (one address, or "v4,v6"), ip (alias of myip), myipv4, myipv6 / ipv6,
+ * token, username, password.  system, wildcard, mx, backmx and anything
+ * else are ignored.  A repeated parameter: the last one wins.
+ */
+#ifndef KYEDNS_DD_H
+#define KYEDNS_DD_H
+
+#include <stddef.h>
+
+#include "addr.h"
+
+#define DD_MAX_HOSTS 20
+
+enum dd_code {
+	DD_GOOD,
+	DD_NOCHG,
+	DD_BADAUTH,
+	DD_NOTFQDN,
+	DD_NOHOST,
+	DD_NUMHOST,
+	DD_DNSERR,
+	DD_ABUSE,
+	DD_911,
+	DD_NCODES
+};
+
+/* "good", "nochg", "badauth", ...; "911". */
+const char *dd_code_str(int code);
+
+/* HTTP status that goes with a whole-request code (401 for badauth, 400 for
+ * dnserr, 500 for 911, else 200). */
+int dd_code_status(int code);
+
+/* A borrowed string; p == NULL means absent (present but empty: len 0). */
+typedef struct dd_str {
+	const char *p;
+	size_t len;
+} dd_str_t;
+
+typedef struct dd_params {
+	dd_str_t hostname, myip, myipv4, myipv6, token, username, password;
+	char buf[2048 + 1]; /* percent-decoded values live here */
+} dd_params_t;
+
+/*
+ * Splits and percent-decodes a query string (the part after '?', len
+ * bytes, '+' is a space).  A '%' not followed by two hex digits stays as it
+ * is (the value then fails validation where it matters).  Returns 0, or
+ * ERR_TOOBIG if the decoded values do not fit buf.
+ */
+int dd_parse_query(dd_params_t *out, const char *query, size_t len);
+
+/*
+ * Decodes an Authorization header value "Basic base64(user:pass)" into buf
+ * (size bytes) and points user and pass into it.  Returns 0, or -EINVAL
+ * when the value is not Basic, not base64, or has no ':'.
+ */
+int dd_parse_basic(const char *value, size_t len, char *buf, size_t size, dd_str_t *user,
+		   dd_str_t *pass);
+
+/*
+ * Returns 1 if a value counts as "not sent": empty, unsubstituted router
+ * placeholders ("<ipaddr>"), or the unspecified addresses 0.0.0.0
+ * and ::.  Else 0.
+ */
+int dd_not_sent(const char *s, size_t len);
+
+/*
+ * Applies the address rules to the parameters: fills *v4 and *v6 (family 0
+ * when that family was not sent).  myip may carry one address of either
+ * family or "a,b" with one of each; myipv4 must be IPv4, myipv6 IPv6; the
+ * same family given twice with different values is an error.  Returns 0,
+ * or ERR_BADADDR (reply dnserr).
+ */
+int dd_addrs(const dd_params_t *p, addr_t *v4, addr_t *v6);
+
+/*
+ * Iterates a comma-separated host list: returns 1 and sets *host to the
+ * next non-empty item (spaces around items trimmed), advancing *list; 0 at
+ * the end.
+ */
+int dd_next_host(dd_str_t *list, dd_str_t *host);
+
+/*
+ * Writes url (len bytes) to out (size bytes, NUL-terminated) with the
+ * values of token= and password= replaced by "***" and bytes outside
+ * printable ASCII escaped as \xHH, so it is safe for the log.  Returns the
+ * length written (truncated to fit).
+ */
+size_t dd_redact(const char *url, size_t len, char *out, size_t size);
+
+#endif

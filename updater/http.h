@@ -1,0 +1,107 @@
+/*
+ * http - HTTP/1.x requests on a byte stream, parsed by llhttp, and the
+ * responses the updater writes back.
+ *
+ * An http_parser_t turns the bytes of one connection into complete
+ * requests, one at a time: http_feed() stops right after each request so
+ * the caller can answer pipelined requests strictly in order.  Only what
+ * the updater needs is kept (method, URL, a few headers); everything else
+ * is counted against the limits and dropped.  The limits are enforced here
+ * because llhttp itself has none: URL length (414), header bytes and count
+ * (431) and body bytes (413).
+ *
+ * Threading: loop thread only.  Memory: the parser owns its current request
+ * until http_feed() reports it complete; then the caller owns it and frees
+ * it with free().
+ */
+#ifndef KYEDNS_HTTP_H
+#define KYEDNS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llhttp.h"
+
+#define HTTP_MAX_URL 2048          /* bytes of the request target -> 414 */
+#define HTTP_MAX_HEADER_BYTES 8192 /* bytes of all header names and values -> 431 */
+#define HTTP_MAX_HEADERS 64        /* header lines -> 431 */
+#define HTTP_MAX_BODY 16384        /* bytes of a request body -> 413 */
+#define HTTP_MAX_AUTH 1024         /* Authorization value kept */
+#define HTTP_MAX_FWD 512           /* X-Forwarded-For / X-Real-IP value kept */
+#define HTTP_MAX_AGENT 255         /* User-Agent bytes kept (truncated) */
+
+/* The headers the updater reads. */
+enum http_hdr { HTTP_H_NONE, HTTP_H_AUTH, HTTP_H_XFF, HTTP_H_XRI, HTTP_H_AGENT, HTTP_H_COUNT };
+
+typedef struct http_req {
+	uint8_t method;                   /* llhttp_method_t */
+	uint8_t keepalive;                /* the connection may carry another request */
+	uint8_t http_minor;
+	uint8_t upgrade;                  /* CONNECT or Upgrade: never continue */
+	uint8_t hdr_trunc[HTTP_H_COUNT];  /* value was longer than kept */
+	size_t url_len;
+	size_t hdr_len[HTTP_H_COUNT];
+	/* parse state */
+	size_t hdr_bytes;                 /* names + values so far */
+	size_t body_bytes;
+	unsigned nhdr;
+	int cur;                          /* enum http_hdr being collected */
+	size_t field_len;
+	char field[24];                   /* current header name, if short */
+	/* buffers last: only the fields above are cleared per request */
+	char url[HTTP_MAX_URL + 1];       /* NUL-terminated */
+	char auth[HTTP_MAX_AUTH + 1];
+	char xff[HTTP_MAX_FWD + 1];
+	char xri[HTTP_MAX_FWD + 1];
+	char agent[HTTP_MAX_AGENT + 1];
+} http_req_t;
+
+typedef struct http_parser {
+	llhttp_t p;
+	http_req_t *req;  /* request being parsed, NULL between requests */
+	int status;       /* HTTP status of a limit error (414, 431, 413) */
+} http_parser_t;
+
+enum {
+	HTTP_FEED_MORE = 0,    /* all bytes consumed; the request (if any) is not complete */
+	HTTP_FEED_REQUEST = 1, /* a request is complete: take it with http_take() */
+};
+
+/* Initialises hp for requests.  Nothing to free but a pending request. */
+void http_parser_init(http_parser_t *hp);
+
+/* Frees the request being parsed, if any. */
+void http_parser_free(http_parser_t *hp);
+
+/*
+ * Parses up to len bytes.  Returns HTTP_FEED_MORE (all consumed), HTTP_FEED_REQUEST
+ * (a complete request; *used bytes were consumed, feed the rest after
+ * answering), or a negative HTTP status to answer before closing: -400
+ * (malformed), -414, -431, -413, -505 (version), -500 (out of memory).
+ * After an error the parser stays failed.
+ */
+int http_feed(http_parser_t *hp, const char *data, size_t len, size_t *used);
+
+/* Returns 1 while a request has begun but is not complete. */
+int http_in_request(const http_parser_t *hp);
+
+/* Takes ownership of the completed request (free() it). */
+http_req_t *http_take(http_parser_t *hp);
+
+/* Returns the header value of kind h and sets *len; NULL when absent. */
+const char *http_header(const http_req_t *r, enum http_hdr h, size_t *len);
+
+/* Reason phrase of a status code ("OK", "Not Found"). */
+const char *http_reason(int status);
+
+/*
+ * Formats a complete response: status line, Content-Type, Content-Length,
+ * Cache-Control: no-store, Connection, extra (pre-formatted header lines,
+ * each ending in "\r\n", may be NULL), blank line, and the body unless
+ * head_only.  Returns a malloc'ed buffer and its length in *out_len, or
+ * NULL when out of memory.
+ */
+char *http_response(int status, const char *ctype, const char *extra, const char *body,
+		    size_t body_len, int head_only, int keepalive, size_t *out_len);
+
+#endif

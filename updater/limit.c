@@ -1,0 +1,145 @@
+#include "limit.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define WAYS 4
+
+typedef struct entry {
+	uint64_t tag;      /* keyed hash of the key; 0 = empty */
+	uint64_t used;     /* last touch, for eviction */
+	uint64_t start;    /* auth: window start; rate: last refill */
+	double value;      /* auth: failures in window; rate: tokens */
+} entry_t;
+
+typedef struct table {
+	entry_t *e;
+	size_t mask;       /* buckets - 1 */
+} table_t;
+
+struct limit {
+	table_t auth, rate;
+	double per_ms, burst;
+	uint8_t key[crypto_shorthash_KEYBYTES];
+};
+
+static int table_init(table_t *t, unsigned slots)
+{
+	size_t buckets = 1;
+	while (buckets * WAYS < slots)
+		buckets <<= 1;
+	t->e = calloc(buckets * WAYS, sizeof(entry_t));
+	t->mask = buckets - 1;
+	return t->e ? 0 : -ENOMEM;
+}
+
+int limit_new(limit_t **out, unsigned slots, double rate, double burst)
+{
+	limit_t *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	if (table_init(&l->auth, slots) || table_init(&l->rate, slots)) {
+		limit_free(l);
+		return -ENOMEM;
+	}
+	l->per_ms = rate / 1000.0;
+	l->burst = burst < 1 ? 1 : burst;
+	randombytes_buf(l->key, sizeof(l->key));
+	*out = l;
+	return 0;
+}
+
+void limit_free(limit_t *l)
+{
+	if (!l)
+		return;
+	free(l->auth.e);
+	free(l->rate.e);
+	free(l);
+}
+
+static uint64_t hash(const limit_t *l, const void *key, size_t len)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, key, len, l->key);
+	return h ? h : 1;
+}
+
+/* Finds the entry of tag, or NULL; with create, takes an empty or the least
+ * recently used way of the bucket and marks it *fresh. */
+static entry_t *find(table_t *t, uint64_t tag, int create, uint64_t now, int *fresh)
+{
+	entry_t *b = t->e + (tag & t->mask) * WAYS, *victim = NULL;
+	for (int i = 0; i < WAYS; i++) {
+		if (b[i].tag == tag) {
+			b[i].used = now;
+			if (fresh)
+				*fresh = 0;
+			return &b[i];
+		}
+		/* Prefer an empty way, else the least recently used one. */
+		if (!victim || (victim->tag && (!b[i].tag || b[i].used < victim->used)))
+			victim = &b[i];
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->tag = tag;
+	victim->used = now;
+	*fresh = 1;
+	return victim;
+}
+
+int limit_auth_blocked(limit_t *l, const dname_t *name, uint64_t now, unsigned *retry_after)
+{
+	entry_t *e = find(&l->auth, hash(l, name->key, name->len), 0, now, NULL);
+	if (!e || e->value < LIMIT_AUTH_FAILS || now - e->start >= LIMIT_AUTH_WINDOW_MS)
+		return 0;
+	*retry_after = (unsigned)((LIMIT_AUTH_WINDOW_MS - (now - e->start) + 999) / 1000);
+	return 1;
+}
+
+void limit_auth_fail(limit_t *l, const dname_t *name, uint64_t now)
+{
+	int fresh;
+	entry_t *e = find(&l->auth, hash(l, name->key, name->len), 1, now, &fresh);
+	if (fresh || now - e->start >= LIMIT_AUTH_WINDOW_MS) {
+		e->start = now;
+		e->value = 0;
+	}
+	/* The block lasts a full window from the failure that caused it (no
+	 * further failures are counted while blocked: nothing is verified). */
+	if (++e->value >= LIMIT_AUTH_FAILS)
+		e->start = now;
+}
+
+int limit_rate(limit_t *l, const addr_t *client, uint64_t now, unsigned *retry_after)
+{
+	if (l->per_ms <= 0)
+		return 0;
+	uint8_t key[9];
+	key[0] = client->family;
+	memcpy(key + 1, client->bytes, 8); /* IPv4: 4 bytes + zeros; IPv6: the /64 */
+	if (client->family == 4)
+		memset(key + 5, 0, 4);
+	int fresh;
+	entry_t *e = find(&l->rate, hash(l, key, sizeof(key)), 1, now, &fresh);
+	if (fresh) {
+		e->value = l->burst;
+	} else {
+		e->value += (double)(now - e->start) * l->per_ms;
+		if (e->value > l->burst)
+			e->value = l->burst;
+	}
+	e->start = now;
+	if (e->value >= 1) {
+		e->value -= 1;
+		return 0;
+	}
+	double wait_ms = (1 - e->value) / l->per_ms;
+	*retry_after = (unsigned)(wait_ms / 1000) + 1;
+	return 1;
+}

@@ -1,0 +1,1115 @@
+#include "server.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "dd.h"
+#include "dname.h"
+#include "err.h"
+#include "http.h"
+#include "limit.h"
+#include "metrics.h"
+#include "purge.h"
+#include "token.h"
+#include "writer.h"
+
+#define READ_BUF 65536
+#define MAX_WRITE_QUEUE (1u << 20) /* a client that does not read its answers */
+#define DRAIN_MS 2000              /* linger after an error answer */
+#define STOP_POLL_MS 20
+
+typedef struct server server_t;
+
+typedef struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	server_t *srv;
+	http_parser_t hp;
+	addr_t peer;
+	char *pend;           /* bytes after a request that waits for the writer */
+	size_t pend_len;
+	unsigned refs;        /* handles (1) + queued writes + a writer job */
+	unsigned open_handles;
+	uint8_t busy;         /* a request of this connection is with the writer */
+	uint8_t in_req;       /* header timer runs for a partial request */
+	uint8_t closing;      /* uv_close called */
+	uint8_t draining;     /* error answered; discarding input until EOF */
+	uint8_t close_after;  /* close once the queued writes are flushed */
+	struct conn *prev, *next;
+} conn_t;
+
+typedef struct listener {
+	uv_tcp_t tcp;
+	server_t *srv;
+	char name[64];
+} listener_t;
+
+/* One update request: built in the server's scratch, copied out only when
+ * it goes to the writer. */
+typedef struct upd {
+	wr_job_t job;
+	conn_t *c;
+	http_req_t *req;
+	uint64_t t0;              /* uv_hrtime at dispatch */
+	addr_t client;
+	addr_t v4, v6;            /* the addresses echoed in good/nochg */
+	unsigned nhosts;
+	int authed;               /* the token belongs to some host named */
+	unsigned retry_after;     /* seconds, for abuse lines; 0 = none */
+	int code[DD_MAX_HOSTS];
+	int item[DD_MAX_HOSTS];   /* index into items, or -1 */
+	wr_item_t items[];        /* job.n of them */
+} upd_t;
+
+struct server {
+	const server_config_t *cfg;
+	uv_loop_t *loop;
+	store_t *store;
+	store_txn_t *rtxn;        /* the loop's read txn, reset between requests */
+	writer_t *writer;
+	purge_t *purge;
+	limit_t *limit;
+	metrics_t m;
+	listener_t listeners[SERVER_MAX_LISTEN];
+	unsigned nlisteners;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t stop_timer;
+	uv_prepare_t flush;       /* flushes the buffered log before the loop blocks */
+	conn_t *conns;            /* all open connections */
+	unsigned nconns;
+	unsigned jobs;            /* writer jobs outstanding */
+	int stopping;
+	char readbuf[READ_BUF];
+	dd_params_t params;       /* scratch of the request being handled */
+	upd_t *scratch;           /* room for DD_MAX_HOSTS items; copied only when a
+				     request goes to the writer */
+	char basic[HTTP_MAX_AUTH];
+};
+
+static void conn_close(conn_t *c);
+static void conn_process(conn_t *c, const char *data, size_t len);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void on_conn_timer(uv_timer_t *t);
+static void arm_timer(conn_t *c);
+
+/* ---- helpers ---- */
+
+static void conn_unref(conn_t *c)
+{
+	if (--c->refs)
+		return;
+	http_parser_free(&c->hp);
+	free(c->pend);
+	free(c);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+	conn_t *c = h->data;
+	if (--c->open_handles == 0)
+		conn_unref(c);
+}
+
+static void conn_close(conn_t *c)
+{
+	if (c->closing)
+		return;
+	server_t *srv = c->srv;
+	c->closing = 1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	srv->m.conns_open--;
+	uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+}
+
+typedef struct wreq {
+	uv_write_t w;
+	conn_t *c;
+	size_t len;
+	char data[];
+} wreq_t;
+
+static void on_written(uv_write_t *w, int status)
+{
+	wreq_t *wr = (wreq_t *)w;
+	conn_t *c = wr->c;
+	free(wr);
+	if (status < 0) {
+		conn_close(c);
+	} else if (c->close_after && !c->closing &&
+		   uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0 &&
+		   !c->draining) {
+		conn_close(c);
+	}
+	conn_unref(c);
+}
+
+/* Sends buf (len bytes; the caller keeps buf).  Tries the socket first so
+ * the common small answer costs no allocation or callback. */
+static void conn_send(conn_t *c, const char *buf, size_t len)
+{
+	if (c->closing)
+		return;
+	uv_stream_t *s = (uv_stream_t *)&c->tcp;
+	size_t off = 0;
+	if (uv_stream_get_write_queue_size(s) == 0) {
+		uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+		int n = uv_try_write(s, &b, 1);
+		if (n > 0)
+			off = (size_t)n;
+		else if (n < 0 && n != UV_EAGAIN) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (off == len)
+		return;
+	if (uv_stream_get_write_queue_size(s) > MAX_WRITE_QUEUE) {
+		char ip[ADDR_TEXT_MAX];
+		addr_format(&c->peer, ip, sizeof(ip));
+		fprintf(stderr, "closing connection from %s (it does not read its answers)\n", ip);
+		conn_close(c);
+		return;
+	}
+	wreq_t *wr = malloc(sizeof(*wr) + len - off);
+	if (!wr) {
+		conn_close(c);
+		return;
+	}
+	wr->c = c;
+	wr->len = len - off;
+	memcpy(wr->data, buf + off, len - off);
+	uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
+	if (uv_write(&wr->w, s, &b, 1, on_written)) {
+		free(wr);
+		conn_close(c);
+		return;
+	}
+	c->refs++;
+}
+
+/* Closes now, or after the queued writes when there are some. */
+static void conn_finish(conn_t *c)
+{
+	if (c->closing)
+		return;
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+		conn_close(c);
+	} else {
+		c->close_after = 1;
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+}
+
+static uint64_t unix_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static void log_access(server_t *srv, const addr_t *client, const http_req_t *req, int status,
+		       const char *body, size_t body_len, uint64_t t0)
+{
+	if (!srv->cfg->access_log)
+		return;
+	char ip[ADDR_TEXT_MAX], url[HTTP_MAX_URL * 4 + 1], agent[HTTP_MAX_AGENT * 4 + 1];
+	addr_format(client, ip, sizeof(ip));
+	dd_redact(req->url, req->url_len, url, sizeof(url));
+	size_t alen;
+	const char *a = http_header(req, HTTP_H_AGENT, &alen);
+	/* The agent is not a URL: redaction finds nothing, escaping is what
+	 * counts. */
+	dd_redact(a ? a : "-", a ? alen : 1, agent, sizeof(agent));
+	/* First line of the body: the dyndns2 result of the first host. */
+	size_t blen = 0;
+	while (blen < body_len && blen < 64 && body[blen] != '\n' && body[blen] != '<')
+		blen++;
+	char res[65 * 4];
+	dd_redact(body, blen, res, sizeof(res));
+	fprintf(stderr, "access %s \"%s %s HTTP/1.%u\" %d \"%s\" %.3fms \"%s\"\n", ip,
+		llhttp_method_name((llhttp_method_t)req->method), url, req->http_minor, status,
+		blen ? res : "-", (double)(uv_hrtime() - t0) / 1e6, agent);
+}
+
+/*
+ * Answers req on c (if c is still open), logs and counts it, frees req and
+ * continues or ends the connection.  extra: header lines or NULL.
+ */
+static void reply(conn_t *c, http_req_t *req, const addr_t *client, enum metrics_endpoint ep,
+		  int status, const char *ctype, const char *extra, const char *body,
+		  size_t body_len, uint64_t t0)
+{
+	server_t *srv = c->srv;
+	/* After a 405 the request may have had a body we did not wait for. */
+	int keep = req->keepalive && !req->upgrade && !srv->stopping && status != 405;
+	size_t len;
+	char *out = http_response(status, ctype, extra, body, body_len, req->method == HTTP_HEAD,
+				  keep, &len);
+	if (out) {
+		conn_send(c, out, len);
+		free(out);
+	} else {
+		keep = 0;
+	}
+	metrics_request(&srv->m, ep, status);
+	log_access(srv, client, req, status, body, body_len, t0);
+	free(req);
+	if (!keep)
+		conn_finish(c);
+}
+
+static void reply_text(conn_t *c, http_req_t *req, const addr_t *client,
+		       enum metrics_endpoint ep, int status, const char *extra, const char *text,
+		       uint64_t t0)
+{
+	reply(c, req, client, ep, status, "text/plain; charset=utf-8", extra, text, strlen(text),
+	      t0);
+}
+
+static void on_shutdown(uv_shutdown_t *sh, int status)
+{
+	(void)status;
+	free(sh);
+}
+
+/* Answers a protocol error (4xx/5xx before a request existed) and lingers:
+ * the client may still be sending, and closing with unread data would
+ * reset the connection before it reads the answer. */
+static void reply_error(conn_t *c, int status)
+{
+	server_t *srv = c->srv;
+	char body[64];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+	size_t len;
+	char *out = http_response(status, "text/plain; charset=utf-8", NULL, body, (size_t)n, 0, 0,
+				  &len);
+	srv->m.http_errors++;
+	metrics_request(&srv->m, EP_OTHER, status);
+	if (srv->cfg->access_log) {
+		char ip[ADDR_TEXT_MAX], why[64];
+		addr_format(&c->peer, ip, sizeof(ip));
+		snprintf(why, sizeof(why), "%s", http_reason(status));
+		for (char *w = why; *w; w++)
+			*w = (char)tolower((unsigned char)*w);
+		fprintf(stderr, "access %s \"-\" %d \"-\" (%s)\n", ip, status, why);
+	}
+	if (out) {
+		conn_send(c, out, len);
+		free(out);
+	}
+	if (c->closing)
+		return;
+	http_parser_free(&c->hp);
+	c->draining = 1;
+	c->in_req = 0;
+	uv_shutdown_t *sh = malloc(sizeof(*sh));
+	if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+		free(sh);
+		conn_close(c);
+		return;
+	}
+	uv_timer_start(&c->timer, on_conn_timer, DRAIN_MS, 0);
+}
+
+/* ---- client address ---- */
+
+static int trusted(const server_t *srv, const addr_t *a)
+{
+	for (unsigned i = 0; i < srv->cfg->ntrusted; i++)
+		if (addr_cidr_match(&srv->cfg->trusted[i], a))
+			return 1;
+	return 0;
+}
+
+/* The peer, or, when the peer is a trusted proxy, the first address of
+ * X-Forwarded-For (from the right) that is not itself a trusted proxy, else
+ * X-Real-IP. */
+static addr_t client_of(const server_t *srv, const conn_t *c, const http_req_t *req)
+{
+	addr_t client = c->peer;
+	if (!srv->cfg->ntrusted || !trusted(srv, &client))
+		return client;
+	size_t len;
+	const char *xff = http_header(req, HTTP_H_XFF, &len);
+	if (xff && !req->hdr_trunc[HTTP_H_XFF]) {
+		size_t end = len;
+		while (end > 0) {
+			size_t start = end;
+			while (start > 0 && xff[start - 1] != ',')
+				start--;
+			size_t s = start, e = end;
+			while (s < e && xff[s] == ' ')
+				s++;
+			while (e > s && xff[e - 1] == ' ')
+				e--;
+			addr_t a;
+			if (addr_parse(&a, xff + s, e - s) != 0)
+				break; /* garbage: do not look further left */
+			client = a;
+			if (!trusted(srv, &a))
+				return a;
+			end = start ? start - 1 : 0;
+		}
+		return client;
+	}
+	const char *xri = http_header(req, HTTP_H_XRI, &len);
+	addr_t a;
+	if (xri && addr_parse(&a, xri, len) == 0)
+		return a;
+	return client;
+}
+
+/* ---- dyndns2 ---- */
+
+static size_t format_addrs(const addr_t *v4, const addr_t *v6, char *out)
+{
+	size_t n = 0;
+	if (v4->family)
+		n += (size_t)addr_format(v4, out + n, ADDR_TEXT_MAX);
+	if (v4->family && v6->family)
+		out[n++] = ',';
+	if (v6->family)
+		n += (size_t)addr_format(v6, out + n, ADDR_TEXT_MAX);
+	out[n] = '\0';
+	return n;
+}
+
+/* Builds the body (one line per host) and answers. */
+static void reply_update(conn_t *c, upd_t *u)
+{
+	server_t *srv = c->srv;
+	char body[DD_MAX_HOSTS * (8 + 2 * ADDR_TEXT_MAX + 2) + 16];
+	char ips[2 * ADDR_TEXT_MAX + 2];
+	size_t n = 0;
+	int any_badauth = 0, all_911 = u->nhosts > 0;
+	format_addrs(&u->v4, &u->v6, ips);
+	for (unsigned i = 0; i < u->nhosts; i++) {
+		int code = u->code[i];
+		srv->m.results[code]++;
+		any_badauth |= code == DD_BADAUTH;
+		all_911 &= code == DD_911;
+		if (code == DD_GOOD || code == DD_NOCHG)
+			n += (size_t)sprintf(body + n, "%s %s\n", dd_code_str(code), ips);
+		else
+			n += (size_t)sprintf(body + n, "%s\n", dd_code_str(code));
+	}
+	/* 401 only for a caller who proved nothing; an authenticated caller
+	 * gets its per-host lines with 200. */
+	int challenge = any_badauth && !u->authed;
+	int status = challenge ? 401 : all_911 ? 500 : 200;
+	char extra[128] = "";
+	if (challenge)
+		strcpy(extra, "WWW-Authenticate: Basic realm=\"kyedns\"\r\n");
+	else if (u->retry_after)
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", u->retry_after);
+	reply(c, u->req, &u->client, EP_UPDATE, status, "text/plain; charset=utf-8",
+	      extra[0] ? extra : NULL, body, n, u->t0);
+	u->req = NULL;
+}
+
+/* A whole-request answer with one code (no per-host lines). */
+static void reply_code(conn_t *c, http_req_t *req, const addr_t *client, int code,
+		       unsigned retry_after, uint64_t t0)
+{
+	char extra[128] = "", body[16];
+	if (code == DD_BADAUTH)
+		strcpy(extra, "WWW-Authenticate: Basic realm=\"kyedns\"\r\n");
+	else if (retry_after)
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_after);
+	snprintf(body, sizeof(body), "%s\n", dd_code_str(code));
+	c->srv->m.results[code]++;
+	reply_text(c, req, client, EP_UPDATE, dd_code_status(code), extra[0] ? extra : NULL, body,
+		   t0);
+}
+
+static void after_update(server_t *srv, upd_t *u)
+{
+	conn_t *c = u->c;
+	wr_job_t *j = &u->job;
+	if (j->batch) {
+		metrics_commit(&srv->m, j->batch, j->commit_ns);
+		srv->m.store_grows += j->grows;
+	}
+	if (j->rc)
+		srv->m.commit_errors++;
+	for (unsigned i = 0; i < u->nhosts; i++) {
+		if (u->item[i] < 0)
+			continue;
+		wr_item_t *it = &u->items[u->item[i]];
+		if (j->rc)
+			u->code[i] = DD_911;
+		else if (it->rc == -ENOENT)
+			u->code[i] = DD_NOHOST;
+		else
+			u->code[i] = it->changed ? DD_GOOD : DD_NOCHG;
+		if (!j->rc && it->changed && srv->purge)
+			purge_name(srv->purge, &it->name);
+	}
+	reply_update(c, u);
+	free(u);
+}
+
+static void on_job_done(wr_job_t *job, void *arg)
+{
+	server_t *srv = arg;
+	upd_t *u = (upd_t *)job;
+	conn_t *c = u->c;
+	srv->jobs--;
+	c->busy = 0;
+	after_update(srv, u);
+	if (!c->closing && !c->draining && srv->stopping)
+		conn_finish(c);
+	if (!c->closing && !c->draining) {
+		char *p = c->pend;
+		size_t n = c->pend_len;
+		c->pend = NULL;
+		c->pend_len = 0;
+		if (p) {
+			conn_process(c, p, n);
+			free(p);
+		}
+		if (!c->busy && !c->closing && !c->draining && !c->close_after) {
+			if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+				conn_close(c);
+			else
+				arm_timer(c);
+		}
+	}
+	conn_unref(c);
+}
+
+static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t qlen,
+			  const addr_t *client, uint64_t t0)
+{
+	server_t *srv = c->srv;
+	dd_params_t *p = &srv->params;
+	if (dd_parse_query(p, query, qlen) != 0) {
+		reply_code(c, req, client, DD_DNSERR, 0, t0);
+		return;
+	}
+	/* Credentials: Basic first, then token= or password= in the query. */
+	dd_str_t user = {0}, secret = {0};
+	size_t alen;
+	const char *auth = http_header(req, HTTP_H_AUTH, &alen);
+	if (auth && !req->hdr_trunc[HTTP_H_AUTH])
+		dd_parse_basic(auth, alen, srv->basic, sizeof(srv->basic), &user, &secret);
+	if (!secret.p || !secret.len) {
+		secret = p->token.p && p->token.len ? p->token : p->password;
+		if (!user.p || !user.len)
+			user = p->username;
+	}
+	if (!secret.p || !secret.len) {
+		/* The challenge: wget, PowerShell -Credential and some routers
+		 * send credentials only after a 401. */
+		reply_code(c, req, client, DD_BADAUTH, 0, t0);
+		return;
+	}
+	dd_str_t list = p->hostname.p && p->hostname.len ? p->hostname : user, h;
+	if (!list.p || !list.len) {
+		reply_code(c, req, client, DD_NOTFQDN, 0, t0);
+		return;
+	}
+	unsigned nhosts = 0;
+	for (dd_str_t l = list; dd_next_host(&l, &h);)
+		nhosts++;
+	if (nhosts == 0) {
+		reply_code(c, req, client, DD_NOTFQDN, 0, t0);
+		return;
+	}
+	if (nhosts > DD_MAX_HOSTS) {
+		reply_code(c, req, client, DD_NUMHOST, 0, t0);
+		return;
+	}
+	upd_t *u = srv->scratch;
+	memset(u, 0, sizeof(*u));
+	if (dd_addrs(p, &u->v4, &u->v6) != 0) {
+		reply_code(c, req, client, DD_DNSERR, 0, t0);
+		return;
+	}
+	if (!u->v4.family && !u->v6.family) {
+		/* Nothing sent: the caller's own address. */
+		if (client->family == 4)
+			u->v4 = *client;
+		else
+			u->v6 = *client;
+	}
+	u->c = c;
+	u->req = req;
+	u->client = *client;
+	u->t0 = t0;
+	u->nhosts = nhosts;
+
+	int rc = store_txn_renew(srv->rtxn);
+	if (rc) {
+		fprintf(stderr, "cannot read store %s (%s)\n", store_path(srv->store), err_str(rc));
+		reply_code(c, req, client, DD_911, 0, t0);
+		return;
+	}
+	uint64_t now = uv_now(srv->loop);
+	dname_t names[DD_MAX_HOSTS];
+	int verified[DD_MAX_HOSTS] = {0}, principal = 0;
+	store_host_t host;
+	unsigned i = 0;
+	for (dd_str_t l = list; dd_next_host(&l, &h); i++) {
+		u->item[i] = -1;
+		u->code[i] = -1;
+		if (dname_parse_host(&names[i], h.p, h.len) != 0) {
+			u->code[i] = DD_NOTFQDN;
+			continue;
+		}
+		unsigned ra;
+		if (limit_auth_blocked(srv->limit, &names[i], now, &ra)) {
+			u->code[i] = DD_ABUSE;
+			srv->m.auth_blocked++;
+			u->retry_after = ra > u->retry_after ? ra : u->retry_after;
+			continue;
+		}
+		rc = store_host_get(srv->rtxn, &names[i], &host);
+		if (rc == 0) {
+			verified[i] = token_verify(host.token_hash, secret.p, secret.len);
+			principal |= verified[i];
+		} else if (rc == -ENOENT || rc == ERR_NOZONE) {
+			/* Same work as for a host that exists: the time to answer
+			 * must not tell either. */
+			static const uint8_t none[TOKEN_HASH_LEN];
+			(void)token_verify(none, secret.p, secret.len);
+		} else {
+			fprintf(stderr, "cannot read host from store %s (%s)\n",
+				store_path(srv->store), err_str(rc));
+			u->code[i] = DD_911;
+		}
+	}
+	/* The Basic username authenticates the caller too when it names a
+	 * host the token belongs to (hostname= may then list others). */
+	dname_t uname;
+	int uname_ok = 0;
+	if (!principal && user.p && user.len && dname_parse_host(&uname, user.p, user.len) == 0) {
+		unsigned ra;
+		uname_ok = !limit_auth_blocked(srv->limit, &uname, now, &ra);
+		if (uname_ok && store_host_get(srv->rtxn, &uname, &host) == 0 &&
+		    token_verify(host.token_hash, secret.p, secret.len))
+			principal = 1;
+	}
+	u->authed = principal;
+	if (!principal) {
+		/* Not authenticated: the answer must not tell whether a host
+		 * exists, so every name that is not refused for other reasons
+		 * gets badauth, and a failure is counted for it. */
+		for (i = 0; i < nhosts; i++) {
+			if (u->code[i] >= 0)
+				continue;
+			u->code[i] = DD_BADAUTH;
+			limit_auth_fail(srv->limit, &names[i], now);
+		}
+		if (uname_ok) {
+			int listed = 0;
+			for (i = 0; i < nhosts; i++)
+				listed |= u->code[i] != DD_NOTFQDN && dname_equal(&names[i], &uname);
+			if (!listed)
+				limit_auth_fail(srv->limit, &uname, now);
+		}
+	} else {
+		/* Authenticated: the caller's "account" is the set of hosts the
+		 * token belongs to.  A host outside it is nohost whether it
+		 * exists or not (Dyn: "not in this user account"), so even an
+		 * authenticated caller cannot probe other people's names. */
+		for (i = 0; i < nhosts; i++) {
+			if (u->code[i] >= 0)
+				continue;
+			if (!verified[i]) {
+				u->code[i] = DD_NOHOST;
+			} else {
+				addr_t cur4, cur6;
+				rc = store_host_addrs(srv->rtxn, &names[i], &cur4, &cur6);
+				if (rc) {
+					u->code[i] = DD_911;
+					continue;
+				}
+				if ((u->v4.family && !addr_equal(&u->v4, &cur4)) ||
+				    (u->v6.family && !addr_equal(&u->v6, &cur6))) {
+					wr_item_t *it = &u->items[u->job.n];
+					it->name = names[i];
+					it->v4 = u->v4;
+					it->v6 = u->v6;
+					u->item[i] = (int)u->job.n++;
+				} else {
+					u->code[i] = DD_NOCHG;
+				}
+			}
+		}
+	}
+	store_txn_reset(srv->rtxn);
+	if (u->job.n == 0) {
+		reply_update(c, u);
+		return;
+	}
+	/* Only now is the request copied out of the scratch (the writer owns
+	 * the copy until it is answered). */
+	size_t size = sizeof(*u) + u->job.n * sizeof(wr_item_t);
+	upd_t *copy = malloc(size);
+	if (!copy) {
+		for (i = 0; i < nhosts; i++)
+			if (u->item[i] >= 0)
+				u->code[i] = DD_911;
+		reply_update(c, u);
+		return;
+	}
+	memcpy(copy, u, size);
+	u = copy;
+	u->job.items = u->items;
+	u->job.client = *client;
+	u->job.now = unix_now();
+	const char *agent = http_header(req, HTTP_H_AGENT, &alen);
+	u->job.agent_len = agent ? alen : 0;
+	if (agent)
+		memcpy(u->job.agent, agent, alen);
+	c->busy = 1;
+	c->refs++;
+	srv->jobs++;
+	writer_submit(srv->writer, &u->job);
+}
+
+/* ---- routing ---- */
+
+static int path_is(const char *path, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(path, want, len) == 0;
+}
+
+static void handle_request(conn_t *c, http_req_t *req)
+{
+	server_t *srv = c->srv;
+	uint64_t t0 = uv_hrtime();
+	const char *url = req->url;
+	size_t ulen = req->url_len;
+	/* Absolute form (RFC 9112 3.2.2), sent by some clients through
+	 * proxies: only the path and query matter here. */
+	if (ulen > 8 && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)) {
+		const char *slash = memchr(url + 8, '/', ulen - 8);
+		const char *qm = memchr(url + 8, '?', ulen - 8);
+		const char *start = slash && (!qm || slash < qm) ? slash : qm;
+		if (start) {
+			ulen -= (size_t)(start - url);
+			url = start;
+		} else {
+			url += ulen;
+			ulen = 0;
+		}
+	}
+	const char *q = memchr(url, '?', ulen);
+	size_t plen = q ? (size_t)(q - url) : ulen;
+	const char *query = q ? q + 1 : url + ulen;
+	size_t qlen = q ? ulen - plen - 1 : 0;
+	enum metrics_endpoint ep;
+	if (path_is(url, plen, "/nic/update") || path_is(url, plen, "/api/v1/nic/update") ||
+	    path_is(url, plen, "/v3/update") || path_is(url, plen, "/api/v1/update") ||
+	    path_is(url, plen, "/api/v1/domain_update"))
+		ep = EP_UPDATE;
+	else if (path_is(url, plen, "/ip"))
+		ep = EP_IP;
+	else if (path_is(url, plen, "/nic/checkip.html") || path_is(url, plen, "/checkip"))
+		ep = EP_CHECKIP;
+	else if (path_is(url, plen, "/health"))
+		ep = EP_HEALTH;
+	else if (path_is(url, plen, "/metrics"))
+		ep = EP_METRICS;
+	else
+		ep = EP_OTHER;
+	addr_t client = client_of(srv, c, req);
+
+	/* An update must not run on HEAD (no side effects without a body to
+	 * report them). */
+	int get = req->method == HTTP_GET, head = req->method == HTTP_HEAD;
+	if (!get && !(head && ep != EP_UPDATE)) {
+		reply_text(c, req, &client, ep, 405,
+			   ep == EP_UPDATE ? "Allow: GET\r\n" : "Allow: GET, HEAD\r\n",
+			   "method not allowed\n", t0);
+		return;
+	}
+	if (ep == EP_OTHER) {
+		reply_text(c, req, &client, ep, 404, NULL, "not found\n", t0);
+		return;
+	}
+	unsigned retry;
+	if (ep != EP_HEALTH && ep != EP_METRICS &&
+	    limit_rate(srv->limit, &client, uv_now(srv->loop), &retry)) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry);
+		srv->m.rate_limited++;
+		if (ep == EP_UPDATE)
+			reply_code(c, req, &client, DD_ABUSE, retry, t0);
+		else
+			reply_text(c, req, &client, ep, 429, extra, "too many requests\n", t0);
+		return;
+	}
+	char ip[ADDR_TEXT_MAX], body[256];
+	switch (ep) {
+	case EP_UPDATE:
+		handle_update(c, req, query, qlen, &client, t0);
+		return;
+	case EP_IP:
+		addr_format(&client, ip, sizeof(ip));
+		snprintf(body, sizeof(body), "%s\n", ip);
+		reply_text(c, req, &client, ep, 200, NULL, body, t0);
+		return;
+	case EP_CHECKIP:
+		/* Dyn's checkip page, byte for byte what clients scrape. */
+		addr_format(&client, ip, sizeof(ip));
+		snprintf(body, sizeof(body),
+			 "<html><head><title>Current IP Check</title></head>"
+			 "<body>Current IP Address: %s</body></html>\r\n",
+			 ip);
+		reply(c, req, &client, ep, 200, "text/html", NULL, body, strlen(body), t0);
+		return;
+	case EP_HEALTH: {
+		int rc = store_txn_renew(srv->rtxn);
+		if (rc == 0)
+			store_txn_reset(srv->rtxn);
+		else
+			fprintf(stderr, "health check failed: cannot read store %s (%s)\n",
+				store_path(srv->store), err_str(rc));
+		reply_text(c, req, &client, ep, rc ? 503 : 200, NULL, rc ? "unavailable\n" : "ok\n",
+			   t0);
+		return;
+	}
+	case EP_METRICS: {
+		size_t len;
+		srv->m.conns_open = srv->nconns;
+		char *text = metrics_render(&srv->m, &len);
+		if (!text) {
+			reply_text(c, req, &client, ep, 500, NULL, "out of memory\n", t0);
+			return;
+		}
+		reply(c, req, &client, ep, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+		      text, len, t0);
+		free(text);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+/* ---- connections ---- */
+
+static void on_conn_timer(uv_timer_t *t)
+{
+	conn_t *c = t->data;
+	if (c->draining || c->busy)
+		conn_close(c);
+	else if (c->in_req)
+		reply_error(c, 408);
+	else
+		conn_close(c); /* idle keep-alive connection */
+}
+
+static void arm_timer(conn_t *c)
+{
+	if (c->closing || c->draining || c->busy)
+		return;
+	const server_config_t *cfg = c->srv->cfg;
+	if (http_in_request(&c->hp)) {
+		if (!c->in_req) {
+			/* Started once per request, not per read: a client that
+			 * trickles bytes still has to finish in time. */
+			c->in_req = 1;
+			uv_timer_start(&c->timer, on_conn_timer, cfg->header_timeout_ms, 0);
+		}
+	} else {
+		c->in_req = 0;
+		uv_timer_start(&c->timer, on_conn_timer, cfg->idle_timeout_ms, 0);
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	(void)hint;
+	conn_t *c = h->data;
+	/* One buffer for all connections: on_read consumes it at once and
+	 * copies what must wait. */
+	*buf = uv_buf_init(c->srv->readbuf, READ_BUF);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	conn_t *c = s->data;
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == 0 || c->draining)
+		return;
+	conn_process(c, buf->base, (size_t)n);
+}
+
+/* Parses and answers requests in data until it is used up or a request
+ * waits for the writer (the rest is kept in c->pend). */
+static void conn_process(conn_t *c, const char *data, size_t len)
+{
+	while (len > 0 && !c->busy && !c->closing && !c->draining && !c->close_after) {
+		size_t used = 0;
+		int rc = http_feed(&c->hp, data, len, &used);
+		data += used;
+		len -= used;
+		if (rc == HTTP_FEED_MORE)
+			break;
+		if (rc < 0) {
+			reply_error(c, -rc);
+			return;
+		}
+		c->in_req = 0;
+		handle_request(c, http_take(&c->hp));
+	}
+	if (c->closing || c->draining)
+		return;
+	if (c->busy) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		uv_timer_stop(&c->timer);
+		if (len) {
+			c->pend = malloc(len);
+			if (!c->pend) {
+				conn_close(c);
+				return;
+			}
+			memcpy(c->pend, data, len);
+			c->pend_len = len;
+		}
+		return;
+	}
+	arm_timer(c);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+	listener_t *l = ls->data;
+	server_t *srv = l->srv;
+	if (status < 0) {
+		fprintf(stderr, "cannot accept on %s (%s)\n", l->name, uv_strerror(status));
+		return;
+	}
+	conn_t *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->srv = srv;
+	uv_tcp_init(srv->loop, &c->tcp);
+	uv_timer_init(srv->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->refs = 1;
+	c->open_handles = 2;
+	http_parser_init(&c->hp);
+	/* Link first so conn_close can always unlink. */
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	srv->m.conns_open++;
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (srv->nconns > srv->cfg->max_conns || srv->stopping) {
+		srv->m.conns_rejected++;
+		conn_close(c);
+		return;
+	}
+	srv->m.conns_total++;
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0 ||
+	    addr_from_sockaddr(&c->peer, &ss) != 0) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+		conn_close(c);
+		return;
+	}
+	arm_timer(c);
+}
+
+/* ---- start and stop ---- */
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon)
+		return -EINVAL;
+	char host[64];
+	int port = atoi(colon + 1);
+	if (port <= 0 || port > 65535)
+		return -EINVAL;
+	size_t hl = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hl < 2 || s[hl - 1] != ']' || hl - 2 >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, hl - 2);
+		host[hl - 2] = '\0';
+		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) ? -EINVAL : 0;
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (hl == 0)
+		strcpy(host, "0.0.0.0");
+	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss) ? -EINVAL : 0;
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+	(void)p;
+	fflush(stderr);
+}
+
+static void close_handle_noop(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+	server_t *srv = t->data;
+	if (srv->jobs)
+		return; /* answers still on the way */
+	uv_timer_stop(t);
+	while (srv->conns)
+		conn_close(srv->conns);
+	writer_stop(srv->writer);
+	srv->writer = NULL;
+	purge_close(srv->purge);
+	srv->purge = NULL;
+	uv_close((uv_handle_t *)&srv->stop_timer, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->sigterm, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->sigint, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->flush, close_handle_noop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	server_t *srv = s->data;
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	fprintf(stderr, "stopping (signal %d)\n", signum);
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		uv_close((uv_handle_t *)&srv->listeners[i].tcp, close_handle_noop);
+	/* Idle connections go now; busy ones after their answer. */
+	for (conn_t *c = srv->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->busy)
+			conn_close(c);
+	}
+	uv_timer_start(&srv->stop_timer, on_stop_timer, 0, STOP_POLL_MS);
+}
+
+int server_run(const server_config_t *cfg, store_t *store)
+{
+	server_t *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = cfg;
+	srv->store = store;
+	srv->loop = uv_default_loop();
+	int rc = store_txn_begin(store, 0, &srv->rtxn);
+	if (rc) {
+		fprintf(stderr, "cannot read store %s (%s)\n", store_path(store), err_str(rc));
+		free(srv);
+		return rc;
+	}
+	store_txn_reset(srv->rtxn);
+	rc = limit_new(&srv->limit, cfg->limit_slots, cfg->rate, cfg->burst);
+	if (rc)
+		goto fail;
+	srv->scratch = malloc(sizeof(upd_t) + DD_MAX_HOSTS * sizeof(wr_item_t));
+	if (!srv->scratch) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (cfg->pdns_api) {
+		rc = purge_new(&srv->purge, srv->loop, cfg->pdns_api, cfg->pdns_api_key, &srv->m);
+		if (rc) {
+			fprintf(stderr, "cannot use pdns api %s (%s)\n", cfg->pdns_api,
+				rc == -EINVAL ? "want http://HOST:PORT" : err_str(rc));
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		listener_t *l = &srv->listeners[i];
+		struct sockaddr_storage ss;
+		memset(&ss, 0, sizeof(ss));
+		snprintf(l->name, sizeof(l->name), "%s", cfg->listen[i]);
+		l->srv = srv;
+		if (parse_listen(cfg->listen[i], &ss) != 0) {
+			fprintf(stderr, "cannot listen on %s (want ADDR:PORT or [ADDR6]:PORT)\n",
+				cfg->listen[i]);
+			rc = -EINVAL;
+			goto fail_listen;
+		}
+		uv_tcp_init(srv->loop, &l->tcp);
+		l->tcp.data = l;
+		srv->nlisteners++;
+		rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
+				 ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+		if (rc == 0)
+			rc = uv_listen((uv_stream_t *)&l->tcp, 4096, on_connection);
+		if (rc) {
+			fprintf(stderr, "cannot listen on %s (%s)\n", cfg->listen[i], uv_strerror(rc));
+			goto fail_listen;
+		}
+		fprintf(stderr, "listening on %s\n", cfg->listen[i]);
+	}
+	rc = writer_start(&srv->writer, srv->loop, store, on_job_done, srv);
+	if (rc) {
+		fprintf(stderr, "cannot start writer thread (%s)\n", uv_strerror(rc));
+		goto fail_listen;
+	}
+	uv_signal_init(srv->loop, &srv->sigterm);
+	uv_signal_init(srv->loop, &srv->sigint);
+	srv->sigterm.data = srv->sigint.data = srv;
+	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_timer_init(srv->loop, &srv->stop_timer);
+	srv->stop_timer.data = srv;
+	uv_prepare_init(srv->loop, &srv->flush);
+	uv_prepare_start(&srv->flush, on_prepare);
+	uv_unref((uv_handle_t *)&srv->flush);
+	fflush(stderr);
+
+	uv_run(srv->loop, UV_RUN_DEFAULT);
+
+	fprintf(stderr, "stopped\n");
+	store_txn_abort(srv->rtxn);
+	limit_free(srv->limit);
+	uv_loop_close(srv->loop);
+	free(srv->scratch);
+	free(srv);
+	return 0;
+
+fail_listen:
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		uv_close((uv_handle_t *)&srv->listeners[i].tcp, close_handle_noop);
+	purge_close(srv->purge);
+	uv_run(srv->loop, UV_RUN_DEFAULT);
+fail:
+	store_txn_abort(srv->rtxn);
+	limit_free(srv->limit);
+	free(srv->scratch);
+	free(srv);
+	return rc < 0 ? rc : -EINVAL;
+}

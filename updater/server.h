@@ -1,0 +1,47 @@
+/*
+ * server - the updater daemon: libuv TCP listeners, connections, routing
+ * of the endpoints, the dyndns2 decisions that need the store, and the
+ * glue to the writer thread, the purge client, limits and metrics.
+ *
+ * Request flow: a connection parses one request at a time (http.c); read
+ * paths (/ip, /health, nochg, every refusal) are answered at once on the
+ * loop thread with one read txn that is renewed per request and reset
+ * right after, so it never pins an old snapshot.  Updates that change
+ * something become a writer job; the connection stops reading until its
+ * job is committed and answered, which keeps pipelined answers in order.
+ *
+ * Threading: everything here runs on the loop thread, except the writer.
+ */
+#ifndef KYEDNS_SERVER_H
+#define KYEDNS_SERVER_H
+
+#include "addr.h"
+#include "store.h"
+
+#define SERVER_MAX_LISTEN 16
+#define SERVER_MAX_TRUSTED 32
+
+typedef struct server_config {
+	const char *listen[SERVER_MAX_LISTEN]; /* "127.0.0.1:8080", "[::1]:8080" */
+	unsigned nlisten;
+	addr_cidr_t trusted[SERVER_MAX_TRUSTED]; /* proxies whose X-Forwarded-For counts */
+	unsigned ntrusted;
+	const char *pdns_api;     /* NULL: no purges */
+	const char *pdns_api_key;
+	unsigned max_conns;
+	unsigned idle_timeout_ms;   /* between requests on a keep-alive connection */
+	unsigned header_timeout_ms; /* from a request's first byte to its end */
+	double rate, burst;         /* requests/s per client and burst; rate 0 = off */
+	unsigned limit_slots;       /* entries of each abuse table */
+	int access_log;
+} server_config_t;
+
+/*
+ * Binds every listen address, serves until SIGTERM or SIGINT, then stops
+ * accepting, lets queued updates commit and be answered, closes all
+ * connections and returns 0.  Returns a negative error when it cannot
+ * start (the cause is logged).  store must stay open until it returns.
+ */
+int server_run(const server_config_t *cfg, store_t *store);
+
+#endif
