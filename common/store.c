@@ -552,15 +552,21 @@ int store_zone_add(store_txn_t *t, store_zone_t *z)
 	return lmdb_err(mdb_put(t->txn, t->s->zoneids, &k, &v, 0));
 }
 
+/* Looks up one name in dbi; the root name is never a key. */
+static int get_name(store_txn_t *t, MDB_dbi dbi, const dname_t *name, MDB_val *v)
+{
+	MDB_val k = mval(name->key, name->len);
+	if (name->len == 0)
+		return -ENOENT;
+	return lmdb_err(mdb_get(t->txn, dbi, &k, v));
+}
+
 int store_zone_get(store_txn_t *t, const dname_t *name, store_zone_t *out)
 {
 	MDB_val k = mval(name->key, name->len), v;
-	int rc;
-	if (name->len == 0)
-		return -ENOENT;
-	rc = mdb_get(t->txn, t->s->zones, &k, &v);
-	if (rc)
-		return lmdb_err(rc);
+	int rc = get_name(t, t->s->zones, name, &v);
+	if (rc < 0)
+		return rc;
 	return zone_decode(&k, &v, out);
 }
 
@@ -799,13 +805,10 @@ int store_rr_next(store_rr_iter_t *it, store_rr_t *rr)
 
 int store_name_get(store_txn_t *t, const dname_t *name, store_rr_iter_t *it)
 {
-	MDB_val k = mval(name->key, name->len), v;
-	int rc;
-	if (name->len == 0)
-		return -ENOENT;
-	rc = mdb_get(t->txn, t->s->names, &k, &v);
-	if (rc)
-		return lmdb_err(rc);
+	MDB_val v;
+	int rc = get_name(t, t->s->names, name, &v);
+	if (rc < 0)
+		return rc;
 	iter_init(it, v.mv_data, v.mv_size);
 	return 0;
 }
@@ -1246,13 +1249,10 @@ static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h
 
 int store_host_get(store_txn_t *t, const dname_t *name, store_host_t *out)
 {
-	MDB_val k = mval(name->key, name->len), v;
-	int rc;
-	if (name->len == 0)
-		return -ENOENT;
-	rc = mdb_get(t->txn, t->s->hosts, &k, &v);
-	if (rc)
-		return lmdb_err(rc);
+	MDB_val v;
+	int rc = get_name(t, t->s->hosts, name, &v);
+	if (rc < 0)
+		return rc;
 	return host_decode(&v, out);
 }
 

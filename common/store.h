@@ -158,7 +158,9 @@ int store_grow(store_t *s);
 /* Flushes to disk (after STORE_NOSYNC loads).  Returns 0 or -EIO. */
 int store_sync(store_t *s);
 
-/* Fills st; counts come from a fresh read txn. */
+/* Fills st; counts come from a fresh read txn, so the calling thread must
+ * hold no active txn (a store_grow() waiting on another thread would
+ * otherwise deadlock against it). */
 int store_stat(store_t *s, store_stat_t *st);
 
 /* Clears stale reader slots; returns how many were cleared (>= 0). */

@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev lmdb-utils
 libsodium-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
 dnsutils python3 python3-pytest python3-dnspython ddclient dnsperf wrk wget curl
-procps iproute2 systemd docker-compose python3-yaml"
+procps iproute2 systemd docker-compose python3-yaml strace"
 
 missing() {
 	for p in $PKGS; do

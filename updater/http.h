@@ -12,7 +12,7 @@
  *
  * Threading: loop thread only.  Memory: the parser owns its current request
  * until http_feed() reports it complete; then the caller owns it and frees
- * it with free().
+ * it with http_req_free() (which keeps a few for reuse).
  */
 #ifndef KYEDNS_HTTP_H
 #define KYEDNS_HTTP_H
@@ -85,8 +85,11 @@ int http_feed(http_parser_t *hp, const char *data, size_t len, size_t *used);
 /* Returns 1 while a request has begun but is not complete. */
 int http_in_request(const http_parser_t *hp);
 
-/* Takes ownership of the completed request (free() it). */
+/* Takes ownership of the completed request (http_req_free() it). */
 http_req_t *http_take(http_parser_t *hp);
+
+/* Frees a request taken with http_take() (NULL is fine); loop thread. */
+void http_req_free(http_req_t *r);
 
 /* Returns the header value of kind h and sets *len; NULL when absent. */
 const char *http_header(const http_req_t *r, enum http_hdr h, size_t *len);
@@ -103,5 +106,10 @@ const char *http_reason(int status);
  */
 char *http_response(int status, const char *ctype, const char *extra, const char *body,
 		    size_t body_len, int head_only, int keepalive, size_t *out_len);
+
+/* The same into out (cap bytes); returns the length, or 0 when it does not
+ * fit (then use http_response()). */
+size_t http_response_into(char *out, size_t cap, int status, const char *ctype, const char *extra,
+			  const char *body, size_t body_len, int head_only, int keepalive);
 
 #endif

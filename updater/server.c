@@ -43,6 +43,8 @@ typedef struct conn {
 	uint8_t closing;      /* uv_close called */
 	uint8_t draining;     /* error answered; discarding input until EOF */
 	uint8_t close_after;  /* close once the queued writes are flushed */
+	uint64_t deadline;    /* loop time (ms) the timer acts at */
+	uint64_t timer_due;   /* loop time the timer is set to fire at */
 	struct conn *prev, *next;
 } conn_t;
 
@@ -100,6 +102,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void on_conn_timer(uv_timer_t *t);
 static void arm_timer(conn_t *c);
+static void conn_deadline(conn_t *c, uint64_t ms, int force);
 
 /* ---- helpers ---- */
 
@@ -221,28 +224,78 @@ static uint64_t unix_now(void)
 	return (uint64_t)time(NULL);
 }
 
+/* Appends s (n bytes) to the log line at *o, within end. */
+static char *lput(char *o, const char *end, const char *s, size_t n)
+{
+	if (n > (size_t)(end - o))
+		n = (size_t)(end - o);
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static char *lput_uint(char *o, const char *end, uint64_t v, int min_digits)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < min_digits);
+	while (n && o < end)
+		*o++ = tmp[--n];
+	return o;
+}
+
+/* One line per request:
+ *   access IP "METHOD URL HTTP/1.x" STATUS "RESULT" 0.123ms "AGENT"
+ * Built by hand and handed to stdio in one piece (this runs for every
+ * request; printf with a float was the largest user-space cost of the loop).
+ * stderr is fully buffered and flushed when the loop goes idle (main.c). */
 static void log_access(server_t *srv, const addr_t *client, const http_req_t *req, int status,
 		       const char *body, size_t body_len, uint64_t t0)
 {
 	if (!srv->cfg->access_log)
 		return;
-	char ip[ADDR_TEXT_MAX], url[HTTP_MAX_URL * 4 + 1], agent[HTTP_MAX_AGENT * 4 + 1];
-	addr_format(client, ip, sizeof(ip));
-	dd_redact(req->url, req->url_len, url, sizeof(url));
-	size_t alen;
-	const char *a = http_header(req, HTTP_H_AGENT, &alen);
-	/* The agent is not a URL: redaction finds nothing, escaping is what
-	 * counts. */
-	dd_redact(a ? a : "-", a ? alen : 1, agent, sizeof(agent));
+	/* "access " + ip + 2 quotes, method, url, version, status, result, time, agent */
+	char line[32 + ADDR_TEXT_MAX + 16 + HTTP_MAX_URL * 4 + 16 + 8 + 65 * 4 + 32 +
+		  HTTP_MAX_AGENT * 4 + 8];
+	char *o = line, *end = line + sizeof(line) - 1;
+	o = lput(o, end, "access ", 7);
+	o += addr_format(client, o, ADDR_TEXT_MAX);
+	o = lput(o, end, " \"", 2);
+	const char *m = llhttp_method_name((llhttp_method_t)req->method);
+	o = lput(o, end, m, strlen(m));
+	*o++ = ' ';
+	o += dd_redact(req->url, req->url_len, o, HTTP_MAX_URL * 4 + 1);
+	o = lput(o, end, " HTTP/1.", 8);
+	o = lput_uint(o, end, req->http_minor, 1);
+	o = lput(o, end, "\" ", 2);
+	o = lput_uint(o, end, (uint64_t)(status < 0 ? 0 : status), 1);
+	o = lput(o, end, " \"", 2);
 	/* First line of the body: the dyndns2 result of the first host. */
 	size_t blen = 0;
 	while (blen < body_len && blen < 64 && body[blen] != '\n' && body[blen] != '<')
 		blen++;
-	char res[65 * 4];
-	dd_redact(body, blen, res, sizeof(res));
-	fprintf(stderr, "access %s \"%s %s HTTP/1.%u\" %d \"%s\" %.3fms \"%s\"\n", ip,
-		llhttp_method_name((llhttp_method_t)req->method), url, req->http_minor, status,
-		blen ? res : "-", (double)(uv_hrtime() - t0) / 1e6, agent);
+	if (blen)
+		o += dd_redact(body, blen, o, 65 * 4);
+	else
+		*o++ = '-';
+	o = lput(o, end, "\" ", 2);
+	uint64_t us = (uv_hrtime() - t0 + 500) / 1000;
+	o = lput_uint(o, end, us / 1000, 1);
+	*o++ = '.';
+	o = lput_uint(o, end, us % 1000, 3);
+	o = lput(o, end, "ms \"", 4);
+	size_t alen;
+	const char *a = http_header(req, HTTP_H_AGENT, &alen);
+	/* The agent is not a URL: redaction finds nothing, escaping is what
+	 * counts. */
+	if (a)
+		o += dd_redact(a, alen, o, HTTP_MAX_AGENT * 4 + 1);
+	else
+		*o++ = '-';
+	o = lput(o, end, "\"\n", 2);
+	fwrite_unlocked(line, 1, (size_t)(o - line), stderr);
 }
 
 /*
@@ -256,18 +309,24 @@ static void reply(conn_t *c, http_req_t *req, const addr_t *client, enum metrics
 	server_t *srv = c->srv;
 	/* After a 405 the request may have had a body we did not wait for. */
 	int keep = req->keepalive && !req->upgrade && !srv->stopping && status != 405;
-	size_t len;
-	char *out = http_response(status, ctype, extra, body, body_len, req->method == HTTP_HEAD,
-				  keep, &len);
-	if (out) {
-		conn_send(c, out, len);
-		free(out);
+	int head = req->method == HTTP_HEAD;
+	char buf[2048];
+	size_t len = http_response_into(buf, sizeof(buf), status, ctype, extra, body, body_len,
+					head, keep);
+	if (len) {
+		conn_send(c, buf, len);
 	} else {
-		keep = 0;
+		char *out = http_response(status, ctype, extra, body, body_len, head, keep, &len);
+		if (out) {
+			conn_send(c, out, len);
+			free(out);
+		} else {
+			keep = 0;
+		}
 	}
 	metrics_request(&srv->m, ep, status);
 	log_access(srv, client, req, status, body, body_len, t0);
-	free(req);
+	http_req_free(req);
 	if (!keep)
 		conn_finish(c);
 }
@@ -322,7 +381,7 @@ static void reply_error(conn_t *c, int status)
 		conn_close(c);
 		return;
 	}
-	uv_timer_start(&c->timer, on_conn_timer, DRAIN_MS, 0);
+	conn_deadline(c, DRAIN_MS, 1);
 }
 
 /* ---- client address ---- */
@@ -396,16 +455,22 @@ static void reply_update(conn_t *c, upd_t *u)
 	char ips[2 * ADDR_TEXT_MAX + 2];
 	size_t n = 0;
 	int any_badauth = 0, all_911 = u->nhosts > 0;
-	format_addrs(&u->v4, &u->v6, ips);
+	size_t ilen = format_addrs(&u->v4, &u->v6, ips);
 	for (unsigned i = 0; i < u->nhosts; i++) {
 		int code = u->code[i];
 		srv->m.results[code]++;
 		any_badauth |= code == DD_BADAUTH;
 		all_911 &= code == DD_911;
-		if (code == DD_GOOD || code == DD_NOCHG)
-			n += (size_t)sprintf(body + n, "%s %s\n", dd_code_str(code), ips);
-		else
-			n += (size_t)sprintf(body + n, "%s\n", dd_code_str(code));
+		const char *word = dd_code_str(code);
+		size_t wl = strlen(word);
+		memcpy(body + n, word, wl);
+		n += wl;
+		if (code == DD_GOOD || code == DD_NOCHG) {
+			body[n++] = ' ';
+			memcpy(body + n, ips, ilen);
+			n += ilen;
+		}
+		body[n++] = '\n';
 	}
 	/* 401 only for a caller who proved nothing; an authenticated caller
 	 * gets its per-host lines with 200. */
@@ -809,12 +874,35 @@ static void handle_request(conn_t *c, http_req_t *req)
 static void on_conn_timer(uv_timer_t *t)
 {
 	conn_t *c = t->data;
+	uint64_t now = uv_now(c->srv->loop);
+	if (now < c->deadline) {
+		/* The deadline moved on since the timer was set (see
+		 * conn_deadline): sleep the rest. */
+		c->timer_due = c->deadline;
+		uv_timer_start(&c->timer, on_conn_timer, c->deadline - now, 0);
+		return;
+	}
+	c->timer_due = 0;
 	if (c->draining || c->busy)
 		conn_close(c);
 	else if (c->in_req)
 		reply_error(c, 408);
 	else
 		conn_close(c); /* idle keep-alive connection */
+}
+
+/* Sets the connection's timeout to ms from now.  A keep-alive connection
+ * moves its idle deadline with every request; restarting the libuv timer
+ * each time costs two heap operations per request, so a later deadline only
+ * updates c->deadline and on_conn_timer sleeps on when it fires early.
+ * force: restart the timer even if it is due later (a new kind of wait). */
+static void conn_deadline(conn_t *c, uint64_t ms, int force)
+{
+	c->deadline = uv_now(c->srv->loop) + ms;
+	if (force || !c->timer_due || c->timer_due > c->deadline) {
+		c->timer_due = c->deadline;
+		uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+	}
 }
 
 static void arm_timer(conn_t *c)
@@ -827,11 +915,11 @@ static void arm_timer(conn_t *c)
 			/* Started once per request, not per read: a client that
 			 * trickles bytes still has to finish in time. */
 			c->in_req = 1;
-			uv_timer_start(&c->timer, on_conn_timer, cfg->header_timeout_ms, 0);
+			conn_deadline(c, cfg->header_timeout_ms, 0);
 		}
 	} else {
 		c->in_req = 0;
-		uv_timer_start(&c->timer, on_conn_timer, cfg->idle_timeout_ms, 0);
+		conn_deadline(c, cfg->idle_timeout_ms, 0);
 	}
 }
 
@@ -879,6 +967,7 @@ static void conn_process(conn_t *c, const char *data, size_t len)
 	if (c->busy) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		uv_timer_stop(&c->timer);
+		c->timer_due = 0;
 		if (len) {
 			c->pend = malloc(len);
 			if (!c->pend) {
