@@ -47,6 +47,20 @@ static long decode(const char *s, size_t len, char *buf, size_t size, size_t *po
 {
 	size_t start = *pos, o = *pos;
 	for (size_t i = 0; i < len; i++) {
+		/* Most values need no decoding: copy up to the next '+' or '%'
+		 * in one piece. */
+		size_t run = i;
+		while (run < len && s[run] != '+' && s[run] != '%')
+			run++;
+		if (run > i) {
+			if (o + (run - i) >= size)
+				return -1;
+			memcpy(buf + o, s + i, run - i);
+			o += run - i;
+			i = run;
+			if (i == len)
+				break;
+		}
 		char c = s[i];
 		if (c == '+') {
 			c = ' ';
@@ -69,22 +83,20 @@ static dd_str_t *param_slot(dd_params_t *p, const char *name, size_t len)
 {
 	static const struct {
 		const char *name;
-		size_t off;
+		size_t len, off;
 	} names[] = {
-		{"hostname", offsetof(dd_params_t, hostname)},
-		{"myip", offsetof(dd_params_t, myip)},
-		{"ip", offsetof(dd_params_t, myip)},
-		{"myipv4", offsetof(dd_params_t, myipv4)},
-		{"myipv6", offsetof(dd_params_t, myipv6)},
-		{"ipv6", offsetof(dd_params_t, myipv6)},
-		{"token", offsetof(dd_params_t, token)},
-		{"username", offsetof(dd_params_t, username)},
-		{"user", offsetof(dd_params_t, username)},
-		{"password", offsetof(dd_params_t, password)},
-		{"pass", offsetof(dd_params_t, password)},
+#define P(n, f) {n, sizeof(n) - 1, offsetof(dd_params_t, f)}
+		P("hostname", hostname), P("myip", myip),       P("ip", myip),
+		P("myipv4", myipv4),     P("myipv6", myipv6),   P("ipv6", myipv6),
+		P("token", token),       P("username", username), P("user", username),
+		P("password", password), P("pass", password),
+#undef P
 	};
+	if (len < 2 || len > 8)
+		return NULL;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i].name) == len && strncasecmp(names[i].name, name, len) == 0)
+		if (names[i].len == len && (name[0] | 0x20) == names[i].name[0] &&
+		    strncasecmp(names[i].name, name, len) == 0)
 			return (dd_str_t *)((char *)p + names[i].off);
 	return NULL;
 }
@@ -243,6 +255,14 @@ static int is_secret(const char *name, size_t len)
 	return 0;
 }
 
+/* Bytes dd_redact copies as they are: printable ASCII except the escapes
+ * (backslash, double quote) and the query syntax it must look at. */
+static int plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '?' && c != '&' &&
+	       c != ';' && c != '=';
+}
+
 size_t dd_redact(const char *url, size_t len, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -252,6 +272,23 @@ size_t dd_redact(const char *url, size_t len, char *out, size_t size)
 	if (size == 0)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
+		/* Runs of plain bytes are copied in one piece (this runs on
+		 * every request's URL for the access log). */
+		size_t run = i;
+		while (run < len && plain((unsigned char)url[run]))
+			run++;
+		if (run > i) {
+			size_t n = run - i;
+			if (n > size - 1 - o)
+				n = size - 1 - o;
+			memcpy(out + o, url + i, n);
+			o += n;
+			if (i + n < run)
+				break; /* out is full */
+			i = run;
+			if (i == len)
+				break;
+		}
 		unsigned char c = (unsigned char)url[i];
 		if (!in_query && c == '?') {
 			in_query = 1;

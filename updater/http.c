@@ -25,11 +25,18 @@ static int limit_hit(llhttp_t *p, int status)
  * thread only (like everything here).  Off under AddressSanitizer, so a use
  * after free is still caught there. */
 #if defined(__SANITIZE_ADDRESS__)
-#define REQ_CACHE 0
+static http_req_t *req_alloc(void)
+{
+	return malloc(sizeof(http_req_t));
+}
+
+void http_req_free(http_req_t *r)
+{
+	free(r);
+}
 #else
 #define REQ_CACHE 64
-#endif
-static http_req_t *req_cache[REQ_CACHE + 1];
+static http_req_t *req_cache[REQ_CACHE];
 static unsigned req_cached;
 
 static http_req_t *req_alloc(void)
@@ -41,13 +48,12 @@ static http_req_t *req_alloc(void)
 
 void http_req_free(http_req_t *r)
 {
-	if (!r)
-		return;
-	if (req_cached < REQ_CACHE)
+	if (r && req_cached < REQ_CACHE)
 		req_cache[req_cached++] = r;
 	else
 		free(r);
 }
+#endif
 
 static int on_message_begin(llhttp_t *p)
 {

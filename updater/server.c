@@ -25,6 +25,7 @@
 #define MAX_WRITE_QUEUE (1u << 20) /* a client that does not read its answers */
 #define DRAIN_MS 2000              /* linger after an error answer */
 #define STOP_POLL_MS 20
+#define PEND_MAX READ_BUF          /* bytes kept while a request is with the writer */
 
 typedef struct server server_t;
 
@@ -43,6 +44,8 @@ typedef struct conn {
 	uint8_t closing;      /* uv_close called */
 	uint8_t draining;     /* error answered; discarding input until EOF */
 	uint8_t close_after;  /* close once the queued writes are flushed */
+	uint8_t paused;       /* reading stopped while busy (pend full, or EOF) */
+	uint8_t eof;          /* the client finished sending while busy */
 	uint64_t deadline;    /* loop time (ms) the timer acts at */
 	uint64_t timer_due;   /* loop time the timer is set to fire at */
 	struct conn *prev, *next;
@@ -105,6 +108,33 @@ static void arm_timer(conn_t *c);
 static void conn_deadline(conn_t *c, uint64_t ms, int force);
 
 /* ---- helpers ---- */
+
+/* addr_format, with IPv4 by hand: glibc's inet_ntop formats IPv4 with
+ * sprintf, and this runs up to twice per request.  Returns the length (0
+ * for an address without family). */
+static size_t fmt_addr(const addr_t *a, char *out)
+{
+	if (a->family == 4) {
+		char *o = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->bytes[i];
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = '.';
+		}
+		o[-1] = '\0';
+		return (size_t)(o - 1 - out);
+	}
+	int n = addr_format(a, out, ADDR_TEXT_MAX);
+	if (n < 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	return (size_t)n;
+}
 
 static void conn_unref(conn_t *c)
 {
@@ -256,12 +286,13 @@ static void log_access(server_t *srv, const addr_t *client, const http_req_t *re
 {
 	if (!srv->cfg->access_log)
 		return;
-	/* "access " + ip + 2 quotes, method, url, version, status, result, time, agent */
-	char line[32 + ADDR_TEXT_MAX + 16 + HTTP_MAX_URL * 4 + 16 + 8 + 65 * 4 + 32 +
-		  HTTP_MAX_AGENT * 4 + 8];
+	/* Room for every field at its longest (dd_redact writes at most 4
+	 * bytes per input byte) plus the fixed text, with a margin; lput also
+	 * clamps. */
+	char line[128 + ADDR_TEXT_MAX + HTTP_MAX_URL * 4 + 65 * 4 + HTTP_MAX_AGENT * 4 + 64];
 	char *o = line, *end = line + sizeof(line) - 1;
 	o = lput(o, end, "access ", 7);
-	o += addr_format(client, o, ADDR_TEXT_MAX);
+	o += fmt_addr(client, o);
 	o = lput(o, end, " \"", 2);
 	const char *m = llhttp_method_name((llhttp_method_t)req->method);
 	o = lput(o, end, m, strlen(m));
@@ -438,11 +469,11 @@ static size_t format_addrs(const addr_t *v4, const addr_t *v6, char *out)
 {
 	size_t n = 0;
 	if (v4->family)
-		n += (size_t)addr_format(v4, out + n, ADDR_TEXT_MAX);
+		n += fmt_addr(v4, out + n);
 	if (v4->family && v6->family)
 		out[n++] = ',';
 	if (v6->family)
-		n += (size_t)addr_format(v6, out + n, ADDR_TEXT_MAX);
+		n += fmt_addr(v6, out + n);
 	out[n] = '\0';
 	return n;
 }
@@ -548,10 +579,15 @@ static void on_job_done(wr_job_t *job, void *arg)
 			free(p);
 		}
 		if (!c->busy && !c->closing && !c->draining && !c->close_after) {
-			if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+			if (c->eof) {
+				conn_finish(c); /* after the answers are flushed */
+			} else if (c->paused &&
+				   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
 				conn_close(c);
-			else
+			} else {
+				c->paused = 0;
 				arm_timer(c);
+			}
 		}
 	}
 	conn_unref(c);
@@ -932,15 +968,46 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(c->srv->readbuf, READ_BUF);
 }
 
+/* Keeps bytes that arrive while a request is with the writer; 0 or -1
+ * (out of memory).  Reading goes on meanwhile (clients rarely send
+ * anything before their answer, and stopping and restarting the read costs
+ * two epoll_ctl calls per update) until PEND_MAX bytes wait. */
+static int pend_append(conn_t *c, const char *data, size_t len)
+{
+	char *p = realloc(c->pend, c->pend_len + len);
+	if (!p)
+		return -1;
+	memcpy(p + c->pend_len, data, len);
+	c->pend = p;
+	c->pend_len += len;
+	if (c->pend_len >= PEND_MAX && !c->paused) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->paused = 1;
+	}
+	return 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	conn_t *c = s->data;
 	if (n < 0) {
+		if (n == UV_EOF && c->busy && !c->closing) {
+			/* Half-closed after the request: answer it, then close. */
+			uv_read_stop(s);
+			c->paused = 1;
+			c->eof = 1;
+			return;
+		}
 		conn_close(c);
 		return;
 	}
 	if (n == 0 || c->draining)
 		return;
+	if (c->busy) {
+		if (pend_append(c, buf->base, (size_t)n) != 0)
+			conn_close(c);
+		return;
+	}
 	conn_process(c, buf->base, (size_t)n);
 }
 
@@ -965,18 +1032,10 @@ static void conn_process(conn_t *c, const char *data, size_t len)
 	if (c->closing || c->draining)
 		return;
 	if (c->busy) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
 		uv_timer_stop(&c->timer);
 		c->timer_due = 0;
-		if (len) {
-			c->pend = malloc(len);
-			if (!c->pend) {
-				conn_close(c);
-				return;
-			}
-			memcpy(c->pend, data, len);
-			c->pend_len = len;
-		}
+		if (len && pend_append(c, data, len) != 0)
+			conn_close(c);
 		return;
 	}
 	arm_timer(c);

@@ -5,6 +5,8 @@
 # backend) as the baseline an operator already has.
 #
 # Usage: bench/updater/run.sh [SECONDS]   (default 10 per run)
+#        PDNS=0 bench/updater/run.sh ...  (kyedns only, no baseline)
+#        NOCHG_ONLY=1 ...                  (only the nochg case; implies PDNS=0)
 # Needs: make (build/), wrk, pdns-server, pdns-backend-lmdb.  Loopback only;
 # everything lives in a temporary directory that is removed at the end.
 set -eu
@@ -16,6 +18,9 @@ BUILD=${KYEDNS_BUILD:-$ROOT/build}
 HOSTS=10000
 TOKEN=bench-token-0123456789abcdef
 THREADS=1  # wrk threads: on 2 cores, one is left to the server
+NOCHG_ONLY=${NOCHG_ONLY:-0}
+PDNS=${PDNS:-1}
+[ "$NOCHG_ONLY" = 1 ] && PDNS=0
 
 TMP=$(mktemp -d /tmp/kyedns-bench.XXXXXX)
 UPID= PPID_=
@@ -58,6 +63,16 @@ run_wrk() { # conns script url [env...]
 echo "# kyedns-updater benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DUR}s per run"
 echo "# store on $(df -T "$TMP" | awk 'NR==2 {print $2}') ($TMP); wrk -t<=$THREADS; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# Server-side latency of the answers logged since line $1 of the access log
+# (dispatch of the parsed request to its answer, as the updater logs it):
+# "p50 p99" in ms.  Separates the server's own latency from the client's
+# and the scheduler's (wrk shares the two cores).
+srv_lat() {
+	tail -n +"$(($1 + 1))" "$TMP/updater.log" | grep '^access .*"\(good\|nochg\) ' |
+		sed 's/.*" \([0-9.]*\)ms ".*/\1/' | sort -n |
+		awk '{a[NR] = $1} END {if (NR) printf "%s %s\n", a[int(NR * 0.5) + 1], a[int(NR * 0.99) + 1]; else print "- -"}'
+}
+
 # ---- the store: one zone, HOSTS hosts h*, and n0..n15 already at 192.0.2.(i+1) ----
 DB=$TMP/db
 "$BUILD/kyednsctl" --db "$DB" zone add bench.test --ns ns1.bench.test >/dev/null
@@ -82,16 +97,23 @@ UPID=$!
 wait_port "$PORT"
 URL=http://127.0.0.1:$PORT
 
-printf '%-34s %5s %10s %9s %9s %6s\n' "case" "conns" "req/s" "p50 ms" "p99 ms" "bad"
-for c in 1 16 64 256; do
+printf '%-34s %5s %10s %9s %9s %6s %10s\n' "case" "conns" "req/s" "p50 ms" "p99 ms" "bad" "srv p99"
+K64=0 K64P99=0
+CONNS="1 16 64 256"
+[ "$NOCHG_ONLY" = 1 ] && CONNS=
+for c in $CONNS; do
 	RUN=$((RUN + 1))
+	L=$(wc -l <"$TMP/updater.log")
 	set -- $(run_wrk $c "$HERE/update.lua" "$URL" TOKEN=$TOKEN)
-	printf '%-34s %5s %10s %9s %9s %6s\n' "kyedns update (good, durable)" $c "$1" "$2" "$3" "$5"
+	printf '%-34s %5s %10s %9s %9s %6s %10s\n' "kyedns update (good, durable)" $c "$1" "$2" "$3" "$5" \
+		"$(srv_lat "$L" | cut -d' ' -f2)"
 	[ $c -eq 64 ] && K64=$1 && K64P99=$3
 done
 RUN=$((RUN + 1))
+L=$(wc -l <"$TMP/updater.log")
 set -- $(run_wrk 64 "$HERE/update.lua" "$URL" TOKEN=$TOKEN NOCHG=1)
-printf '%-34s %5s %10s %9s %9s %6s\n' "kyedns update (nochg)" 64 "$1" "$2" "$3" "$5"
+printf '%-34s %5s %10s %9s %9s %6s %10s\n' "kyedns update (nochg)" 64 "$1" "$2" "$3" "$5" \
+	"$(srv_lat "$L" | cut -d' ' -f2)"
 NOCHG=$1
 COMMITS=$(curl -s "$URL/metrics" | awk '/^kyedns_batch_size_count/ {c=$2} /^kyedns_batch_size_sum/ {s=$2} END {printf "%d commits, %.1f updates per commit", c, (c ? s / c : 0)}')
 kill "$UPID"
@@ -137,8 +159,10 @@ EOF
 	PPID_=
 }
 P64_sync=0 P64_mapasync=0
-run_pdns sync
-run_pdns mapasync
+if [ "$PDNS" = 1 ]; then
+	run_pdns sync
+	run_pdns mapasync
+fi
 
 echo
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
