@@ -6,9 +6,16 @@
  * needs to serve the zone (initialize, getAllDomains, getDomainInfo,
  * metadata) gets a fixed answer.  Not a real backend: bench only.
  *
- *   constbackend SOCKET [ZONE]      (ZONE defaults to example.com.)
+ * With --epoll it serves every connection from one thread with level-
+ * triggered epoll instead: one epoll_wait per batch, one read and one write
+ * per request - the same system calls kyedns-backend makes through libuv.
+ * That mode measures the transport floor: the CPU a backend spends per
+ * request when its own work is nothing.
+ *
+ *   constbackend [--epoll] SOCKET [ZONE]      (ZONE defaults to example.com.)
  */
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,10 +128,72 @@ done:
 	return NULL;
 }
 
+/* Per-connection input of the epoll mode. */
+typedef struct econn {
+	int fd;
+	size_t len;
+	char in[65536];
+} econn_t;
+
+/* Answers the complete lines of c; 0, or -1 when c should be closed. */
+static int econn_lines(econn_t *c)
+{
+	char out[4096], *start = c->in, *nl;
+	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->in)))) {
+		*nl = '\0';
+		int m = answer(start, out, sizeof out);
+		if (write(c->fd, out, (size_t)m) != m)
+			return -1;
+		start = nl + 1;
+	}
+	c->len -= (size_t)(start - c->in);
+	memmove(c->in, start, c->len);
+	return c->len == sizeof c->in - 1 ? -1 : 0;
+}
+
+static _Noreturn void serve_epoll(int ls)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}, evs[64];
+	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1);
+		for (int i = 0; i < n; i++) {
+			econn_t *c = evs[i].data.ptr;
+			if (!c) {
+				int fd = accept(ls, NULL, NULL);
+				if (fd < 0 || !(c = calloc(1, sizeof *c))) {
+					if (fd >= 0)
+						close(fd);
+					continue;
+				}
+				c->fd = fd;
+				ev.data.ptr = c;
+				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				continue;
+			}
+			ssize_t r = read(c->fd, c->in + c->len, sizeof c->in - 1 - c->len);
+			if (r > 0) {
+				c->len += (size_t)r;
+				if (econn_lines(c) == 0)
+					continue;
+			}
+			close(c->fd); /* also leaves the epoll set */
+			free(c);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	int use_epoll = 0;
+	if (argc > 1 && strcmp(argv[1], "--epoll") == 0) {
+		use_epoll = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: constbackend SOCKET [ZONE]\n");
+		fprintf(stderr, "usage: constbackend [--epoll] SOCKET [ZONE]\n");
 		return 2;
 	}
 	if (argc > 2)
@@ -138,6 +207,8 @@ int main(int argc, char **argv)
 		perror("constbackend");
 		return 1;
 	}
+	if (use_epoll)
+		serve_epoll(ls);
 	for (;;) {
 		int fd = accept(ls, NULL, NULL);
 		if (fd < 0)
