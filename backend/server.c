@@ -457,21 +457,29 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 		server_log("replaced stale socket %s", path);
 	}
 
+	/* Bind, set mode and group, and listen under a temporary name, then
+	 * rename it into place: a client (or a test) that sees the path sees
+	 * a socket that already has its final permissions and accepts. */
+	char tmp[sizeof srv->path + 32];
+	int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	struct sockaddr_un sun;
+	const char *bindpath = n > 0 && (size_t)n < sizeof sun.sun_path ? tmp : path;
+
 	uv_pipe_init(loop, &srv->listener, 0);
 	srv->listener.data = srv;
 	/* The umask makes the socket 0660 from the start: no window in which
 	 * other users could connect. */
 	mode_t old = umask(0117);
-	rc = uv_pipe_bind(&srv->listener, path);
+	rc = uv_pipe_bind(&srv->listener, bindpath);
 	umask(old);
 	if (rc < 0) {
-		server_log("cannot bind socket %s (%s)", path, uv_strerror(rc));
+		server_log("cannot bind socket %s (%s)", bindpath, uv_strerror(rc));
 		uv_close((uv_handle_t *)&srv->listener, NULL);
 		return rc;
 	}
 	srv->listening = 1;
-	if (chmod(path, 0660) < 0 ||
-	    (group && *group && chown(path, (uid_t)-1, gid) < 0)) {
+	if (chmod(bindpath, 0660) < 0 ||
+	    (group && *group && chown(bindpath, (uid_t)-1, gid) < 0)) {
 		rc = -errno;
 		server_log("cannot set mode or group of socket %s (%s)", path, strerror(errno));
 		goto fail;
@@ -479,6 +487,11 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
 	if (rc < 0) {
 		server_log("cannot listen on socket %s (%s)", path, uv_strerror(rc));
+		goto fail;
+	}
+	if (bindpath != path && rename(bindpath, path) < 0) {
+		rc = -errno;
+		server_log("cannot move socket into place at %s (%s)", path, strerror(errno));
 		goto fail;
 	}
 	uv_signal_init(loop, &srv->sigterm);
@@ -489,7 +502,7 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	return 0;
 fail:
 	uv_close((uv_handle_t *)&srv->listener, NULL);
-	unlink(path);
+	unlink(bindpath);
 	srv->listening = 0;
 	return rc;
 }
