@@ -92,9 +92,17 @@ test: all $(UNIT_BINS)
 	KYEDNS_BUILD=$(CURDIR)/$(B) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
 run: all
-	./scripts/run.sh
+	KYEDNS_BUILD=$(CURDIR)/$(B) ./scripts/run.sh
+
+# Benchmarks: each prints its table and ratios (see bench/*/README.md).
+bench: all
+	bench/import/run.sh
+	bench/backend/run.sh
+	bench/updater/run.sh
 
 clean:
 	rm -rf build
+
+include mk/install.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

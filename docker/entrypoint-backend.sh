@@ -1,0 +1,24 @@
+#!/bin/sh
+# kyedns-backend entrypoint (container or host).
+#   entrypoint-backend.sh [kyedns-backend flags...]   start the backend
+#   entrypoint-backend.sh health                      exit 0 when serving
+# Environment: KYEDNS_DB, KYEDNS_SOCKET, KYEDNS_SOCKET_GROUP (read by the
+# backend itself), KYEDNS_BOOTSTRAP_ZONE/_NS/_KIND (create a first zone),
+# KYEDNS_WAIT_SECONDS, KYEDNS_ENV_FILE (see entrypoint-lib.sh).
+set -eu
+# shellcheck source=docker/entrypoint-lib.sh
+. "$(dirname "$0")/entrypoint-lib.sh"
+
+if [ "${1:-}" = health ]; then
+	# The socket exists while the backend listens; it removes it on exit.
+	# (pdns's own healthcheck covers the whole chain with a backend ping.)
+	[ -S "$KYEDNS_SOCKET" ] || exit 1
+	exit 0
+fi
+
+mkdir -p "$(dirname "$KYEDNS_SOCKET")"
+ep_bootstrap_zone
+ep_wait_store
+# A socket left by a killed backend would make bind() fail.
+[ -S "$KYEDNS_SOCKET" ] && rm -f "$KYEDNS_SOCKET"
+exec kyedns-backend "$@"
