@@ -9,7 +9,7 @@
 # pdns after the backend, the pdns.d snippets and /etc/default/kyedns.
 # Configuration files that already exist are never overwritten.  Nothing is
 # started, enabled or created outside DESTDIR: the steps after installing
-# are printed at the end (and in docs/operations.md).
+# are printed at the end (and in README.md).
 
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
@@ -56,14 +56,14 @@ install: all
 	$(INSTALL) -m 0644 monitoring/prometheus.yml monitoring/grafana-dashboard.json \
 		"$(DESTDIR)$(DATADIR)/monitoring/"
 	$(INSTALL) -m 0755 monitoring/kyedns-backend-stats.sh "$(DESTDIR)$(DATADIR)/monitoring/"
-	$(INSTALL) -D -m 0644 docs/operations.md "$(DESTDIR)$(DOCDIR)/operations.md"
+	$(INSTALL) -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
 	$(INSTALL) -m 0644 monitoring/README.md "$(DESTDIR)$(DOCDIR)/monitoring.md"
 	$(INSTALL) -m 0644 docs/secondaries.md "$(DESTDIR)$(DOCDIR)/secondaries.md"
 	$(call install_conf,pdns-conf/production/kyedns.conf,$(DESTDIR)$(PDNSDIR)/kyedns.conf,0644)
 	$(call install_conf,pdns-conf/production/kyedns-api.conf,$(DESTDIR)$(PDNSDIR)/kyedns-api.conf,0640)
 	$(call install_conf,systemd/kyedns.default,$(DESTDIR)$(SYSCONFDIR)/default/kyedns,0600)
 	@echo
-	@echo "Installed.  Next steps (see $(DOCDIR)/operations.md):"
+	@echo "Installed.  Next steps (see $(DOCDIR)/README.md):"
 	@echo "  systemd-sysusers kyedns.conf && systemd-tmpfiles --create kyedns.conf"
 	@echo "  chgrp pdns $(PDNSDIR)/kyedns-api.conf; set api-key there and KYEDNS_PDNS_API_KEY in $(SYSCONFDIR)/default/kyedns"
 	@echo "  sudo -u kyedns $(BINDIR)/kyednsctl zone add example.org --ns ns1.example.org --ns ns2.example.org --kind master"
