@@ -1058,6 +1058,28 @@ int store_rrset_set(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t
 	return rc;
 }
 
+/* Grows the parallel content/length arrays of an RRset to want slots; on
+ * failure frees both and returns -ENOMEM. */
+static int pair_reserve(const char ***c, uint16_t **l, unsigned want)
+{
+	const char **nc = realloc(*c, want * sizeof(**c));
+	uint16_t *nl;
+	if (!nc) {
+		free(*c);
+		free(*l);
+		return -ENOMEM;
+	}
+	*c = nc;
+	nl = realloc(*l, want * sizeof(**l));
+	if (!nl) {
+		free(*c);
+		free(*l);
+		return -ENOMEM;
+	}
+	*l = nl;
+	return 0;
+}
+
 /* Reads the contents of one RRset into arrays pointing into the map. */
 static int rrset_read(store_txn_t *t, const dname_t *name, uint16_t type, const char ***contents,
 		      uint16_t **lens, unsigned *count, uint32_t *ttl)
@@ -1080,15 +1102,9 @@ static int rrset_read(store_txn_t *t, const dname_t *name, uint16_t type, const 
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
-			const char **nc = realloc(c, (cap + 1) * sizeof(*nc));
-			uint16_t *nl = nc ? realloc(l, (cap + 1) * sizeof(*nl)) : NULL;
-			if (!nc || !nl) {
-				free(nc ? nc : c);
-				free(l);
+			/* one spare slot: store_rr_add appends without growing */
+			if (pair_reserve(&c, &l, cap + 1) < 0)
 				return -ENOMEM;
-			}
-			c = nc;
-			l = nl;
 		}
 		c[n] = rr.data;
 		l[n] = rr.len;
@@ -1137,17 +1153,8 @@ int store_rr_add(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t tt
 	}
 	/* the existing contents point into the map; rrset_replace builds the
 	 * new value before it writes, so they stay valid while it reads them */
-	{
-		const char **nc = realloc(c, (n + 1) * sizeof(*nc));
-		uint16_t *nl = nc ? realloc(l, (n + 1) * sizeof(*nl)) : NULL;
-		if (!nc || !nl) {
-			free(nc ? nc : c);
-			free(l);
-			return -ENOMEM;
-		}
-		c = nc;
-		l = nl;
-	}
+	if (!c && pair_reserve(&c, &l, 1) < 0)
+		return -ENOMEM;
 	copy = malloc(len ? len : 1);
 	if (!copy) {
 		free(c);
