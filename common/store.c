@@ -85,7 +85,8 @@ static int lmdb_err(int rc)
 	case MDB_INVALID:
 	case MDB_VERSION_MISMATCH: return ERR_CORRUPT;
 	case MDB_BAD_VALSIZE: return ERR_TOOBIG;
-	case ENOSPC: return ERR_MAPFULL; /* the file cannot grow on disk */
+	/* ENOSPC (the disk, not the map, is full) stays -ENOSPC: growing the
+	 * map would not help, and the caller must not loop on it */
 	default:
 		if (rc > 0)
 			return -rc; /* errno */
