@@ -317,8 +317,7 @@ def backend(tmp_path, ctl, store):
 
 
 LOOKUP = {"qtype": "A", "qname": "www.example.com.", "zone-id": -1}
-WWW_ROW = {"qtype": "A", "qname": "www.example.com.", "content": "192.0.2.1", "ttl": 3600,
-           "auth": True}
+WWW_ROW = {"qtype": "A", "qname": "www.example.com.", "content": "192.0.2.1", "ttl": 3600}
 
 
 def line(method, **params):
