@@ -734,7 +734,7 @@ static int del_range(store_txn_t *t, MDB_dbi dbi, const dname_t *name, const dna
 		rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND || rc == 0 || rc == EINVAL ? 0 : lmdb_err(rc);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_err(rc);
 }
 
 int store_zone_del(store_txn_t *t, const dname_t *name)
@@ -869,6 +869,38 @@ int store_name_walk(store_txn_t *t, const dname_t *name, int skip_subzones, stor
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
+/* Appends one RRset in the names-value encoding at buf + *o. */
+static void put_rrset(uint8_t *buf, size_t *o, uint16_t type, uint32_t ttl,
+		      const char *const *contents, const uint16_t *lens, unsigned count)
+{
+	put16(buf + *o, type);
+	put32(buf + *o + 2, ttl);
+	put16(buf + *o + 6, (uint16_t)count);
+	*o += 8;
+	for (unsigned j = 0; j < count; j++) {
+		put16(buf + *o, lens[j]);
+		memcpy(buf + *o + 2, contents[j], lens[j]);
+		*o += 2u + lens[j];
+	}
+}
+
+/* Length of the RRset starting at p (8-byte header and its rdatas), or 0
+ * when it runs past end. */
+static size_t rrset_len(const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *q = p + 8;
+	uint16_t cnt;
+	if (end - p < 8)
+		return 0;
+	cnt = get16(p + 6);
+	for (uint16_t j = 0; j < cnt; j++) {
+		if (end - q < 2 || (size_t)(end - q) < 2u + get16(q))
+			return 0;
+		q += 2u + get16(q);
+	}
+	return (size_t)(q - p);
+}
+
 /*
  * Rewrites the value of one owner with RRset `type` replaced by the given
  * contents (count 0 removes it).  Validates CNAME exclusivity against the
@@ -879,152 +911,85 @@ static int rrset_replace(store_txn_t *t, const dname_t *name, const store_zone_t
 			 uint16_t type, uint32_t ttl, const char *const *contents,
 			 const uint16_t *lens, unsigned count, int *changed)
 {
-	MDB_val k = mval(name->key, name->len), v;
-	const uint8_t *old = NULL, *p, *end;
-	size_t oldlen = 0, newlen, o = 0, setlen = 8;
+	MDB_val k = mval(name->key, name->len), v = {0, NULL};
+	const uint8_t *p, *end;
+	size_t newlen = 0, o = 0, n;
 	uint8_t *buf;
-	int rc, inserted = 0, others = 0, had_cname = 0;
+	int rc, present = 0, same = 0, others = 0, had_cname = 0, inserted = 0;
 
 	*changed = 0;
 	rc = mdb_get(t->txn, t->s->names, &k, &v);
-	if (rc == 0) {
-		old = v.mv_data;
-		oldlen = v.mv_size;
-	} else if (rc != MDB_NOTFOUND) {
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return lmdb_err(rc);
+	p = v.mv_data;
+	end = p ? p + v.mv_size : NULL;
+
+	/* pass 1: validate the old value, find our RRset and the others */
+	for (; p && p < end; p += n) {
+		uint16_t ty;
+		if ((n = rrset_len(p, end)) == 0)
+			return ERR_CORRUPT;
+		ty = get16(p);
+		if (ty != type) {
+			others = 1;
+			had_cname |= ty == RR_CNAME;
+			newlen += n;
+			continue;
+		}
+		present = 1;
+		/* identical set (same TTL, same contents in order) = no change */
+		if (count && get32(p + 2) == ttl && get16(p + 6) == count) {
+			const uint8_t *r = p + 8;
+			same = 1;
+			for (unsigned j = 0; j < count && same; j++) {
+				same = get16(r) == lens[j] && memcmp(r + 2, contents[j], lens[j]) == 0;
+				r += 2u + get16(r);
+			}
+		}
 	}
-	for (unsigned i = 0; i < count; i++)
-		setlen += 2u + lens[i];
-	newlen = oldlen + (count ? setlen : 0);
+	if (count == 0 ? !present : same)
+		return 0;
+	if (count && type == RR_CNAME) {
+		if (zone && dname_equal(name, &zone->name))
+			return ERR_ISZONE;
+		if (count > 1 || others)
+			return ERR_CLASH;
+	} else if (count && had_cname) {
+		return ERR_CLASH;
+	}
+	if (count == 0 && !others) {
+		/* the owner loses its last RRset */
+		if ((rc = mdb_del(t->txn, t->s->names, &k, NULL)) != 0)
+			return lmdb_err(rc);
+		*changed = 1;
+		return 0;
+	}
+	if (count) {
+		newlen += 8;
+		for (unsigned j = 0; j < count; j++)
+			newlen += 2u + lens[j];
+	}
 	if (newlen > STORE_MAX_VALUE)
 		return ERR_TOOBIG;
-
-	/* pass 1: find our set, check clashes */
-	p = old;
-	end = old ? old + oldlen : NULL;
-	{
-		const uint8_t *cur = p;
-		int same = 0;
-		while (cur && cur < end) {
-			uint16_t ty, cnt;
-			const uint8_t *q;
-			if (end - cur < 8)
-				return ERR_CORRUPT;
-			ty = get16(cur);
-			cnt = get16(cur + 6);
-			q = cur + 8;
-			for (uint16_t j = 0; j < cnt; j++) {
-				if (end - q < 2 || (size_t)(end - q) < 2u + get16(q))
-					return ERR_CORRUPT;
-				q += 2u + get16(q);
-			}
-			if (ty == type) {
-				/* identical set (same TTL, same contents in order) = no change */
-				if (count && get32(cur + 2) == ttl && cnt == count) {
-					const uint8_t *r = cur + 8;
-					same = 1;
-					for (unsigned j = 0; j < count && same; j++) {
-						if (get16(r) != lens[j] || memcmp(r + 2, contents[j], lens[j]))
-							same = 0;
-						r += 2u + get16(r);
-					}
-				}
-			} else {
-				others = 1;
-				if (ty == RR_CNAME)
-					had_cname = 1;
-			}
-			cur = q;
-		}
-		if (same)
-			return 0;
-	}
-	if (count == 0) {
-		/* deleting: nothing to do when the set is absent */
-		const uint8_t *cur = old;
-		int present = 0;
-		while (cur && cur < end) {
-			uint16_t cnt = get16(cur + 6);
-			const uint8_t *q = cur + 8;
-			if (get16(cur) == type)
-				present = 1;
-			for (uint16_t j = 0; j < cnt; j++)
-				q += 2u + get16(q);
-			cur = q;
-		}
-		if (!present)
-			return 0;
-	} else {
-		if (type == RR_CNAME) {
-			if (zone && dname_equal(name, &zone->name))
-				return ERR_ISZONE;
-			if (count > 1 || others)
-				return ERR_CLASH;
-		} else if (had_cname) {
-			return ERR_CLASH;
-		}
-	}
-
-	if (newlen == 0 || (count == 0 && newlen == oldlen && !others)) {
-		/* the owner loses its last RRset */
-		if (!others) {
-			rc = mdb_del(t->txn, t->s->names, &k, NULL);
-			if (rc && rc != MDB_NOTFOUND)
-				return lmdb_err(rc);
-			*changed = 1;
-			return 0;
-		}
-	}
-	buf = malloc(newlen ? newlen : 1);
-	if (!buf)
+	if (!(buf = malloc(newlen)))
 		return -ENOMEM;
-	p = old;
-	while (p && p < end) {
-		uint16_t ty = get16(p), cnt = get16(p + 6);
-		const uint8_t *q = p + 8;
-		for (uint16_t j = 0; j < cnt; j++)
-			q += 2u + get16(q);
-		if (!inserted && ty > type && count) {
-			goto insert;
+	/* pass 2: copy the others in type order, ours in its place */
+	for (p = v.mv_data; p && p < end; p += n) {
+		uint16_t ty = get16(p);
+		n = rrset_len(p, end);
+		if (count && !inserted && ty > type) {
+			put_rrset(buf, &o, type, ttl, contents, lens, count);
+			inserted = 1;
 		}
 		if (ty != type) {
-			memcpy(buf + o, p, (size_t)(q - p));
-			o += (size_t)(q - p);
-		}
-		p = q;
-		continue;
-insert:
-		put16(buf + o, type);
-		put32(buf + o + 2, ttl);
-		put16(buf + o + 6, (uint16_t)count);
-		o += 8;
-		for (unsigned j = 0; j < count; j++) {
-			put16(buf + o, lens[j]);
-			memcpy(buf + o + 2, contents[j], lens[j]);
-			o += 2u + lens[j];
-		}
-		inserted = 1;
-		/* re-run this RRset (ty > type) through the copy path */
-	}
-	if (!inserted && count) {
-		put16(buf + o, type);
-		put32(buf + o + 2, ttl);
-		put16(buf + o + 6, (uint16_t)count);
-		o += 8;
-		for (unsigned j = 0; j < count; j++) {
-			put16(buf + o, lens[j]);
-			memcpy(buf + o + 2, contents[j], lens[j]);
-			o += 2u + lens[j];
+			memcpy(buf + o, p, n);
+			o += n;
 		}
 	}
-	if (o == 0) {
-		rc = mdb_del(t->txn, t->s->names, &k, NULL);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-	} else {
-		v = mval(buf, o);
-		rc = mdb_put(t->txn, t->s->names, &k, &v, 0);
-	}
+	if (count && !inserted)
+		put_rrset(buf, &o, type, ttl, contents, lens, count);
+	v = mval(buf, o);
+	rc = mdb_put(t->txn, t->s->names, &k, &v, 0);
 	free(buf);
 	if (rc)
 		return lmdb_err(rc);
