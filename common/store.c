@@ -1343,10 +1343,8 @@ int store_host_update(store_txn_t *t, const dname_t *name, const addr_t *v4, con
 	}
 	if ((rc = mark_changed(t, z.id)) < 0)
 		return rc;
-	/* h.agent points into the map, which the puts above may have moved:
-	 * re-read the host before rewriting it */
-	if ((rc = store_host_get(t, name, &h)) < 0)
-		return rc;
+	/* every field of h is a copy except agent, which pointed into the map
+	 * (possibly moved by the puts above) and is replaced here */
 	h.updated = now;
 	if (client)
 		h.last_client = *client;
