@@ -1016,6 +1016,15 @@ int store_rrset_set(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t
 		return ERR_TOOBIG;
 	if ((rc = zone_for_write(t, name, &z)) < 0)
 		return rc;
+	if (type == RR_CNAME && count) {
+		/* a host's name must be able to hold its A/AAAA */
+		MDB_val hv;
+		rc = get_name(t, t->s->hosts, name, &hv);
+		if (rc == 0)
+			return ERR_CLASH;
+		if (rc != -ENOENT)
+			return rc;
+	}
 	rc = rrset_replace(t, name, &z, type, ttl, contents, lens, count, &ch);
 	if (rc == 0 && ch)
 		rc = mark_changed(t, z.id);

@@ -252,8 +252,8 @@ int store_name_walk(store_txn_t *txn, const dname_t *name, int skip_subzones,
  * Adds one RR (content must already be normalized, see rdata.h) to the
  * RRset name/type, setting the RRset's TTL to ttl.  name must be inside a
  * zone (ERR_NOZONE).  -EEXIST if the same content is present; ERR_CLASH for
- * CNAME beside other data or a second CNAME; ERR_ISZONE for CNAME at an
- * apex.  Marks the zone changed.
+ * CNAME beside other data, a second CNAME, or a CNAME at a host's name;
+ * ERR_ISZONE for CNAME at an apex.  Marks the zone changed.
  */
 int store_rr_add(store_txn_t *txn, const dname_t *name, uint16_t type, uint32_t ttl,
 		 const char *content, size_t len);

@@ -142,7 +142,7 @@ static int parse_line(const char *s, size_t n, struct line *l, char *what, size_
 		if (fl[1] == 1 && f[1][0] == '-') {
 			i = 2;
 		} else if (addr_parse(&a, f[1], fl[1]) == 0 ||
-			   looks_like_addr(f[1], fl[1])) {
+			   (looks_like_addr(f[1], fl[1]) && token_check(f[1], fl[1]) < 0)) {
 			i = 1; /* no token field: addresses start here */
 		} else if ((rc = token_check(f[1], fl[1])) < 0) {
 			snprintf(what, size, "bad token for host %s", ctl_name(&l->name));
@@ -158,7 +158,13 @@ static int parse_line(const char *s, size_t n, struct line *l, char *what, size_
 		if (fl[i] == 1 && f[i][0] == '-')
 			continue;
 		if (addr_parse(&a, f[i], fl[i]) < 0) {
-			snprintf(what, size, "bad address %.*s", (int)(fl[i] > 60 ? 60 : fl[i]), f[i]);
+			/* field 1 may be a mistyped token: never echo it */
+			if (i == 1)
+				snprintf(what, size, "bad token or address for host %s",
+					 ctl_name(&l->name));
+			else
+				snprintf(what, size, "bad address %.*s",
+					 (int)(fl[i] > 60 ? 60 : fl[i]), f[i]);
 			return ERR_BADADDR;
 		}
 		addr_t *slot = a.family == 4 ? &l->v4 : &l->v6;
@@ -448,6 +454,9 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 				im.tokens[i - im.from][0] = '\0';
 		}
 		if (ctl_write(c, import_txn, &im)) {
+			/* the batches already committed (their tokens printed) must
+			 * reach the disk even though this one failed */
+			store_sync(c->store);
 			/* stdout still gets a well-formed summary of what is in */
 			print_end(c, &im);
 			status = CTL_EXIT_FAIL;

@@ -136,15 +136,18 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (arg[1] != '-')
-			return ctl_usage("unknown option %s", ctl_q(arg));
+			return ctl_usage("unknown option -%c", arg[1]);
 		const char *name = arg + 2, *eq = strchr(name, '='), *value = NULL;
 		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 		const struct option_def *o = NULL;
 		for (size_t k = 0; k < NOPTIONS; k++)
 			if (strlen(options[k].name) == nlen && memcmp(options[k].name, name, nlen) == 0)
 				o = &options[k];
-		if (!o)
-			return ctl_usage("unknown option %s", ctl_q(arg));
+		if (!o) { /* the name only: a value may be a mistyped --token */
+			char opt[64];
+			snprintf(opt, sizeof opt, "%.*s", (int)(nlen < 60 ? nlen : 60), name);
+			return ctl_usage("unknown option --%s", ctl_q(opt));
+		}
 		if (o->has_value) {
 			if (eq)
 				value = eq + 1;
@@ -218,7 +221,9 @@ int main(int argc, char **argv)
 						 cmd->group, cmd->verb);
 	}
 
-	if (!c.db || !*c.db) {
+	if (c.db && !*c.db)
+		return ctl_usage("--db needs a directory");
+	if (!c.db) {
 		const char *env = getenv("KYEDNS_DB");
 		c.db = env && *env ? env : CTL_DEFAULT_DB;
 	}

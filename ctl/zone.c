@@ -138,6 +138,9 @@ int cmd_zone_add(ctl_t *c, ctl_args_t *a)
 	z->retry = ZONE_RETRY;
 	z->expire = ZONE_EXPIRE;
 	z->minimum = ZONE_MINIMUM;
+	if (strlen(mname) > 255 || strlen(rname) > 255)
+		return ctl_fail(ERR_TOOBIG, "SOA names of %s over 255 characters",
+				ctl_q(a->pos[0]));
 	z->mname = mname;
 	z->mname_len = (uint8_t)strlen(mname);
 	z->rname = rname;

@@ -601,3 +601,47 @@ def test_records_served_by_pdns(ctl, zone, store, tmp_path):
         assert soa.mname.to_text() == "ns1.example.com." and soa.serial == serial(ctl, zone)
     finally:
         stack.stop()
+
+
+# ---- found in review: inputs that must not slip through ----
+
+def test_empty_db_is_a_usage_error(tmp_path):
+    """`--db "$DB"` with DB unset must not fall back to the production store."""
+    for args in (["--db", ""], ["--db="]):
+        p = subprocess.run([binary("kyednsctl")] + args + ["zone", "list"], capture_output=True,
+                           text=True, env={"KYEDNS_DB": str(tmp_path / "other")})
+        assert p.returncode == 2 and "--db needs a directory" in p.stderr
+
+
+def test_unknown_option_does_not_echo_its_value(ctl):
+    line = ctl.fail("--tokn=SuperSecretToken1234567", "zone", "list")
+    assert "--tokn" in line and "SuperSecret" not in line
+
+
+def test_cname_refused_at_a_host(ctl):
+    ctl.run("zone", "add", "example.com", "--ns", "ns1.example.com")
+    ctl.run("host", "add", "h.example.com", "--token", "abcdefghijklmnopqrstuvwxyz")
+    line = ctl.fail("record", "add", "h.example.com", "CNAME", "other.example.net.")
+    assert "clash" in line.lower()
+
+
+def test_soa_names_over_255_refused(ctl):
+    # a valid name of 120 raw NUL bytes: 480 characters of presentation text
+    ns = "\\000" * 60 + "." + "\\000" * 60 + ".example.net"
+    line = ctl.fail("zone", "add", "example.com", "--ns", ns)
+    assert "255" in line or "too" in line.lower()
+    assert "example.com" not in ctl.run("zone", "list", check=False).stdout
+
+
+def test_import_digit_token_and_no_token_echo(ctl, tmp_path):
+    ctl.run("zone", "add", "example.com", "--ns", "ns1.example.com")
+    f = tmp_path / "hosts.txt"
+    f.write_text("d2.example.com 98765432109876543210999 192.0.2.4\n")
+    ctl.run("host", "import", str(f))
+    assert ctl.json("host", "show", "d2.example.com")["ipv4"] == "192.0.2.4"
+    f.write_text("d3.example.com 9876543210.9876543210.9 192.0.2.5 192.0.2.777\n")
+    line = ctl.fail("host", "import", str(f))
+    assert "192.0.2.777" in line and "9876543210.9876543210.9" not in line
+    f.write_text("d4.example.com 1.2.3.999\n")
+    line = ctl.fail("host", "import", str(f))
+    assert "1.2.3.999" not in line

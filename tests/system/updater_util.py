@@ -35,6 +35,22 @@ def populate(ctl, hosts=TOKENS, zone=ZONE):
         ctl.run("host", "add", h, "--token", t)
 
 
+def plant_cname(db, host, target, ttl=60):
+    """Writes a CNAME RRset at host straight into the store's names table
+    with lmdb-utils' mdb_load, in the encoding documented in store.h.  The
+    store refuses a CNAME at a host's name, so this is the only way to make
+    the store refuse one host's update while the daemon runs."""
+    def esc(b):
+        return "".join("\\%02x" % c if c < 0x20 or c >= 0x7f else
+                       ("\\\\" if c == 0x5c else chr(c)) for c in b)
+    key = b"".join(bytes([len(l)]) + l.encode() for l in reversed(host.rstrip(".").split(".")))
+    tgt = target.encode()
+    val = (b"\x00\x05" + ttl.to_bytes(4, "big") + b"\x00\x01" + len(tgt).to_bytes(2, "big") + tgt)
+    dump = "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n" % (esc(key), esc(val))
+    subprocess.run(["mdb_load", "-s", "names", db], input=dump, text=True, check=True,
+                   capture_output=True)
+
+
 def host_addrs(ctl, host):
     """(ipv4, ipv6) stored for host, None when absent."""
     j = ctl.json("host", "show", host)
