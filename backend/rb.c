@@ -682,8 +682,11 @@ static const char *fp_object(const char *p, const char *end, fp_t *f, int top)
 		p = fp_ws(p + 1, end);
 		if (top && KEY_IS(k, kn, "method"))
 			p = fp_str(p, end, &f->method, &f->mlen);
-		else if (top && KEY_IS(k, kn, "parameters"))
+		else if (top && KEY_IS(k, kn, "parameters")) {
+			/* a repeated key: the last one wins, as in jansson */
+			f->qname = f->qtype = NULL;
 			p = fp_object(p, end, f, 0);
+		}
 		else if (!top && KEY_IS(k, kn, "qname"))
 			p = fp_str(p, end, &f->qname, &f->qnlen);
 		else if (!top && KEY_IS(k, kn, "qtype"))
@@ -1002,7 +1005,9 @@ int rb_handle(rb_t *rb, const char *line, size_t len, rb_buf_t *out, rb_work_t *
 		put_fail(out, "parameters must be an object");
 		goto done;
 	}
-	m = method_of(json_string_value(jm));
+	/* "lookup\u0000junk" is no lookup: compare the whole string */
+	m = strlen(json_string_value(jm)) == json_string_length(jm) ? method_of(json_string_value(jm))
+								     : RB_M_UNKNOWN;
 	failed = 0;
 	switch (m) {
 	case RB_M_INITIALIZE:

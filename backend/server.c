@@ -259,10 +259,14 @@ static void pump(conn_t *c)
 	 * sent must never depend on sending more. */
 	for (;;) {
 		size_t before = c->in_len;
+		/* with the output full, a scan makes no progress, yet a flush
+		 * that empties it in one go makes room for the next pass */
+		int full = c->out.len >= OUT_HIGH_WATER;
 		if (!c->busy && !c->writing && !c->closing)
 			scan_held(c);
 		flush(c);
-		if (c->busy || c->writing || c->closing || !c->in_len || c->in_len == before)
+		if (c->busy || c->writing || c->closing || !c->in_len ||
+		    (c->in_len == before && !full))
 			break;
 	}
 	/* Output left after a flush means a write is in flight. */
@@ -307,14 +311,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		 * buffer, no copy. */
 		int partial;
 		size_t used = scan_lines(c, p, n, &partial);
+		(void)partial; /* a read chunk is far below RB_MAX_LINE */
 		p += used;
 		n -= used;
-		if (c->closing)
-			n = 0;
-		if (partial && n > RB_MAX_LINE) {
-			too_long(c);
-			n = 0;
-		}
 	}
 	if (n && in_append(c, p, n) < 0)
 		drop(c, "out of memory");
