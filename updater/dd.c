@@ -263,7 +263,7 @@ static int plain(unsigned char c)
 	       c != ';' && c != '=';
 }
 
-size_t dd_redact(const char *url, size_t len, char *out, size_t size)
+static size_t redact_from(const char *url, size_t len, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -319,4 +319,26 @@ size_t dd_redact(const char *url, size_t len, char *out, size_t size)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+size_t dd_redact(const char *url, size_t len, char *out, size_t size)
+{
+	/* An absolute URL may carry "user:password@" in its authority: the
+	 * password is a token, so the whole userinfo is never logged. */
+	const char *sep = memmem(url, len < 12 ? len : 12, "://", 3);
+	if (sep && size > 0) {
+		size_t a = (size_t)(sep - url) + 3, e = a;
+		while (e < len && url[e] != '/' && url[e] != '?' && url[e] != '@')
+			e++;
+		if (e < len && url[e] == '@') {
+			size_t o = redact_from(url, a, out, size);
+			if (o + 4 < size) {
+				memcpy(out + o, "***@", 4);
+				o += 4;
+				o += redact_from(url + e + 1, len - e - 1, out + o, size - o);
+			}
+			return o;
+		}
+	}
+	return redact_from(url, len, out, size);
 }

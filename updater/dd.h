@@ -93,7 +93,8 @@ int dd_next_host(dd_str_t *list, dd_str_t *host);
 
 /*
  * Writes url (len bytes) to out (size bytes, NUL-terminated) with the
- * values of token= and password= replaced by "***" and bytes outside
+ * values of token= and password= replaced by "***", the userinfo of an
+ * absolute URL ("http://user:pass@host/...") by "***@", and bytes outside
  * printable ASCII escaped as \xHH, so it is safe for the log.  Returns the
  * length written (truncated to fit).
  */

@@ -93,19 +93,31 @@ static entry_t *find(table_t *t, uint64_t tag, int create, uint64_t now, int *fr
 	return victim;
 }
 
-int limit_auth_blocked(limit_t *l, const dname_t *name, uint64_t now, unsigned *retry_after)
+/* The failed-auth key: the host name and the client (IPv6 by its /64), so
+ * a stranger's wrong guesses never lock the owner out from elsewhere. */
+static uint64_t auth_tag(const limit_t *l, const dname_t *name, const addr_t *client)
 {
-	entry_t *e = find(&l->auth, hash(l, name->key, name->len), 0, now, NULL);
+	uint8_t key[DNAME_MAX_KEY + 9];
+	key[0] = client->family;
+	memcpy(key + 1, client->bytes, 8);
+	memcpy(key + 9, name->key, name->len);
+	return hash(l, key, 9u + name->len);
+}
+
+int limit_auth_blocked(limit_t *l, const dname_t *name, const addr_t *client, uint64_t now,
+		       unsigned *retry_after)
+{
+	entry_t *e = find(&l->auth, auth_tag(l, name, client), 0, now, NULL);
 	if (!e || e->value < LIMIT_AUTH_FAILS || now - e->start >= LIMIT_AUTH_WINDOW_MS)
 		return 0;
 	*retry_after = (unsigned)((LIMIT_AUTH_WINDOW_MS - (now - e->start) + 999) / 1000);
 	return 1;
 }
 
-void limit_auth_fail(limit_t *l, const dname_t *name, uint64_t now)
+void limit_auth_fail(limit_t *l, const dname_t *name, const addr_t *client, uint64_t now)
 {
 	int fresh;
-	entry_t *e = find(&l->auth, hash(l, name->key, name->len), 1, now, &fresh);
+	entry_t *e = find(&l->auth, auth_tag(l, name, client), 1, now, &fresh);
 	if (fresh || now - e->start >= LIMIT_AUTH_WINDOW_MS) {
 		e->start = now;
 		e->value = 0;

@@ -2,8 +2,8 @@
  * limit - abuse control in bounded memory.
  *
  * Two fixed-size tables, allocated once: failed authentications per host
- * name (LIMIT_AUTH_FAILS within a window -> blocked until the window
- * ends) and a token bucket per client address (IPv6 clients by their /64,
+ * name and client (LIMIT_AUTH_FAILS within a window -> that client is
+ * blocked for that name until the window ends; the owner elsewhere is not) and a token bucket per client address (IPv6 clients by their /64,
  * since one subscriber holds a whole /64).  Keys are SipHash'ed with a
  * random per-process key, so a client cannot aim collisions at someone
  * else's entry; each key maps to a 4-way bucket and a full bucket evicts
@@ -33,11 +33,13 @@ typedef struct limit limit_t;
 int limit_new(limit_t **out, unsigned slots, double rate, double burst);
 void limit_free(limit_t *l);
 
-/* Returns 1 and *retry_after (seconds) if name is blocked, else 0. */
-int limit_auth_blocked(limit_t *l, const dname_t *name, uint64_t now, unsigned *retry_after);
+/* Returns 1 and *retry_after (seconds) if name is blocked for requests
+ * from client (IPv6: its /64), else 0. */
+int limit_auth_blocked(limit_t *l, const dname_t *name, const addr_t *client, uint64_t now,
+		       unsigned *retry_after);
 
-/* Counts one failed authentication for name. */
-void limit_auth_fail(limit_t *l, const dname_t *name, uint64_t now);
+/* Counts one failed authentication for name from client. */
+void limit_auth_fail(limit_t *l, const dname_t *name, const addr_t *client, uint64_t now);
 
 /* Takes one request from client's bucket: returns 0 if allowed, else 1
  * and *retry_after (seconds). */

@@ -326,7 +326,8 @@ static void log_access(server_t *srv, const addr_t *client, const http_req_t *re
 	else
 		*o++ = '-';
 	o = lput(o, end, "\"\n", 2);
-	fwrite_unlocked(line, 1, (size_t)(o - line), stderr);
+	/* locked: the writer thread logs to stderr too */
+	fwrite(line, 1, (size_t)(o - line), stderr);
 }
 
 /*
@@ -673,7 +674,7 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 			continue;
 		}
 		unsigned ra;
-		if (limit_auth_blocked(srv->limit, &names[i], now, &ra)) {
+		if (limit_auth_blocked(srv->limit, &names[i], client, now, &ra)) {
 			u->code[i] = DD_ABUSE;
 			srv->m.auth_blocked++;
 			u->retry_after = ra > u->retry_after ? ra : u->retry_after;
@@ -700,7 +701,7 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	int uname_ok = 0;
 	if (!principal && user.p && user.len && dname_parse_host(&uname, user.p, user.len) == 0) {
 		unsigned ra;
-		uname_ok = !limit_auth_blocked(srv->limit, &uname, now, &ra);
+		uname_ok = !limit_auth_blocked(srv->limit, &uname, client, now, &ra);
 		if (uname_ok && store_host_get(srv->rtxn, &uname, &host) == 0 &&
 		    token_verify(host.token_hash, secret.p, secret.len))
 			principal = 1;
@@ -714,14 +715,14 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 			if (u->code[i] >= 0)
 				continue;
 			u->code[i] = DD_BADAUTH;
-			limit_auth_fail(srv->limit, &names[i], now);
+			limit_auth_fail(srv->limit, &names[i], client, now);
 		}
 		if (uname_ok) {
 			int listed = 0;
 			for (i = 0; i < nhosts; i++)
 				listed |= u->code[i] != DD_NOTFQDN && dname_equal(&names[i], &uname);
 			if (!listed)
-				limit_auth_fail(srv->limit, &uname, now);
+				limit_auth_fail(srv->limit, &uname, client, now);
 		}
 	} else {
 		/* Authenticated: the caller's "account" is the set of hosts the
@@ -740,7 +741,12 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 					u->code[i] = DD_911;
 					continue;
 				}
-				if ((u->v4.family && !addr_equal(&u->v4, &cur4)) ||
+				/* "unchanged" judged from the last commit is only
+				 * true when no update is on its way to the writer:
+				 * an earlier request may be about to change this
+				 * host, and its answer must not be nochg-then-lost.
+				 * The writer decides changed/unchanged itself. */
+				if (srv->jobs || (u->v4.family && !addr_equal(&u->v4, &cur4)) ||
 				    (u->v6.family && !addr_equal(&u->v6, &cur6))) {
 					wr_item_t *it = &u->items[u->job.n];
 					it->name = names[i];
@@ -998,7 +1004,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			c->eof = 1;
 			return;
 		}
-		conn_close(c);
+		/* EOF: answers already queued still go out (a half-closed
+		 * peer reads them); an error drops the connection at once */
+		if (n == UV_EOF)
+			conn_finish(c);
+		else
+			conn_close(c);
 		return;
 	}
 	if (n == 0 || c->draining)

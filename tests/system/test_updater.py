@@ -7,6 +7,7 @@ import itertools
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -247,6 +248,10 @@ def test_failed_auth_limit_gives_abuse(env):
     # Other hosts are not affected.
     (h2,), tok2 = fresh(ctl)
     assert upd(up, "hostname=%s&myip=192.0.2.1" % h2, (h2, tok2)).body == "good 192.0.2.1\n"
+    # The block is per client: the owner from another address (::1) is not
+    # locked out by someone else's wrong guesses.
+    r = upd(up, "hostname=%s&myip=192.0.2.1" % h, (h, tok), v6=True)
+    assert (r.status, r.body) == (200, "good 192.0.2.1\n")
 
 
 def test_store_error_is_911_and_isolated(env):
@@ -399,3 +404,38 @@ def test_start_failures_are_one_line(tmp_path, store, ctl):
     assert p.returncode != 0 and "cannot listen on not-an-address" in p.stderr
     p = subprocess.run([exe, "--bogus"], capture_output=True, text=True, timeout=20)
     assert p.returncode == 2 and "unknown option --bogus" in p.stderr
+
+
+def test_no_nochg_while_a_change_is_in_flight(env):
+    """Found in review: request 1 (A -> B) is with the writer when request 2
+    (back to A) arrives.  Judged from the last commit, 2 looks unchanged;
+    answering nochg would lose it once 1 commits.  It must go through the
+    writer too, so the host ends at A and both are acknowledged as changes.
+    The writer is held up deterministically: mdb_load holds LMDB's write
+    lock while it waits for its input."""
+    ctl, up = env
+    (h,), tok = fresh(ctl)
+    assert upd(up, "hostname=%s&myip=192.0.2.10" % h, (h, tok)).body == "good 192.0.2.10\n"
+    holder = subprocess.Popen(["mdb_load", "-s", "names", ctl.db], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    holder.stdin.write("VERSION=3\nformat=print\ntype=btree\nHEADER=END\n")
+    holder.stdin.flush()
+    time.sleep(0.3)  # mdb_load has begun its write txn
+
+    def start(ip):
+        return subprocess.Popen(["curl", "-sS", "--max-time", "20", "-u", "%s:%s" % (h, tok),
+                                 up.url("/nic/update?hostname=%s&myip=%s" % (h, ip))],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        first = start("192.0.2.11")
+        time.sleep(0.3)  # with the writer, blocked on the lock
+        second = start("192.0.2.10")
+        time.sleep(0.3)
+        assert second.poll() is None, "answered before the pending change committed"
+    finally:
+        holder.stdin.write("DATA=END\n")
+        holder.stdin.close()
+        holder.wait(10)
+    assert first.communicate(timeout=20)[0] == "good 192.0.2.11\n"
+    assert second.communicate(timeout=20)[0] == "good 192.0.2.10\n"
+    assert host_addrs(ctl, h) == ("192.0.2.10", None)

@@ -346,3 +346,19 @@ def test_client_that_never_reads_is_cut_off(up):
                      m, re.M)
     assert closed_by_peer(s, timeout=10)
     up.wait_log(r"closing connection from 127\.0\.0\.1 \(it does not read its answers\)")
+
+
+def test_half_close_after_pipelined_requests_gets_every_answer(tmp_path, store, ctl):
+    """Found in review: EOF right after many pipelined requests must not
+    discard the answers still queued (a script that half-closes its side
+    after sending still reads them)."""
+    populate(ctl)
+    with Updater(store, tmp_path, rate=False) as up:
+        up.wait_ready()
+        s = connect(up)
+        s.sendall(get("/metrics") * 1150)
+        s.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)  # the server sees the EOF while answers are still queued
+        replies = read_responses(s, 1150, timeout=30)
+        assert len(replies) == 1150 and all(r.status == 200 for r in replies)
+        s.close()

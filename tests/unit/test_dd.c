@@ -146,6 +146,10 @@ static void test_redact_and_codes(void)
 		{"/x?PASS=SECRET;token=S2", "/x?PASS=***;token=***"},
 		{"/token=notquery?mytoken=x", "/token=notquery?mytoken=x"},
 		{"/a\"b\\c\x01", "/a\\x22b\\x5cc\\x01"},
+		/* userinfo of an absolute URL is a token: never logged */
+		{"http://a.example.test:SECRETTOKEN@h/nic/update?myip=1.2.3.4&token=S2",
+		 "http://***@h/nic/update?myip=1.2.3.4&token=***"},
+		{"http://h/nic/update?x=a@b", "http://h/nic/update?x=a@b"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[256];
@@ -177,18 +181,25 @@ static void test_limits(void)
 	CHECK_OK(dname_parse(&a, "a.example.com", 13));
 	CHECK_OK(dname_parse(&b, "b.example.com", 13));
 	uint64_t t = 1000000;
+	addr_t me, other6, same64;
+	CHECK_OK(addr_parse(&me, "2001:db8:1:2::1", 15));
+	CHECK_OK(addr_parse(&same64, "2001:db8:1:2::99", 16));
+	CHECK_OK(addr_parse(&other6, "2001:db8:1:3::1", 15));
 	for (int i = 0; i < LIMIT_AUTH_FAILS - 1; i++)
-		limit_auth_fail(l, &a, t + i);
-	CHECK(limit_auth_blocked(l, &a, t + 10, &ra) == 0);
-	limit_auth_fail(l, &a, t + 10);
-	CHECK(limit_auth_blocked(l, &a, t + 11, &ra) == 1 && ra == 300);
-	CHECK(limit_auth_blocked(l, &b, t + 11, &ra) == 0);
-	CHECK(limit_auth_blocked(l, &a, t + 10 + LIMIT_AUTH_WINDOW_MS - 1, &ra) == 1 && ra == 1);
-	CHECK(limit_auth_blocked(l, &a, t + 10 + LIMIT_AUTH_WINDOW_MS, &ra) == 0);
+		limit_auth_fail(l, &a, &me, t + i);
+	CHECK(limit_auth_blocked(l, &a, &me, t + 10, &ra) == 0);
+	limit_auth_fail(l, &a, &me, t + 10);
+	CHECK(limit_auth_blocked(l, &a, &me, t + 11, &ra) == 1 && ra == 300);
+	CHECK(limit_auth_blocked(l, &b, &me, t + 11, &ra) == 0);
+	/* the block is per client /64: the owner elsewhere is not locked out */
+	CHECK(limit_auth_blocked(l, &a, &same64, t + 11, &ra) == 1);
+	CHECK(limit_auth_blocked(l, &a, &other6, t + 11, &ra) == 0);
+	CHECK(limit_auth_blocked(l, &a, &me, t + 10 + LIMIT_AUTH_WINDOW_MS - 1, &ra) == 1 && ra == 1);
+	CHECK(limit_auth_blocked(l, &a, &me, t + 10 + LIMIT_AUTH_WINDOW_MS, &ra) == 0);
 	/* Failures spread wider than the window never block. */
 	for (int i = 0; i < 20; i++)
-		limit_auth_fail(l, &b, t + (uint64_t)i * (LIMIT_AUTH_WINDOW_MS / 4 + 1));
-	CHECK(limit_auth_blocked(l, &b, t + 20 * (LIMIT_AUTH_WINDOW_MS / 4 + 1), &ra) == 0);
+		limit_auth_fail(l, &b, &me, t + (uint64_t)i * (LIMIT_AUTH_WINDOW_MS / 4 + 1));
+	CHECK(limit_auth_blocked(l, &b, &me, t + 20 * (LIMIT_AUTH_WINDOW_MS / 4 + 1), &ra) == 0);
 
 	/* Token bucket: burst 3, then 2 per second. */
 	addr_t c1, c2, c3;
