@@ -439,3 +439,21 @@ def test_no_nochg_while_a_change_is_in_flight(env):
     assert first.communicate(timeout=20)[0] == "good 192.0.2.11\n"
     assert second.communicate(timeout=20)[0] == "good 192.0.2.10\n"
     assert host_addrs(ctl, h) == ("192.0.2.10", None)
+
+
+def test_rotated_and_imported_tokens_authenticate(env, tmp_path):
+    """Tokens from `host token` and `host import` (given and generated) are
+    the ones the updater accepts; a rotated-out token is refused."""
+    ctl, up = env
+    (h,), old = fresh(ctl)
+    new = ctl.json("host", "token", h)["token"]
+    assert upd(up, "hostname=%s&myip=192.0.2.20" % h, (h, old)).body == "badauth\n"
+    assert upd(up, "hostname=%s&myip=192.0.2.20" % h, (h, new)).body == "good 192.0.2.20\n"
+    f = tmp_path / "import.txt"
+    given = "imported-0123456789abcdefXYZ"
+    f.write_text("imp1-%s.example.com %s\nimp2-%s.example.com -\n" % (h, given, h))
+    out = ctl.run("host", "import", str(f)).stdout
+    generated = re.search(r"^imp2-\S+ (\S+)$", out, re.M).group(1)
+    h1, h2 = "imp1-%s.example.com" % h, "imp2-%s.example.com" % h
+    assert upd(up, "hostname=%s&myip=192.0.2.21" % h1, (h1, given)).body == "good 192.0.2.21\n"
+    assert upd(up, "hostname=%s&myip=192.0.2.22" % h2, (h2, generated)).body == "good 192.0.2.22\n"
