@@ -93,11 +93,18 @@ static int punycode_valid(const uint8_t *s, size_t len)
 	return nonascii;
 }
 
-int dname_parse(dname_t *out, const char *text, size_t len)
+/*
+ * The one presentation-text parser.  strict (dname_parse): bytes outside
+ * printable ASCII and the specials of is_special() must be escaped, \X
+ * must be printable, and xn-- labels must hold valid Punycode.  Otherwise
+ * (dname_parse_pdns) only \., \\ and \DDD are escapes and every other byte
+ * but '.' stands for itself, as pdns writes names.
+ */
+static int parse_text(dname_t *out, const char *text, size_t len, int strict)
 {
 	uint8_t wire[256]; /* labels in wire order, length-prefixed */
 	uint8_t starts[128];
-	size_t w = 0, i = 0;
+	size_t w = 0, i = 0, k = 0;
 	unsigned nlabels = 0;
 
 	if (len == 0)
@@ -109,8 +116,8 @@ int dname_parse(dname_t *out, const char *text, size_t len)
 	}
 	while (i < len) {
 		size_t lstart = w;
-		uint8_t llen = 0;
-		if (w + 1 > 254)
+		unsigned llen = 0;
+		if (w >= 254)
 			return ERR_BADNAME;
 		w++; /* length byte */
 		while (i < len && text[i] != '.') {
@@ -125,17 +132,18 @@ int dname_parse(dname_t *out, const char *text, size_t len)
 					    text[i + 2] < '0' || text[i + 2] > '9')
 						return ERR_BADNAME;
 					v = (unsigned)(text[i] - '0') * 100 +
-					    (unsigned)(text[i + 1] - '0') * 10 + (unsigned)(text[i + 2] - '0');
+					    (unsigned)(text[i + 1] - '0') * 10 +
+					    (unsigned)(text[i + 2] - '0');
 					if (v > 255)
 						return ERR_BADNAME;
 					c = (unsigned char)v;
 					i += 3;
-				} else if (c > 0x20 && c < 0x7f) {
-					i++;
+				} else if (!strict || (c > 0x20 && c < 0x7f)) {
+					i++; /* \X: X as it stands */
 				} else {
 					return ERR_BADNAME;
 				}
-			} else if (c <= 0x20 || c >= 0x7f || is_special(c)) {
+			} else if (strict && (c <= 0x20 || c >= 0x7f || is_special(c))) {
 				return ERR_BADNAME;
 			}
 			if (c >= 'A' && c <= 'Z')
@@ -146,7 +154,7 @@ int dname_parse(dname_t *out, const char *text, size_t len)
 		}
 		if (llen == 0)
 			return ERR_BADNAME; /* "a..b", ".a", or a lone trailing dot */
-		wire[lstart] = llen;
+		wire[lstart] = (uint8_t)llen;
 		if (nlabels >= sizeof(starts))
 			return ERR_BADNAME;
 		starts[nlabels++] = (uint8_t)lstart;
@@ -159,7 +167,7 @@ int dname_parse(dname_t *out, const char *text, size_t len)
 	/* wire length with the root byte must be <= 255 */
 	if (w + 1 > 255)
 		return ERR_BADNAME;
-	for (unsigned l = 0; l < nlabels; l++) {
+	for (unsigned l = 0; strict && l < nlabels; l++) {
 		const uint8_t *lab = wire + starts[l] + 1;
 		uint8_t ll = wire[starts[l]];
 		if (ll >= 4 && lab[0] == 'x' && lab[1] == 'n' && lab[2] == '-' && lab[3] == '-' &&
@@ -169,15 +177,17 @@ int dname_parse(dname_t *out, const char *text, size_t len)
 	/* reverse label order into the key */
 	out->len = (uint8_t)w;
 	out->labels = (uint8_t)nlabels;
-	{
-		size_t k = 0;
-		for (unsigned l = nlabels; l-- > 0;) {
-			uint8_t ll = wire[starts[l]];
-			memcpy(out->key + k, wire + starts[l], ll + 1u);
-			k += ll + 1u;
-		}
+	for (unsigned l = nlabels; l-- > 0;) {
+		uint8_t ll = wire[starts[l]];
+		memcpy(out->key + k, wire + starts[l], ll + 1u);
+		k += ll + 1u;
 	}
 	return 0;
+}
+
+int dname_parse(dname_t *out, const char *text, size_t len)
+{
+	return parse_text(out, text, len, 1);
 }
 
 int dname_is_host(const dname_t *n)
@@ -327,4 +337,134 @@ int dname_is_wildcard(const dname_t *n)
 		k += n->key[k] + 1u;
 	}
 	return n->key[last] == 1 && n->key[last + 1] == '*';
+}
+
+int dname_parse_pdns(dname_t *out, const char *text, size_t len)
+{
+	return parse_text(out, text, len, 0);
+}
+
+int dname_to_text_nodot(const dname_t *n, char *buf, size_t size)
+{
+	size_t o = 0;
+	size_t offs[128];
+	unsigned cnt = 0;
+
+	if (n->len == 0) {
+		if (size < 2)
+			return -ENOSPC;
+		buf[0] = '.';
+		buf[1] = '\0';
+		return 1;
+	}
+	for (size_t k = 0; k < n->len && cnt < 128; k += n->key[k] + 1u)
+		offs[cnt++] = k;
+	while (cnt-- > 0) {
+		uint8_t ll = n->key[offs[cnt]];
+		const uint8_t *lab = n->key + offs[cnt] + 1;
+		for (uint8_t j = 0; j < ll; j++) {
+			unsigned char c = lab[j];
+			size_t need = (c == '.' || c == '\\') ? 2 : (c > 0x20 && c < 0x7f) ? 1 : 4;
+			if (o + need + 1 > size)
+				return -ENOSPC;
+			if (c == '.' || c == '\\') {
+				buf[o++] = '\\';
+				buf[o++] = (char)c;
+			} else if (c > 0x20 && c < 0x7f) {
+				buf[o++] = (char)c;
+			} else {
+				buf[o++] = '\\';
+				buf[o++] = (char)('0' + c / 100);
+				buf[o++] = (char)('0' + c / 10 % 10);
+				buf[o++] = (char)('0' + c % 10);
+			}
+		}
+		if (cnt > 0) {
+			if (o + 2 > size)
+				return -ENOSPC;
+			buf[o++] = '.';
+		}
+	}
+	if (o + 1 > size)
+		return -ENOSPC;
+	buf[o] = '\0';
+	return (int)o;
+}
+
+/*
+ * Canonical keys.  Label bytes 0x00-0x40 become 0x01-0x41 so that 0x00 can
+ * end a label: a label that is a prefix of another then sorts first, as RFC
+ * 4034 6.1 wants, and 0x41 is free because keys hold lowercased labels only.
+ */
+int dname_canon_key(const dname_t *n, const dname_t *apex, uint8_t *out)
+{
+	size_t k, o = 0;
+
+	if (apex) {
+		if (!dname_is_below(n, apex))
+			return ERR_NOZONE;
+		k = apex->len;
+	} else {
+		k = 0;
+	}
+	while (k < n->len) {
+		uint8_t ll = n->key[k];
+		for (uint8_t j = 1; j <= ll; j++) {
+			uint8_t c = n->key[k + j];
+			if (c >= 'A' && c <= 'Z') /* only in a key not made here */
+				c = (uint8_t)(c + ('a' - 'A'));
+			out[o++] = c <= 0x40 ? (uint8_t)(c + 1) : c;
+		}
+		out[o++] = 0;
+		k += ll + 1u;
+	}
+	return (int)o;
+}
+
+int dname_from_canon_key(dname_t *out, const dname_t *apex, const uint8_t *key, size_t len)
+{
+	dname_t r;
+	size_t i = 0;
+
+	if (apex) {
+		r = *apex;
+	} else {
+		r.len = 0;
+		r.labels = 0;
+	}
+	while (i < len) {
+		size_t start = i, ll;
+		while (i < len && key[i] != 0)
+			i++;
+		if (i == len)
+			return ERR_BADNAME; /* label without its terminator */
+		ll = i - start;
+		if (ll == 0 || ll > DNAME_MAX_LABEL)
+			return ERR_BADNAME;
+		if (r.len + 1u + ll + 1u > 255)
+			return ERR_BADNAME;
+		r.key[r.len] = (uint8_t)ll;
+		for (size_t j = 0; j < ll; j++) {
+			uint8_t c = key[start + j];
+			if (c >= 0x42 && c <= 0x5a)
+				return ERR_BADNAME; /* an uppercase letter never appears */
+			r.key[r.len + 1 + j] = c <= 0x41 ? (uint8_t)(c - 1) : c;
+		}
+		r.len = (uint8_t)(r.len + 1 + ll);
+		r.labels++;
+		i++; /* the terminator */
+	}
+	*out = r;
+	return 0;
+}
+
+int dname_canon_cmp(const dname_t *a, const dname_t *b)
+{
+	uint8_t ka[DNAME_MAX_CANON], kb[DNAME_MAX_CANON];
+	int la = dname_canon_key(a, NULL, ka), lb = dname_canon_key(b, NULL, kb);
+	int c = memcmp(ka, kb, (size_t)(la < lb ? la : lb));
+
+	if (c != 0)
+		return c;
+	return la - lb;
 }

@@ -84,4 +84,45 @@ int dname_child(dname_t *child, const dname_t *parent, const char *label, size_t
 /* Returns 1 if the leftmost label is "*" (a wildcard owner), else 0. */
 int dname_is_wildcard(const dname_t *n);
 
+/*
+ * Parses a name the way PowerDNS writes one (DNSName::toString, in every
+ * qname and name pdns sends a backend): only "\.", "\\" and "\DDD" are
+ * escapes, every other byte but '.' is a label byte as it stands ('@', '$',
+ * '(', ')', ';', '"', non-ASCII...).  A trailing dot is optional; "." is the
+ * root.  Lowercases ASCII letters.  Rejects empty labels, labels over 63
+ * bytes and names over 255 wire bytes.  No Punycode or LDH checks.
+ * Returns 0 or ERR_BADNAME.
+ */
+int dname_parse_pdns(dname_t *out, const char *text, size_t len);
+
+/*
+ * Writes n as pdns writes names inside record content (backend form):
+ * absolute text without the trailing dot, the root as ".", escaping '.'
+ * and '\\' as \X and bytes below 0x21 or above 0x7e as \DDD.  buf gets
+ * size bytes at most, NUL-terminated.  Returns the length or -ENOSPC.
+ */
+int dname_to_text_nodot(const dname_t *n, char *buf, size_t size);
+
+#define DNAME_MAX_CANON 255 /* bytes of a canonical key */
+
+/*
+ * The canonical key of n relative to apex (n must equal or be below apex;
+ * apex NULL = the root, i.e. the absolute name): the labels below apex,
+ * root side first, each as its bytes followed by 0x00; bytes 0x00-0x40 are
+ * shifted up by one (0x01-0x41, free because letters are lowercased) so a
+ * label byte never equals the terminator.  Byte order of these keys is the
+ * DNSSEC canonical order of the names (RFC 4034 6.1), and the keys of the
+ * names below n are exactly those that extend n's key.  The apex itself is
+ * the empty key.  Writes into out (DNAME_MAX_CANON bytes) and returns the
+ * length, or ERR_NOZONE if n is not at or below apex.
+ */
+int dname_canon_key(const dname_t *n, const dname_t *apex, uint8_t *out);
+
+/* The inverse: builds apex + the names in key[0..len).  0 or ERR_BADNAME
+ * (malformed key, or a result over 255 wire bytes). */
+int dname_from_canon_key(dname_t *out, const dname_t *apex, const uint8_t *key, size_t len);
+
+/* Compares a and b in DNSSEC canonical order: < 0, 0, > 0. */
+int dname_canon_cmp(const dname_t *a, const dname_t *b);
+
 #endif

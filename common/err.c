@@ -20,6 +20,8 @@ static const char *const project_msgs[] = {
 	[-(ERR_NOTHOST - ERR_BASE)] = "not a valid host name (letters, digits, hyphens)",
 	[-(ERR_ISZONE - ERR_BASE)] = "not allowed at a zone apex",
 	[-(ERR_TXNFULL - ERR_BASE)] = "too many changes in one transaction",
+	[-(ERR_HOSTOWNED - ERR_BASE)] = "A and AAAA at a dynamic host's name belong to the host",
+	[-(ERR_TXN - ERR_BASE)] = "no such transaction, or another one is open",
 };
 
 const char *err_str(int err)

@@ -29,7 +29,9 @@ enum {
 	ERR_NOTHOST = -1014,    /* name is not a valid host name (LDH) */
 	ERR_ISZONE = -1015,     /* operation not allowed at a zone apex */
 	ERR_TXNFULL = -1016,    /* too many changes for one txn: split it */
-	ERR_LAST = -1017
+	ERR_HOSTOWNED = -1017,  /* A/AAAA at a dyndns host's name belong to the host */
+	ERR_TXN = -1018,        /* no such transaction, or another one is open */
+	ERR_LAST = -1019
 };
 
 /* Returns a static string describing err (negative errno or ERR_*). Never NULL. */

@@ -1,9 +1,11 @@
 /*
- * store.c - the LMDB store.  The value encodings are documented in store.h;
- * this file is the only place that sees MDB_* codes (lmdb_err() maps them).
+ * store.c - the LMDB store, schema 2.  The value encodings are documented in
+ * store.h; this file is the only place that sees MDB_* codes (lmdb_err()
+ * maps them).  The schema-1 migration lives at the end of the file.
  */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <lmdb.h>
@@ -16,10 +18,11 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "rdata.h"
 
 struct store {
 	MDB_env *env;
-	MDB_dbi meta, zones, zoneids, names, hosts;
+	MDB_dbi meta, zones, zoneids, records, hosts, domainmeta, tsigkeys, autoprimaries;
 	unsigned flags;
 	/* Every active txn of this process holds the read side; resizing the
 	 * map (which LMDB allows only with no txn active in the process) takes
@@ -29,12 +32,21 @@ struct store {
 	char path[PATH_MAX];
 };
 
+/* A zone this txn changed, with what the serial policy needs at commit. */
+struct zchange {
+	uint32_t id;
+	uint32_t old_serial; /* the serial before the txn's first SOA write */
+	uint8_t have_old;    /* old_serial is set (else: the row still holds it) */
+	uint8_t explicit_soa; /* store_zone_put wrote SOA fields */
+	uint8_t created;     /* store_zone_add in this txn: its serial is new */
+};
+
 struct store_txn {
 	store_t *s;
 	MDB_txn *txn;
 	int write;
-	int locked;          /* holds map_lock (read side) */
-	uint32_t *changed;   /* ids of zones changed in this txn */
+	int locked;            /* holds map_lock (read side) */
+	struct zchange *changed;
 	unsigned nchanged, capchanged;
 };
 
@@ -100,14 +112,20 @@ static MDB_val mval(const void *p, size_t n)
 	return v;
 }
 
+/* RFC 1982: a is greater than b when the forward distance b -> a is 1 to
+ * 2^31 - 1; a distance of exactly 2^31 is undefined, so never "greater". */
+static int serial_gt(uint32_t a, uint32_t b)
+{
+	uint32_t d = a - b;
+	return d != 0 && d < 0x80000000u;
+}
+
+/* The serial policy of store.h for a bump without an accepted explicit
+ * serial: time when it is ahead, else one more.  Either way the step is
+ * below 2^31. */
 static uint32_t serial_next(uint32_t old, uint32_t now)
 {
-	uint32_t next = old + 1;
-	/* RFC 1982: now is "greater" than next when the forward distance is
-	 * below 2^31.  Time only ever wins when it is ahead, so a serial set
-	 * into the future by hand keeps counting from there. */
-	if (now != next && (uint32_t)(now - next) < 0x80000000u)
-		next = now;
+	uint32_t next = serial_gt(now, old) ? now : old + 1;
 	if (next == 0)
 		next = 1;
 	return next;
@@ -134,50 +152,131 @@ static int adopt_mapsize(store_t *s)
 	return lmdb_err(rc);
 }
 
+static int migrate_v1(store_t *s, MDB_txn *t);
+
+/* Opens every schema-2 table in t (creating them when dbflags has
+ * MDB_CREATE).  A missing one is ERR_VERSION: not a store we know. */
+static int open_tables(store_t *s, MDB_txn *t, unsigned dbflags)
+{
+	int rc;
+	if ((rc = mdb_dbi_open(t, "zones", dbflags, &s->zones)) ||
+	    (rc = mdb_dbi_open(t, "zoneids", dbflags, &s->zoneids)) ||
+	    (rc = mdb_dbi_open(t, "records", dbflags, &s->records)) ||
+	    (rc = mdb_dbi_open(t, "hosts", dbflags, &s->hosts)) ||
+	    (rc = mdb_dbi_open(t, "domainmeta", dbflags, &s->domainmeta)) ||
+	    (rc = mdb_dbi_open(t, "tsigkeys", dbflags, &s->tsigkeys)) ||
+	    (rc = mdb_dbi_open(t, "autoprimaries", dbflags, &s->autoprimaries)))
+		return rc == MDB_NOTFOUND ? ERR_VERSION : lmdb_err(rc);
+	return 0;
+}
+
+/* Reads the schema version in t: 0 and *version, ERR_VERSION when there is
+ * no meta table or version key (not a KyedNS store), -ENOENT for an empty
+ * environment (no named tables at all: a new store). */
+static int read_version(store_t *s, MDB_txn *t, uint32_t *version)
+{
+	MDB_val k = mval("version", 7), v;
+	int rc = mdb_dbi_open(t, "meta", 0, &s->meta);
+	if (rc == MDB_NOTFOUND) {
+		MDB_dbi main;
+		MDB_stat st;
+		if (mdb_dbi_open(t, NULL, 0, &main) == 0 && mdb_stat(t, main, &st) == 0 &&
+		    st.ms_entries == 0)
+			return -ENOENT;
+		return ERR_VERSION;
+	}
+	if (rc)
+		return lmdb_err(rc);
+	rc = mdb_get(t, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return ERR_VERSION;
+	if (rc)
+		return lmdb_err(rc);
+	if (v.mv_size != 4)
+		return ERR_VERSION;
+	*version = get32(v.mv_data);
+	return 0;
+}
+
+/* Creates the schema of a new store in the write txn t. */
+static int create_schema(store_t *s, MDB_txn *t)
+{
+	MDB_val k = mval("version", 7), v, k2 = mval("next_zone_id", 12), v2;
+	uint8_t buf[4], id[4];
+	int rc;
+	if ((rc = mdb_dbi_open(t, "meta", MDB_CREATE, &s->meta)))
+		return lmdb_err(rc);
+	if ((rc = open_tables(s, t, MDB_CREATE)) < 0)
+		return rc;
+	put32(buf, STORE_SCHEMA_VERSION);
+	put32(id, 1);
+	v = mval(buf, 4);
+	v2 = mval(id, 4);
+	if ((rc = mdb_put(t, s->meta, &k, &v, 0)) || (rc = mdb_put(t, s->meta, &k2, &v2, 0)))
+		return lmdb_err(rc);
+	return 0;
+}
+
+/*
+ * Checks the schema and opens the tables.  A current store needs only a
+ * read txn, so opening never waits for another process's writer.  A new
+ * store or a schema-1 store takes a write txn and looks again inside it:
+ * two processes may open the same old store at once, and only the first
+ * may migrate.
+ */
 static int init_schema(store_t *s, int create)
 {
 	MDB_txn *t;
-	MDB_val k = mval("version", 7), v;
-	uint8_t buf[4];
-	unsigned dbflags = create ? MDB_CREATE : 0;
-	int rc = mdb_txn_begin(s->env, NULL, (s->flags & STORE_RDONLY) ? MDB_RDONLY : 0, &t);
-	if (rc)
+	uint32_t version = 0;
+	int rc, rdonly = !!(s->flags & STORE_RDONLY);
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)))
 		return lmdb_err(rc);
-	if ((rc = mdb_dbi_open(t, "meta", dbflags, &s->meta)) ||
-	    (rc = mdb_dbi_open(t, "zones", dbflags, &s->zones)) ||
-	    (rc = mdb_dbi_open(t, "zoneids", dbflags, &s->zoneids)) ||
-	    (rc = mdb_dbi_open(t, "names", dbflags, &s->names)) ||
-	    (rc = mdb_dbi_open(t, "hosts", dbflags, &s->hosts))) {
-		mdb_txn_abort(t);
-		/* a database file without our tables is not a KyedNS store */
-		return rc == MDB_NOTFOUND ? ERR_VERSION : lmdb_err(rc);
-	}
-	rc = mdb_get(t, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND && create) {
-		uint8_t id[4];
-		put32(buf, STORE_SCHEMA_VERSION);
-		put32(id, 1);
-		v = mval(buf, 4);
-		rc = mdb_put(t, s->meta, &k, &v, 0);
-		if (!rc) {
-			MDB_val k2 = mval("next_zone_id", 12), v2 = mval(id, 4);
-			rc = mdb_put(t, s->meta, &k2, &v2, 0);
-		}
-		if (rc) {
+	rc = read_version(s, t, &version);
+	if (rc == 0 && version == STORE_SCHEMA_VERSION) {
+		if ((rc = open_tables(s, t, 0)) < 0) {
 			mdb_txn_abort(t);
-			return lmdb_err(rc);
+			return rc;
 		}
+		/* committing a read txn keeps its DBI handles for later txns */
 		return lmdb_err(mdb_txn_commit(t));
 	}
-	if (rc) {
-		mdb_txn_abort(t);
-		return rc == MDB_NOTFOUND ? ERR_VERSION : lmdb_err(rc);
-	}
-	if (v.mv_size != 4 || get32(v.mv_data) != STORE_SCHEMA_VERSION) {
-		mdb_txn_abort(t);
+	mdb_txn_abort(t);
+	if (rc == -ENOENT && !create)
+		return ERR_VERSION; /* an empty LMDB file is not a store */
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == 0 && version != 1)
 		return ERR_VERSION;
+	if (rdonly)
+		return ERR_VERSION; /* schema 1 needs a migration we may not write */
+
+	for (;;) {
+		if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)))
+			return lmdb_err(rc);
+		rc = read_version(s, t, &version);
+		if (rc == -ENOENT)
+			rc = create ? create_schema(s, t) : ERR_VERSION;
+		else if (rc == 0 && version == 1)
+			rc = migrate_v1(s, t);
+		else if (rc == 0 && version == STORE_SCHEMA_VERSION)
+			rc = open_tables(s, t, 0); /* another process got here first */
+		else if (rc == 0)
+			rc = ERR_VERSION;
+		if (rc == 0) {
+			rc = mdb_txn_commit(t);
+			if (rc != MDB_MAP_FULL)
+				return lmdb_err(rc);
+		} else {
+			mdb_txn_abort(t);
+			if (rc != ERR_MAPFULL)
+				return rc;
+		}
+		/* a migration holds both layouts until it commits: give it room
+		 * (no txn of ours is active while store_open runs) */
+		if ((rc = store_grow(s)) < 0)
+			return rc;
 	}
-	return lmdb_err(mdb_txn_commit(t));
 }
 
 int store_open(store_t **out, const char *dir, unsigned flags)
@@ -217,7 +316,7 @@ int store_open(store_t **out, const char *dir, unsigned flags)
 		envflags |= MDB_RDONLY;
 	if (flags & STORE_NOSYNC)
 		envflags |= MDB_NOSYNC;
-	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 8)) ||
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS)) ||
 	    (rc = mdb_env_set_mapsize(s->env, STORE_DEFAULT_MAPSIZE)) ||
 	    (rc = mdb_env_open(s->env, dir, envflags, 0640))) {
@@ -396,37 +495,59 @@ int store_txn_renew(store_txn_t *t)
 	return 0;
 }
 
-static int mark_changed(store_txn_t *t, uint32_t id)
+/* The change entry of zone id, created if missing (NULL: out of memory).
+ * The updater marks the same zone again and again: look at the last
+ * entry first. */
+static struct zchange *zchange_get(store_txn_t *t, uint32_t id)
 {
+	struct zchange *c;
 	for (unsigned i = t->nchanged; i-- > 0;)
-		if (t->changed[i] == id)
-			return 0;
+		if (t->changed[i].id == id)
+			return &t->changed[i];
 	if (t->nchanged == t->capchanged) {
 		unsigned cap = t->capchanged ? t->capchanged * 2 : 8;
-		uint32_t *n = realloc(t->changed, cap * sizeof(*n));
+		struct zchange *n = realloc(t->changed, cap * sizeof(*n));
 		if (!n)
-			return -ENOMEM;
+			return NULL;
 		t->changed = n;
 		t->capchanged = cap;
 	}
-	t->changed[t->nchanged++] = id;
-	return 0;
+	c = &t->changed[t->nchanged++];
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	return c;
 }
 
-static int zone_decode(const MDB_val *k, const MDB_val *v, store_zone_t *z);
+static int mark_changed(store_txn_t *t, uint32_t id)
+{
+	return zchange_get(t, id) ? 0 : -ENOMEM;
+}
+
 static int zone_write(store_txn_t *t, const store_zone_t *z);
 
+/* Applies the serial policy (store.h) to every zone this txn changed. */
 static int bump_serials(store_txn_t *t)
 {
 	uint32_t now = unix_now();
 	for (unsigned i = 0; i < t->nchanged; i++) {
+		struct zchange *c = &t->changed[i];
 		store_zone_t z;
-		int rc = store_zone_get_by_id(t, t->changed[i], &z);
+		uint32_t old, next;
+		int rc = store_zone_get_by_id(t, c->id, &z);
 		if (rc == -ENOENT)
 			continue; /* deleted in this txn */
 		if (rc < 0)
 			return rc;
-		z.serial = serial_next(z.serial, now);
+		if (z.kind == STORE_KIND_SLAVE || c->created)
+			continue;
+		old = c->have_old ? c->old_serial : z.serial;
+		if (c->explicit_soa && serial_gt(z.serial, old))
+			next = z.serial;
+		else
+			next = serial_next(old, now);
+		if (next == z.serial)
+			continue;
+		z.serial = next;
 		if ((rc = zone_write(t, &z)) < 0)
 			return rc;
 	}
@@ -453,24 +574,27 @@ int store_txn_commit(store_txn_t *t)
 
 /* ---- zones ---- */
 
-#define ZONE_FIXED 37 /* bytes before mname_len */
+#define ZONE_FIXED 46 /* bytes before mname_len */
+#define ZONE_MAXVAL (ZONE_FIXED + 1 + 255 + 1 + 255 + 2 + STORE_MAX_MASTERS + 1 + 255)
 
 static int zone_decode(const MDB_val *k, const MDB_val *v, store_zone_t *z)
 {
 	const uint8_t *p = v->mv_data;
 	size_t n = v->mv_size, off;
-	if (n < ZONE_FIXED + 2 || dname_from_key(&z->name, k->mv_data, k->mv_size) < 0)
+	if (n < ZONE_FIXED + 5 || dname_from_key(&z->name, k->mv_data, k->mv_size) < 0)
 		return ERR_CORRUPT;
 	z->id = get32(p);
 	z->kind = p[4];
-	z->serial = get32(p + 5);
-	z->notified_serial = get32(p + 9);
-	z->refresh = get32(p + 13);
-	z->retry = get32(p + 17);
-	z->expire = get32(p + 21);
-	z->minimum = get32(p + 25);
-	z->ttl = get32(p + 29);
-	/* p + 33: reserved u32 (flags), zero in schema 1 */
+	z->flags = p[5];
+	z->serial = get32(p + 6);
+	z->notified_serial = get32(p + 10);
+	z->refresh = get32(p + 14);
+	z->retry = get32(p + 18);
+	z->expire = get32(p + 22);
+	z->minimum = get32(p + 26);
+	z->ttl = get32(p + 30);
+	z->last_check = get64(p + 34);
+	/* p + 42: reserved u32, zero */
 	off = ZONE_FIXED;
 	z->mname_len = p[off];
 	if (off + 1 + z->mname_len + 1 > n)
@@ -478,28 +602,40 @@ static int zone_decode(const MDB_val *k, const MDB_val *v, store_zone_t *z)
 	z->mname = (const char *)p + off + 1;
 	off += 1u + z->mname_len;
 	z->rname_len = p[off];
-	if (off + 1 + z->rname_len > n)
+	if (off + 1 + z->rname_len + 2 > n)
 		return ERR_CORRUPT;
 	z->rname = (const char *)p + off + 1;
+	off += 1u + z->rname_len;
+	z->masters_len = get16(p + off);
+	if (off + 2 + z->masters_len + 1 > n)
+		return ERR_CORRUPT;
+	z->masters = (const char *)p + off + 2;
+	off += 2u + z->masters_len;
+	z->account_len = p[off];
+	if (off + 1 + z->account_len > n)
+		return ERR_CORRUPT;
+	z->account = (const char *)p + off + 1;
 	return 0;
 }
 
-static int zone_write(store_txn_t *t, const store_zone_t *z)
+/* Encodes z into buf (ZONE_MAXVAL bytes); returns the length. */
+static size_t zone_encode(const store_zone_t *z, uint8_t *buf)
 {
-	uint8_t buf[ZONE_FIXED + 2 + 255 + 255];
 	size_t n = ZONE_FIXED;
-	MDB_val k = mval(z->name.key, z->name.len), v;
+	uint16_t ml = z->masters_len; /* <= STORE_MAX_MASTERS, checked by the callers */
 	put32(buf, z->id);
 	buf[4] = z->kind;
-	put32(buf + 5, z->serial);
-	put32(buf + 9, z->notified_serial);
-	put32(buf + 13, z->refresh);
-	put32(buf + 17, z->retry);
-	put32(buf + 21, z->expire);
-	put32(buf + 25, z->minimum);
-	put32(buf + 29, z->ttl);
-	put32(buf + 33, 0);
-	/* mname/rname may point into the map: copy before the put moves pages */
+	buf[5] = z->flags;
+	put32(buf + 6, z->serial);
+	put32(buf + 10, z->notified_serial);
+	put32(buf + 14, z->refresh);
+	put32(buf + 18, z->retry);
+	put32(buf + 22, z->expire);
+	put32(buf + 26, z->minimum);
+	put32(buf + 30, z->ttl);
+	put64(buf + 34, z->last_check);
+	put32(buf + 42, 0);
+	/* the strings may point into the map: copy before the put moves pages */
 	buf[n++] = z->mname_len;
 	if (z->mname_len)
 		memcpy(buf + n, z->mname, z->mname_len);
@@ -508,8 +644,29 @@ static int zone_write(store_txn_t *t, const store_zone_t *z)
 	if (z->rname_len)
 		memcpy(buf + n, z->rname, z->rname_len);
 	n += z->rname_len;
-	v = mval(buf, n);
-	return lmdb_err(mdb_put(t->txn, t->s->zones, &k, &v, 0));
+	put16(buf + n, ml);
+	n += 2;
+	if (ml)
+		memcpy(buf + n, z->masters, ml);
+	n += ml;
+	buf[n++] = z->account_len;
+	if (z->account_len)
+		memcpy(buf + n, z->account, z->account_len);
+	n += z->account_len;
+	return n;
+}
+
+static int zone_write(store_txn_t *t, const store_zone_t *z)
+{
+	uint8_t *buf = malloc(ZONE_MAXVAL);
+	MDB_val k = mval(z->name.key, z->name.len), v;
+	int rc;
+	if (!buf)
+		return -ENOMEM;
+	v = mval(buf, zone_encode(z, buf));
+	rc = lmdb_err(mdb_put(t->txn, t->s->zones, &k, &v, 0));
+	free(buf);
+	return rc;
 }
 
 static int next_zone_id(store_txn_t *t, uint32_t *id)
@@ -527,32 +684,6 @@ static int next_zone_id(store_txn_t *t, uint32_t *id)
 	return lmdb_err(mdb_put(t->txn, t->s->meta, &k, &v, 0));
 }
 
-int store_zone_add(store_txn_t *t, store_zone_t *z)
-{
-	MDB_val k = mval(z->name.key, z->name.len), v;
-	uint8_t idbuf[4];
-	int rc;
-	if (!t->write)
-		return -EACCES;
-	if (z->name.len == 0)
-		return ERR_BADNAME; /* the root zone is not ours to serve */
-	rc = mdb_get(t->txn, t->s->zones, &k, &v);
-	if (rc == 0)
-		return -EEXIST;
-	if (rc != MDB_NOTFOUND)
-		return lmdb_err(rc);
-	if ((rc = next_zone_id(t, &z->id)) < 0)
-		return rc;
-	if (z->serial == 0)
-		z->serial = unix_now();
-	if ((rc = zone_write(t, z)) < 0)
-		return rc;
-	put32(idbuf, z->id);
-	k = mval(idbuf, 4);
-	v = mval(z->name.key, z->name.len);
-	return lmdb_err(mdb_put(t->txn, t->s->zoneids, &k, &v, 0));
-}
-
 /* Looks up one name in dbi; the root name is never a key. */
 static int get_name(store_txn_t *t, MDB_dbi dbi, const dname_t *name, MDB_val *v)
 {
@@ -560,6 +691,46 @@ static int get_name(store_txn_t *t, MDB_dbi dbi, const dname_t *name, MDB_val *v
 	if (name->len == 0)
 		return -ENOENT;
 	return lmdb_err(mdb_get(t->txn, dbi, &k, v));
+}
+
+int store_zone_add(store_txn_t *t, store_zone_t *z)
+{
+	MDB_val k = mval(z->name.key, z->name.len), v;
+	uint8_t idbuf[4];
+	struct zchange *c;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if (z->name.len == 0)
+		return ERR_BADNAME; /* the root zone is not ours to serve */
+	if (z->masters_len > STORE_MAX_MASTERS)
+		return ERR_TOOBIG;
+	rc = mdb_get(t->txn, t->s->zones, &k, &v);
+	if (rc == 0)
+		return -EEXIST;
+	if (rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	rc = get_name(t, t->s->hosts, &z->name, &v);
+	if (rc == 0)
+		return ERR_CLASH; /* a host's name holds its addresses, not an apex */
+	if (rc != -ENOENT)
+		return rc;
+	if ((rc = next_zone_id(t, &z->id)) < 0)
+		return rc;
+	if (z->serial == 0 && !(z->flags & STORE_ZONE_NOSOA))
+		z->serial = unix_now();
+	if ((rc = zone_write(t, z)) < 0)
+		return rc;
+	put32(idbuf, z->id);
+	k = mval(idbuf, 4);
+	v = mval(z->name.key, z->name.len);
+	if ((rc = lmdb_err(mdb_put(t->txn, t->s->zoneids, &k, &v, 0))) < 0)
+		return rc;
+	/* records added in the same txn do not bump the serial just chosen */
+	if (!(c = zchange_get(t, z->id)))
+		return -ENOMEM;
+	c->created = 1;
+	return 0;
 }
 
 int store_zone_get(store_txn_t *t, const dname_t *name, store_zone_t *out)
@@ -571,33 +742,62 @@ int store_zone_get(store_txn_t *t, const dname_t *name, store_zone_t *out)
 	return zone_decode(&k, &v, out);
 }
 
+static int bytes_eq(const char *a, size_t al, const char *b, size_t bl)
+{
+	return al == bl && (al == 0 || memcmp(a, b, al) == 0);
+}
+
 int store_zone_put(store_txn_t *t, const store_zone_t *z)
 {
-	store_zone_t old;
-	store_zone_t nz = *z;
-	int rc;
+	store_zone_t old, nz = *z;
+	struct zchange *c;
+	int rc, soa;
 	if (!t->write)
 		return -EACCES;
+	if (z->masters_len > STORE_MAX_MASTERS)
+		return ERR_TOOBIG;
 	if ((rc = store_zone_get(t, &z->name, &old)) < 0)
 		return rc;
 	nz.id = old.id;
-	if ((rc = zone_write(t, &nz)) < 0)
-		return rc;
-	return mark_changed(t, old.id);
+	soa = z->serial != old.serial || z->refresh != old.refresh || z->retry != old.retry ||
+	      z->expire != old.expire || z->minimum != old.minimum || z->ttl != old.ttl ||
+	      !bytes_eq(z->mname, z->mname_len, old.mname, old.mname_len) ||
+	      !bytes_eq(z->rname, z->rname_len, old.rname, old.rname_len);
+	if (soa) {
+		/* the serial before this txn's first SOA write is the "old" one of
+		 * the policy; record it before the row changes */
+		if (!(c = zchange_get(t, old.id)))
+			return -ENOMEM;
+		if (!c->have_old) {
+			c->old_serial = old.serial;
+			c->have_old = 1;
+		}
+		c->explicit_soa = 1;
+	}
+	return zone_write(t, &nz);
 }
 
-int store_zone_get_by_id(store_txn_t *t, uint32_t id, store_zone_t *out)
+/* The apex name of zone id (zoneids only: one get). 0, -ENOENT. */
+static int zone_apex(store_txn_t *t, uint32_t id, dname_t *apex)
 {
 	uint8_t idbuf[4];
 	MDB_val k = mval(idbuf, 4), v;
-	dname_t name;
 	int rc;
 	put32(idbuf, id);
 	rc = mdb_get(t->txn, t->s->zoneids, &k, &v);
 	if (rc)
 		return lmdb_err(rc);
-	if (dname_from_key(&name, v.mv_data, v.mv_size) < 0)
+	if (dname_from_key(apex, v.mv_data, v.mv_size) < 0)
 		return ERR_CORRUPT;
+	return 0;
+}
+
+int store_zone_get_by_id(store_txn_t *t, uint32_t id, store_zone_t *out)
+{
+	dname_t name;
+	int rc = zone_apex(t, id, &name);
+	if (rc < 0)
+		return rc;
 	rc = store_zone_get(t, &name, out);
 	return rc == -ENOENT ? ERR_CORRUPT : rc;
 }
@@ -629,6 +829,18 @@ int store_zone_set_notified(store_txn_t *t, uint32_t id, uint32_t serial)
 	return zone_write(t, &z);
 }
 
+int store_zone_set_checked(store_txn_t *t, uint32_t id, uint64_t when)
+{
+	store_zone_t z;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_zone_get_by_id(t, id, &z)) < 0)
+		return rc;
+	z.last_check = when;
+	return zone_write(t, &z);
+}
+
 int store_zone_walk(store_txn_t *t, store_zone_cb cb, void *arg)
 {
 	MDB_cursor *c;
@@ -651,124 +863,137 @@ int store_zone_walk(store_txn_t *t, store_zone_cb cb, void *arg)
 	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
-/* Collects the keys of zones strictly below name, to skip their data in
- * walks.  *out is malloc'd (or NULL when there are none). */
-static int subzones(store_txn_t *t, const dname_t *name, dname_t **out, unsigned *count)
+/*
+ * Deletes the item under cursor c and moves to the next one (its key and
+ * value in *k, *v).  LMDB leaves a cursor whose item was deleted in a state
+ * where MDB_GET_CURRENT fails with EINVAL once the database is empty, so
+ * this seeks again from a copy of the deleted key instead.  0,
+ * MDB_NOTFOUND past the end, or an MDB error.
+ */
+static int cursor_del_next(MDB_cursor *c, MDB_val *k, MDB_val *v)
 {
-	MDB_cursor *c;
-	MDB_val k = mval(name->key, name->len), v;
-	dname_t *list = NULL;
-	unsigned n = 0, cap = 0;
-	int rc = mdb_cursor_open(t->txn, t->s->zones, &c);
-	*out = NULL;
-	*count = 0;
-	if (rc)
-		return lmdb_err(rc);
-	if (name->len == 0)
-		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	else
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < name->len || memcmp(k.mv_data, name->key, name->len) != 0)
-			break;
-		if (k.mv_size == name->len)
-			continue;
-		if (n == cap) {
-			dname_t *nl;
-			cap = cap ? cap * 2 : 4;
-			nl = realloc(list, cap * sizeof(*nl));
-			if (!nl) {
-				free(list);
-				mdb_cursor_close(c);
-				return -ENOMEM;
-			}
-			list = nl;
-		}
-		if (dname_from_key(&list[n], k.mv_data, k.mv_size) < 0) {
-			free(list);
-			mdb_cursor_close(c);
-			return ERR_CORRUPT;
-		}
-		n++;
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		free(list);
-		return lmdb_err(rc);
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	uint8_t copy[512];
+	int rc;
+	if (k->mv_size > sizeof copy)
+		return MDB_BAD_VALSIZE;
+	memcpy(copy, k->mv_data, k->mv_size);
+	if ((rc = mdb_cursor_del(c, 0)) != 0)
+		return rc;
+	k->mv_data = copy;
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	return rc;
 }
 
-static int in_subzone(const dname_t *n, const dname_t *subs, unsigned count)
-{
-	for (unsigned i = 0; i < count; i++)
-		if (dname_is_below(n, &subs[i]))
-			return 1;
-	return 0;
-}
-
-/* Deletes every key at or below name in dbi, except under subs. */
-static int del_range(store_txn_t *t, MDB_dbi dbi, const dname_t *name, const dname_t *subs,
-		     unsigned nsubs)
+/* Deletes every key of dbi that starts with prefix (plen bytes).  With
+ * keep, keys for which keep(key, value, arg) returns 1 stay; a negative
+ * return aborts. */
+static int del_prefix(store_txn_t *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+		      int (*keep)(store_txn_t *, const MDB_val *, const MDB_val *, void *), void *arg)
 {
 	MDB_cursor *c;
-	MDB_val k = mval(name->key, name->len), v;
-	int rc = mdb_cursor_open(t->txn, dbi, &c);
+	MDB_val k = mval(prefix, plen), v;
+	int rc = mdb_cursor_open(t->txn, dbi, &c), r;
 	if (rc)
 		return lmdb_err(rc);
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	rc = plen ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0) {
-		dname_t n;
-		if (k.mv_size < name->len || memcmp(k.mv_data, name->key, name->len) != 0)
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
-		if (dname_from_key(&n, k.mv_data, k.mv_size) == 0 && in_subzone(&n, subs, nsubs)) {
+		if (keep && (r = keep(t, &k, &v, arg)) != 0) {
+			if (r < 0) {
+				mdb_cursor_close(c);
+				return r;
+			}
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 			continue;
 		}
-		if ((rc = mdb_cursor_del(c, 0)) != 0)
-			break;
-		/* after a delete the cursor already sits on the next item;
-		 * GET_CURRENT reads it without moving */
-		rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+		rc = cursor_del_next(c, &k, &v);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_err(rc);
 }
 
+#define HOST_FIXED (4 + TOKEN_HASH_LEN + 8 + 8 + 4 + 1 + 16 + 1)
+
+/* keep callback: hosts of other zones stay. */
+static int host_of_other_zone(store_txn_t *t, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	(void)t;
+	(void)k;
+	if (v->mv_size < HOST_FIXED)
+		return ERR_CORRUPT;
+	return get32(v->mv_data) != *(const uint32_t *)arg;
+}
+
 int store_zone_del(store_txn_t *t, const dname_t *name)
 {
 	store_zone_t z;
-	dname_t *subs;
-	unsigned nsubs;
 	uint8_t idbuf[4];
-	MDB_val k, v;
+	MDB_val k;
 	int rc;
 	if (!t->write)
 		return -EACCES;
 	if ((rc = store_zone_get(t, name, &z)) < 0)
 		return rc;
-	if ((rc = subzones(t, name, &subs, &nsubs)) < 0)
-		return rc;
-	rc = del_range(t, t->s->names, name, subs, nsubs);
-	if (rc == 0)
-		rc = del_range(t, t->s->hosts, name, subs, nsubs);
-	free(subs);
-	if (rc < 0)
-		return rc;
 	put32(idbuf, z.id);
+	if ((rc = del_prefix(t, t->s->records, idbuf, 4, NULL, NULL)) < 0 ||
+	    (rc = del_prefix(t, t->s->domainmeta, idbuf, 4, NULL, NULL)) < 0 ||
+	    (rc = del_prefix(t, t->s->hosts, name->key, name->len, host_of_other_zone, &z.id)) < 0)
+		return rc;
 	k = mval(idbuf, 4);
 	if ((rc = mdb_del(t->txn, t->s->zoneids, &k, NULL)) && rc != MDB_NOTFOUND)
 		return lmdb_err(rc);
 	k = mval(name->key, name->len);
-	(void)v;
 	return lmdb_err(mdb_del(t->txn, t->s->zones, &k, NULL));
 }
 
 /* ---- names and RRsets ---- */
 
-static void iter_init(store_rr_iter_t *it, const void *data, size_t len)
+#define RKEY_MAX (4 + DNAME_MAX_CANON)
+
+/* A record write's target: the zone, the owner and its records key. */
+typedef struct rtarget {
+	uint32_t id;
+	dname_t apex;
+	uint8_t key[RKEY_MAX];
+	size_t klen;
+	int is_apex;
+} rtarget_t;
+
+/* Builds the records key of name in zone id whose apex is known. */
+static int rkey_build(rtarget_t *r, uint32_t id, const dname_t *apex, const dname_t *name)
+{
+	int n = dname_canon_key(name, apex, r->key + 4);
+	if (n < 0)
+		return ERR_NOZONE;
+	r->id = id;
+	r->apex = *apex;
+	put32(r->key, id);
+	r->klen = 4u + (size_t)n;
+	r->is_apex = n == 0;
+	return 0;
+}
+
+/* Resolves zone id (ERR_NOZONE when missing) and name's key in it
+ * (ERR_NOZONE when name is outside the zone). */
+static int rtarget(store_txn_t *t, uint32_t id, const dname_t *name, rtarget_t *r)
+{
+	dname_t apex;
+	int rc = zone_apex(t, id, &apex);
+	if (rc == -ENOENT)
+		return ERR_NOZONE;
+	if (rc < 0)
+		return rc;
+	return rkey_build(r, id, &apex, name);
+}
+
+static int rget(store_txn_t *t, const uint8_t *key, size_t klen, MDB_val *v)
+{
+	MDB_val k = mval(key, klen);
+	return lmdb_err(mdb_get(t->txn, t->s->records, &k, v));
+}
+
+void store_rr_iter_init(store_rr_iter_t *it, const void *data, size_t len)
 {
 	it->p = data;
 	it->end = it->p + len;
@@ -804,84 +1029,19 @@ int store_rr_next(store_rr_iter_t *it, store_rr_t *rr)
 	return 1;
 }
 
-int store_name_get(store_txn_t *t, const dname_t *name, store_rr_iter_t *it)
+int store_name_get(store_txn_t *t, uint32_t zone_id, const dname_t *name, store_rr_iter_t *it)
 {
+	rtarget_t r;
 	MDB_val v;
-	int rc = get_name(t, t->s->names, name, &v);
+	int rc = rtarget(t, zone_id, name, &r);
+	if (rc == ERR_NOZONE)
+		return -ENOENT;
 	if (rc < 0)
 		return rc;
-	iter_init(it, v.mv_data, v.mv_size);
-	return 0;
-}
-
-int store_name_has_below(store_txn_t *t, const dname_t *name)
-{
-	MDB_cursor *c;
-	MDB_val k = mval(name->key, name->len), v;
-	int rc = mdb_cursor_open(t->txn, t->s->names, &c), found = 0;
-	if (rc)
-		return lmdb_err(rc);
-	rc = name->len ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	if (rc == 0 && k.mv_size == name->len && memcmp(k.mv_data, name->key, name->len) == 0)
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	if (rc == 0)
-		found = k.mv_size > name->len && memcmp(k.mv_data, name->key, name->len) == 0;
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return lmdb_err(rc);
-	return found;
-}
-
-int store_name_walk(store_txn_t *t, const dname_t *name, int skip_subzones, store_name_cb cb,
-		    void *arg)
-{
-	MDB_cursor *c;
-	MDB_val k = mval(name->key, name->len), v;
-	dname_t *subs = NULL;
-	unsigned nsubs = 0;
-	int rc, r = 0;
-	if (skip_subzones && (rc = subzones(t, name, &subs, &nsubs)) < 0)
+	if ((rc = rget(t, r.key, r.klen, &v)) < 0)
 		return rc;
-	if ((rc = mdb_cursor_open(t->txn, t->s->names, &c))) {
-		free(subs);
-		return lmdb_err(rc);
-	}
-	rc = name->len ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		dname_t owner;
-		store_rr_iter_t it;
-		if (k.mv_size < name->len || memcmp(k.mv_data, name->key, name->len) != 0)
-			break;
-		if (dname_from_key(&owner, k.mv_data, k.mv_size) < 0) {
-			r = ERR_CORRUPT;
-			break;
-		}
-		if (nsubs && in_subzone(&owner, subs, nsubs))
-			continue;
-		iter_init(&it, v.mv_data, v.mv_size);
-		if ((r = cb(&owner, &it, arg)) != 0)
-			break;
-	}
-	mdb_cursor_close(c);
-	free(subs);
-	if (r)
-		return r;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
-}
-
-/* Appends one RRset in the names-value encoding at buf + *o. */
-static void put_rrset(uint8_t *buf, size_t *o, uint16_t type, uint32_t ttl,
-		      const char *const *contents, const uint16_t *lens, unsigned count)
-{
-	put16(buf + *o, type);
-	put32(buf + *o + 2, ttl);
-	put16(buf + *o + 6, (uint16_t)count);
-	*o += 8;
-	for (unsigned j = 0; j < count; j++) {
-		put16(buf + *o, lens[j]);
-		memcpy(buf + *o + 2, contents[j], lens[j]);
-		*o += 2u + lens[j];
-	}
+	store_rr_iter_init(it, v.mv_data, v.mv_size);
+	return 0;
 }
 
 /* Length of the RRset starting at p (8-byte header and its rdatas), or 0
@@ -901,24 +1061,141 @@ static size_t rrset_len(const uint8_t *p, const uint8_t *end)
 	return (size_t)(q - p);
 }
 
-/*
- * Rewrites the value of one owner with RRset `type` replaced by the given
- * contents (count 0 removes it).  Validates CNAME exclusivity against the
- * other RRsets of the owner.  Sets *changed.  The new value is built in a
- * heap buffer: the old one lives in the map and stays valid until our put.
- */
-static int rrset_replace(store_txn_t *t, const dname_t *name, const store_zone_t *zone,
-			 uint16_t type, uint32_t ttl, const char *const *contents,
-			 const uint16_t *lens, unsigned count, int *changed)
+/* Does the value hold an RRset of type? */
+static int value_has(const MDB_val *v, uint16_t type)
 {
-	MDB_val k = mval(name->key, name->len), v = {0, NULL};
+	const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+	size_t n;
+	for (; p < end; p += n) {
+		if ((n = rrset_len(p, end)) == 0)
+			return 0;
+		if (get16(p) == type)
+			return 1;
+	}
+	return 0;
+}
+
+int store_name_has_below(store_txn_t *t, uint32_t zone_id, const dname_t *name)
+{
+	rtarget_t r;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = rtarget(t, zone_id, name, &r), found = 0;
+	if (rc == ERR_NOZONE)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if ((rc = mdb_cursor_open(t->txn, t->s->records, &c)))
+		return lmdb_err(rc);
+	k = mval(r.key, r.klen);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == r.klen && memcmp(k.mv_data, r.key, r.klen) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	if (rc == 0)
+		found = k.mv_size > r.klen && memcmp(k.mv_data, r.key, r.klen) == 0;
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	return found;
+}
+
+int store_name_below_cut(store_txn_t *t, uint32_t zone_id, const dname_t *name, int at_or_below)
+{
+	rtarget_t r;
+	int rc = rtarget(t, zone_id, name, &r);
+	size_t end;
+	if (rc == ERR_NOZONE)
+		return 0;
+	if (rc < 0)
+		return rc;
+	/* each ancestor's key is a prefix of name's key that ends at a label
+	 * terminator: test those between the apex and name (name's own last
+	 * terminator only with at_or_below) */
+	end = at_or_below ? r.klen : r.klen - 1;
+	for (size_t i = 4; i < end; i++) {
+		MDB_val v;
+		if (r.key[i] != 0)
+			continue;
+		rc = rget(t, r.key, i + 1, &v);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (value_has(&v, RR_NS))
+			return 1;
+	}
+	return 0;
+}
+
+int store_name_walk(store_txn_t *t, uint32_t zone_id, store_name_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	dname_t apex;
+	uint8_t idbuf[4];
+	int rc = zone_apex(t, zone_id, &apex), r = 0;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	put32(idbuf, zone_id);
+	if ((rc = mdb_cursor_open(t->txn, t->s->records, &c)))
+		return lmdb_err(rc);
+	k = mval(idbuf, 4);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		dname_t owner;
+		store_rr_iter_t it;
+		if (k.mv_size < 4 || memcmp(k.mv_data, idbuf, 4) != 0)
+			break;
+		if (dname_from_canon_key(&owner, &apex, (const uint8_t *)k.mv_data + 4,
+					 k.mv_size - 4) < 0) {
+			r = ERR_CORRUPT;
+			break;
+		}
+		store_rr_iter_init(&it, v.mv_data, v.mv_size);
+		if ((r = cb(&owner, &it, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* Appends one RRset in the records-value encoding at buf + *o. */
+static void put_rrset(uint8_t *buf, size_t *o, uint16_t type, uint32_t ttl,
+		      const char *const *contents, const uint16_t *lens, unsigned count)
+{
+	put16(buf + *o, type);
+	put32(buf + *o + 2, ttl);
+	put16(buf + *o + 6, (uint16_t)count);
+	*o += 8;
+	for (unsigned j = 0; j < count; j++) {
+		put16(buf + *o, lens[j]);
+		memcpy(buf + *o + 2, contents[j], lens[j]);
+		*o += 2u + lens[j];
+	}
+}
+
+/*
+ * Rewrites the value at records key r with RRset `type` replaced by the
+ * given contents (count 0 removes it).  Validates CNAME exclusivity against
+ * the other RRsets of the owner.  Sets *changed.  The new value is built in
+ * a heap buffer: the old one lives in the map and stays valid until our put.
+ */
+static int rrset_replace(store_txn_t *t, const rtarget_t *r, uint16_t type, uint32_t ttl,
+			 const char *const *contents, const uint16_t *lens, unsigned count,
+			 int *changed)
+{
+	MDB_val k = mval(r->key, r->klen), v = {0, NULL};
 	const uint8_t *p, *end;
 	size_t newlen = 0, o = 0, n;
 	uint8_t *buf;
 	int rc, present = 0, same = 0, others = 0, had_cname = 0, inserted = 0;
 
 	*changed = 0;
-	rc = mdb_get(t->txn, t->s->names, &k, &v);
+	rc = mdb_get(t->txn, t->s->records, &k, &v);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return lmdb_err(rc);
 	p = v.mv_data;
@@ -939,19 +1216,17 @@ static int rrset_replace(store_txn_t *t, const dname_t *name, const store_zone_t
 		present = 1;
 		/* identical set (same TTL, same contents in order) = no change */
 		if (count && get32(p + 2) == ttl && get16(p + 6) == count) {
-			const uint8_t *r = p + 8;
+			const uint8_t *q = p + 8;
 			same = 1;
 			for (unsigned j = 0; j < count && same; j++) {
-				same = get16(r) == lens[j] && memcmp(r + 2, contents[j], lens[j]) == 0;
-				r += 2u + get16(r);
+				same = get16(q) == lens[j] && memcmp(q + 2, contents[j], lens[j]) == 0;
+				q += 2u + get16(q);
 			}
 		}
 	}
 	if (count == 0 ? !present : same)
 		return 0;
 	if (count && type == RR_CNAME) {
-		if (zone && dname_equal(name, &zone->name))
-			return ERR_ISZONE;
 		if (count > 1 || others)
 			return ERR_CLASH;
 	} else if (count && had_cname) {
@@ -959,7 +1234,7 @@ static int rrset_replace(store_txn_t *t, const dname_t *name, const store_zone_t
 	}
 	if (count == 0 && !others) {
 		/* the owner loses its last RRset */
-		if ((rc = mdb_del(t->txn, t->s->names, &k, NULL)) != 0)
+		if ((rc = mdb_del(t->txn, t->s->records, &k, NULL)) != 0)
 			return lmdb_err(rc);
 		*changed = 1;
 		return 0;
@@ -989,7 +1264,7 @@ static int rrset_replace(store_txn_t *t, const dname_t *name, const store_zone_t
 	if (count && !inserted)
 		put_rrset(buf, &o, type, ttl, contents, lens, count);
 	v = mval(buf, o);
-	rc = mdb_put(t->txn, t->s->names, &k, &v, 0);
+	rc = mdb_put(t->txn, t->s->records, &k, &v, 0);
 	free(buf);
 	if (rc)
 		return lmdb_err(rc);
@@ -997,37 +1272,89 @@ static int rrset_replace(store_txn_t *t, const dname_t *name, const store_zone_t
 	return 0;
 }
 
-/* Finds the zone of name and checks it is writable there. */
-static int zone_for_write(store_txn_t *t, const dname_t *name, store_zone_t *z)
+/* Types no zone stores: the SOA (it is the zone row) and meta types. */
+static int type_storable(uint16_t type)
 {
-	if (!t->write)
-		return -EACCES;
-	return store_zone_find(t, name, z);
+	switch (type) {
+	case 0:
+	case RR_SOA:
+	case RR_OPT:
+	case RR_TSIG:
+	case RR_TKEY:
+	case RR_IXFR:
+	case RR_AXFR:
+	case RR_MAILA:
+	case RR_MAILB:
+	case RR_ANY: return 0;
+	default: return 1;
+	}
 }
 
-int store_rrset_set(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t ttl,
-		    const char *const *contents, const uint16_t *lens, unsigned count, int *changed)
+/* Is name a host of zone id?  1, 0, or < 0 on error. */
+static int is_host_of(store_txn_t *t, uint32_t id, const dname_t *name)
 {
-	store_zone_t z;
-	int ch = 0, rc;
-	if (type == 0 || type == RR_SOA || type == RR_ANY)
+	MDB_val v;
+	int rc = get_name(t, t->s->hosts, name, &v);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (v.mv_size < HOST_FIXED)
+		return ERR_CORRUPT;
+	return get32(v.mv_data) == id;
+}
+
+/* The per-RRset rules of store_rr_add that need no look at other RRsets,
+ * and the host-owned rules (host: is name a host of this zone). */
+static int rr_rules(const rtarget_t *r, uint16_t type, int host, int adding)
+{
+	if (!type_storable(type))
 		return ERR_BADTYPE;
+	if (host && (type == RR_A || type == RR_AAAA))
+		return ERR_HOSTOWNED;
+	if (!adding)
+		return 0;
+	if (r->is_apex && (type == RR_CNAME || type == RR_DS))
+		return ERR_ISZONE;
+	if (host && type == RR_CNAME)
+		return ERR_CLASH; /* a host's name must be able to hold its addresses */
+	return 0;
+}
+
+/* Prepares a write of RRset type at name in zone id: resolves the key
+ * and applies rr_rules. */
+static int rr_prepare(store_txn_t *t, uint32_t id, const dname_t *name, uint16_t type, int adding,
+		      rtarget_t *r)
+{
+	int rc, host = 0;
+	if (!t->write)
+		return -EACCES;
+	if (!type_storable(type))
+		return ERR_BADTYPE;
+	if ((rc = rtarget(t, id, name, r)) < 0)
+		return rc;
+	if (type == RR_A || type == RR_AAAA || type == RR_CNAME) {
+		if ((host = is_host_of(t, id, name)) < 0)
+			return host;
+	}
+	return rr_rules(r, type, host, adding);
+}
+
+int store_rrset_set(store_txn_t *t, uint32_t zone_id, const dname_t *name, uint16_t type,
+		    uint32_t ttl, const char *const *contents, const uint16_t *lens, unsigned count,
+		    int *changed)
+{
+	rtarget_t r;
+	int ch = 0, rc;
+	if (changed)
+		*changed = 0;
 	if (count > UINT16_MAX)
 		return ERR_TOOBIG;
-	if ((rc = zone_for_write(t, name, &z)) < 0)
+	if ((rc = rr_prepare(t, zone_id, name, type, count > 0, &r)) < 0)
 		return rc;
-	if (type == RR_CNAME && count) {
-		/* a host's name must be able to hold its A/AAAA */
-		MDB_val hv;
-		rc = get_name(t, t->s->hosts, name, &hv);
-		if (rc == 0)
-			return ERR_CLASH;
-		if (rc != -ENOENT)
-			return rc;
-	}
-	rc = rrset_replace(t, name, &z, type, ttl, contents, lens, count, &ch);
+	rc = rrset_replace(t, &r, type, ttl, contents, lens, count, &ch);
 	if (rc == 0 && ch)
-		rc = mark_changed(t, z.id);
+		rc = mark_changed(t, zone_id);
 	if (changed)
 		*changed = ch;
 	return rc;
@@ -1056,7 +1383,7 @@ static int pair_reserve(const char ***c, uint16_t **l, unsigned want)
 }
 
 /* Reads the contents of one RRset into arrays pointing into the map. */
-static int rrset_read(store_txn_t *t, const dname_t *name, uint16_t type, const char ***contents,
+static int rrset_read(store_txn_t *t, const rtarget_t *r, uint16_t type, const char ***contents,
 		      uint16_t **lens, unsigned *count, uint32_t *ttl)
 {
 	store_rr_iter_t it;
@@ -1064,7 +1391,8 @@ static int rrset_read(store_txn_t *t, const dname_t *name, uint16_t type, const 
 	unsigned n = 0, cap = 0;
 	const char **c = NULL;
 	uint16_t *l = NULL;
-	int rc = store_name_get(t, name, &it);
+	MDB_val v;
+	int rc = rget(t, r->key, r->klen, &v);
 	*contents = NULL;
 	*lens = NULL;
 	*count = 0;
@@ -1072,6 +1400,7 @@ static int rrset_read(store_txn_t *t, const dname_t *name, uint16_t type, const 
 		return 0;
 	if (rc < 0)
 		return rc;
+	store_rr_iter_init(&it, v.mv_data, v.mv_size);
 	while ((rc = store_rr_next(&it, &rr)) == 1) {
 		if (rr.type != type)
 			continue;
@@ -1097,9 +1426,10 @@ static int rrset_read(store_txn_t *t, const dname_t *name, uint16_t type, const 
 	return 0;
 }
 
-int store_rr_add(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t ttl,
-		 const char *content, size_t len)
+int store_rr_add(store_txn_t *t, uint32_t zone_id, const dname_t *name, uint16_t type,
+		 uint32_t ttl, const char *content, size_t len)
 {
+	rtarget_t r;
 	const char **c;
 	uint16_t *l;
 	unsigned n;
@@ -1108,11 +1438,9 @@ int store_rr_add(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t tt
 	char *copy;
 	if (len > STORE_MAX_CONTENT)
 		return ERR_TOOBIG;
-	if (type == 0 || type == RR_SOA || type == RR_ANY)
-		return ERR_BADTYPE;
-	if (!t->write)
-		return -EACCES;
-	if ((rc = rrset_read(t, name, type, &c, &l, &n, &oldttl)) < 0)
+	if ((rc = rr_prepare(t, zone_id, name, type, 1, &r)) < 0)
+		return rc;
+	if ((rc = rrset_read(t, &r, type, &c, &l, &n, &oldttl)) < 0)
 		return rc;
 	for (unsigned i = 0; i < n; i++) {
 		if (l[i] == len && memcmp(c[i], content, len) == 0) {
@@ -1139,24 +1467,27 @@ int store_rr_add(store_txn_t *t, const dname_t *name, uint16_t type, uint32_t tt
 	memcpy(copy, content, len);
 	c[n] = copy;
 	l[n] = (uint16_t)len;
-	rc = store_rrset_set(t, name, type, ttl, c, l, n + 1, &ch);
+	rc = rrset_replace(t, &r, type, ttl, c, l, n + 1, &ch);
+	if (rc == 0 && ch)
+		rc = mark_changed(t, zone_id);
 	free(copy);
 	free(c);
 	free(l);
 	return rc;
 }
 
-int store_rr_del(store_txn_t *t, const dname_t *name, uint16_t type, const char *content,
-		 size_t len)
+int store_rr_del(store_txn_t *t, uint32_t zone_id, const dname_t *name, uint16_t type,
+		 const char *content, size_t len)
 {
+	rtarget_t r;
 	const char **c;
 	uint16_t *l;
 	unsigned n, m = 0;
 	uint32_t ttl = 0;
 	int rc, ch, found = 0;
-	if (!t->write)
-		return -EACCES;
-	if ((rc = rrset_read(t, name, type, &c, &l, &n, &ttl)) < 0)
+	if ((rc = rr_prepare(t, zone_id, name, type, 0, &r)) < 0)
+		return rc == ERR_NOZONE || rc == ERR_BADTYPE ? -ENOENT : rc;
+	if ((rc = rrset_read(t, &r, type, &c, &l, &n, &ttl)) < 0)
 		return rc;
 	if (n == 0) {
 		free(c);
@@ -1179,23 +1510,401 @@ int store_rr_del(store_txn_t *t, const dname_t *name, uint16_t type, const char 
 			return -ENOENT;
 		}
 	}
-	rc = store_rrset_set(t, name, type, ttl, c, l, m, &ch);
+	rc = rrset_replace(t, &r, type, ttl, c, l, m, &ch);
+	if (rc == 0 && ch)
+		rc = mark_changed(t, zone_id);
 	free(c);
 	free(l);
 	return rc;
 }
 
-/* ---- hosts ---- */
+/* Sorts idx by (type, input position), so the first RR of a type gives its
+ * RRset's TTL.  Insertion sort: owners have a handful of RRs, and qsort's
+ * comparator could not reach rrs without a global. */
+static void sort_idx(unsigned *idx, unsigned n, const store_rr_t *rrs)
+{
+	for (unsigned i = 1; i < n; i++) {
+		unsigned v = idx[i], j = i;
+		while (j > 0 && (rrs[idx[j - 1]].type > rrs[v].type ||
+				 (rrs[idx[j - 1]].type == rrs[v].type && idx[j - 1] > v))) {
+			idx[j] = idx[j - 1];
+			j--;
+		}
+		idx[j] = v;
+	}
+}
 
-#define HOST_FIXED (TOKEN_HASH_LEN + 8 + 8 + 4 + 1 + 16 + 1)
+/* 1 if rrs[idx[i]] repeats an earlier RR of its RRset (idx sorted). */
+static int rr_dup(const store_rr_t *rrs, const unsigned *idx, unsigned i)
+{
+	const store_rr_t *a = &rrs[idx[i]];
+	for (unsigned j = i; j-- > 0 && rrs[idx[j]].type == a->type;)
+		if (rrs[idx[j]].len == a->len && memcmp(rrs[idx[j]].data, a->data, a->len) == 0)
+			return 1;
+	return 0;
+}
+
+int store_value_encode(const store_rr_t *rrs, unsigned n, uint8_t **out, size_t *outlen)
+{
+	unsigned *idx;
+	uint8_t *buf;
+	size_t len = 0, o = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	if (n == 0)
+		return 0;
+	if (!(idx = malloc(n * sizeof(*idx))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = i;
+	sort_idx(idx, n, rrs);
+	for (unsigned i = 0; i < n; i++) {
+		if (i == 0 || rrs[idx[i - 1]].type != rrs[idx[i]].type)
+			len += 8;
+		if (!rr_dup(rrs, idx, i))
+			len += 2u + rrs[idx[i]].len;
+	}
+	if (len > STORE_MAX_VALUE || !(buf = malloc(len))) {
+		free(idx);
+		return len > STORE_MAX_VALUE ? ERR_TOOBIG : -ENOMEM;
+	}
+	for (unsigned i = 0, j; i < n; i = j) {
+		uint16_t type = rrs[idx[i]].type;
+		size_t hdr = o;
+		unsigned cnt = 0;
+		o += 8;
+		for (j = i; j < n && rrs[idx[j]].type == type; j++) {
+			const store_rr_t *a = &rrs[idx[j]];
+			if (rr_dup(rrs, idx, j))
+				continue;
+			put16(buf + o, a->len);
+			memcpy(buf + o + 2, a->data, a->len);
+			o += 2u + a->len;
+			cnt++;
+		}
+		put16(buf + hdr, type);
+		put32(buf + hdr + 2, rrs[idx[i]].ttl);
+		put16(buf + hdr + 6, (uint16_t)cnt);
+	}
+	free(idx);
+	*out = buf;
+	*outlen = o;
+	return 0;
+}
+
+/*
+ * store_name_set and store_name_check: the owner's new value is the kept
+ * host A/AAAA plus rrs, encoded by store_value_encode; with write, it is
+ * stored.
+ */
+static int name_set(store_txn_t *t, uint32_t zone_id, const dname_t *name, const store_rr_t *rrs,
+		    unsigned n, int write)
+{
+	rtarget_t r;
+	MDB_val k, v = {0, NULL};
+	store_rr_t *all = NULL;
+	unsigned nall = 0, nkept = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc, host;
+
+	if (write && !t->write)
+		return -EACCES;
+	if ((rc = rtarget(t, zone_id, name, &r)) < 0)
+		return rc;
+	if ((host = is_host_of(t, zone_id, name)) < 0)
+		return host;
+	for (unsigned i = 0; i < n; i++)
+		if ((rc = rr_rules(&r, rrs[i].type, host, 1)) < 0)
+			return rc;
+	k = mval(r.key, r.klen);
+	rc = mdb_get(t->txn, t->s->records, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	if (rc == MDB_NOTFOUND)
+		v = mval(NULL, 0);
+	/* the host's A/AAAA stay as they are: they go first, rrs holds none */
+	if (host && v.mv_size) {
+		store_rr_iter_t it;
+		store_rr_t rr;
+		store_rr_iter_init(&it, v.mv_data, v.mv_size);
+		while ((rc = store_rr_next(&it, &rr)) == 1)
+			nkept += rr.type == RR_A || rr.type == RR_AAAA;
+		if (rc < 0)
+			return rc;
+	}
+	if (n + nkept && !(all = malloc((n + nkept) * sizeof(*all))))
+		return -ENOMEM;
+	if (nkept) {
+		store_rr_iter_t it;
+		store_rr_t rr;
+		store_rr_iter_init(&it, v.mv_data, v.mv_size);
+		while (store_rr_next(&it, &rr) == 1)
+			if (rr.type == RR_A || rr.type == RR_AAAA)
+				all[nall++] = rr;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		/* a CNAME stands alone: one target (duplicates collapse), nothing else */
+		if (rrs[i].type == RR_CNAME || (n && rrs[0].type == RR_CNAME)) {
+			if (nkept || rrs[i].type != rrs[0].type || rrs[i].len != rrs[0].len ||
+			    memcmp(rrs[i].data, rrs[0].data, rrs[0].len) != 0) {
+				free(all);
+				return ERR_CLASH;
+			}
+		}
+		all[nall++] = rrs[i];
+	}
+	rc = store_value_encode(all, nall, &buf, &len);
+	free(all);
+	if (rc < 0 || !write) {
+		free(buf);
+		return rc;
+	}
+	if (len == v.mv_size && (len == 0 || memcmp(buf, v.mv_data, len) == 0)) {
+		free(buf);
+		return 0; /* identical: nothing written, no serial bump */
+	}
+	if (len == 0)
+		rc = mdb_del(t->txn, t->s->records, &k, NULL);
+	else {
+		MDB_val nv = mval(buf, len);
+		rc = mdb_put(t->txn, t->s->records, &k, &nv, 0);
+	}
+	free(buf);
+	if (rc)
+		return lmdb_err(rc);
+	return mark_changed(t, zone_id);
+}
+
+int store_name_set(store_txn_t *t, uint32_t zone_id, const dname_t *name, const store_rr_t *rrs,
+		   unsigned n)
+{
+	return name_set(t, zone_id, name, rrs, n, 1);
+}
+
+int store_name_check(store_txn_t *t, uint32_t zone_id, const dname_t *name, const store_rr_t *rrs,
+		     unsigned n)
+{
+	return name_set(t, zone_id, name, rrs, n, 0);
+}
+
+/* keep callback of store_zone_clear: an owner that is a host of the zone
+ * keeps exactly its A/AAAA RRsets (rewritten in place when it had more). */
+struct clear_arg {
+	uint32_t id;
+	const dname_t *apex;
+	int changed;
+};
+
+static int clear_keep(store_txn_t *t, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct clear_arg *a = arg;
+	dname_t owner;
+	const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+	size_t m, keep = 0, other = 0;
+	int host;
+	if (dname_from_canon_key(&owner, a->apex, (const uint8_t *)k->mv_data + 4, k->mv_size - 4) < 0)
+		return ERR_CORRUPT;
+	if ((host = is_host_of(t, a->id, &owner)) <= 0) {
+		if (host == 0)
+			a->changed = 1;
+		return host; /* 0: delete */
+	}
+	for (; p < end; p += m) {
+		if ((m = rrset_len(p, end)) == 0)
+			return ERR_CORRUPT;
+		if (get16(p) == RR_A || get16(p) == RR_AAAA)
+			keep += m;
+		else
+			other += m;
+	}
+	if (keep == 0) {
+		a->changed = 1;
+		return 0;
+	}
+	if (other) {
+		uint8_t *buf = malloc(keep);
+		MDB_val nv = mval(buf, 0);
+		int rc;
+		if (!buf)
+			return -ENOMEM;
+		for (p = v->mv_data; p < end; p += m) {
+			m = rrset_len(p, end);
+			if (get16(p) == RR_A || get16(p) == RR_AAAA) {
+				memcpy(buf + nv.mv_size, p, m);
+				nv.mv_size += m;
+			}
+		}
+		/* the key lives in the page the put rewrites: copy it first */
+		uint8_t key[RKEY_MAX];
+		MDB_val nk = mval(key, k->mv_size);
+		if (k->mv_size > sizeof(key)) {
+			free(buf);
+			return ERR_CORRUPT;
+		}
+		memcpy(key, k->mv_data, k->mv_size);
+		rc = mdb_put(t->txn, t->s->records, &nk, &nv, 0);
+		free(buf);
+		if (rc)
+			return lmdb_err(rc);
+		a->changed = 1;
+	}
+	return 1;
+}
+
+int store_zone_clear(store_txn_t *t, uint32_t id)
+{
+	dname_t apex;
+	uint8_t idbuf[4];
+	struct clear_arg a;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = zone_apex(t, id, &apex)) < 0)
+		return rc;
+	put32(idbuf, id);
+	a.id = id;
+	a.apex = &apex;
+	a.changed = 0;
+	if ((rc = del_prefix(t, t->s->records, idbuf, 4, clear_keep, &a)) < 0)
+		return rc;
+	return mark_changed(t, id);
+}
+
+/* ---- search ---- */
+
+/* pdns glob: '*' any run, '?' one byte; ASCII case-insensitive. */
+static int glob_match(const char *pat, size_t plen, const char *s, size_t slen)
+{
+	size_t p = 0, i = 0, star = (size_t)-1, mark = 0;
+	while (i < slen) {
+		if (p < plen && (pat[p] == '?' ||
+				 tolower((unsigned char)pat[p]) == tolower((unsigned char)s[i]))) {
+			p++;
+			i++;
+		} else if (p < plen && pat[p] == '*') {
+			star = p++;
+			mark = i;
+		} else if (star != (size_t)-1) {
+			p = star + 1;
+			i = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (p < plen && pat[p] == '*')
+		p++;
+	return p == plen;
+}
+
+/* Writes the SOA content of z in backend form (names without the dot). */
+static int soa_content(const store_zone_t *z, char *buf, size_t size)
+{
+	int ml = z->mname_len, rl = z->rname_len;
+	if (ml > 1 && z->mname[ml - 1] == '.')
+		ml--;
+	if (rl > 1 && z->rname[rl - 1] == '.')
+		rl--;
+	return snprintf(buf, size, "%.*s %.*s %u %u %u %u %u", ml, z->mname, rl, z->rname, z->serial,
+			z->refresh, z->retry, z->expire, z->minimum);
+}
+
+int store_search(store_txn_t *t, const char *pattern, size_t plen, unsigned max,
+		 store_search_cb cb, void *arg)
+{
+	MDB_cursor *zc, *rc_;
+	MDB_val zk, zv;
+	unsigned found = 0;
+	int rc, r = 0;
+	if (max == 0)
+		return 0;
+	if ((rc = mdb_cursor_open(t->txn, t->s->zoneids, &zc)))
+		return lmdb_err(rc);
+	if ((rc = mdb_cursor_open(t->txn, t->s->records, &rc_))) {
+		mdb_cursor_close(zc);
+		return lmdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(zc, &zk, &zv, MDB_FIRST); rc == 0 && !r && found < max;
+	     rc = mdb_cursor_get(zc, &zk, &zv, MDB_NEXT)) {
+		store_zone_t z;
+		dname_t apex;
+		char text[DNAME_MAX_TEXT], soa[3 * 256 + 64];
+		uint8_t idbuf[4];
+		MDB_val k, v;
+		int tl, sl;
+		if (zk.mv_size != 4 || dname_from_key(&apex, zv.mv_data, zv.mv_size) < 0) {
+			r = ERR_CORRUPT;
+			break;
+		}
+		memcpy(idbuf, zk.mv_data, 4);
+		if ((r = store_zone_get(t, &apex, &z)) < 0) {
+			if (r == -ENOENT)
+				r = ERR_CORRUPT;
+			break;
+		}
+		if (!(z.flags & STORE_ZONE_NOSOA)) {
+			tl = dname_to_text_nodot(&apex, text, sizeof(text));
+			sl = soa_content(&z, soa, sizeof(soa));
+			if (tl >= 0 && sl >= 0 &&
+			    (glob_match(pattern, plen, text, (size_t)tl) ||
+			     glob_match(pattern, plen, soa, (size_t)sl))) {
+				store_rr_t rr = {RR_SOA, z.ttl, soa, (uint16_t)sl};
+				found++;
+				if ((r = cb(&z, &apex, &rr, arg)) != 0)
+					break;
+			}
+		}
+		k = mval(idbuf, 4);
+		for (rc = mdb_cursor_get(rc_, &k, &v, MDB_SET_RANGE); rc == 0 && found < max;
+		     rc = mdb_cursor_get(rc_, &k, &v, MDB_NEXT)) {
+			dname_t owner;
+			store_rr_iter_t it;
+			store_rr_t rr;
+			int owner_match, x = 0;
+			if (k.mv_size < 4 || memcmp(k.mv_data, idbuf, 4) != 0)
+				break;
+			if (dname_from_canon_key(&owner, &apex, (const uint8_t *)k.mv_data + 4,
+						 k.mv_size - 4) < 0 ||
+			    (tl = dname_to_text_nodot(&owner, text, sizeof(text))) < 0) {
+				r = ERR_CORRUPT;
+				break;
+			}
+			owner_match = glob_match(pattern, plen, text, (size_t)tl);
+			store_rr_iter_init(&it, v.mv_data, v.mv_size);
+			while (found < max && (x = store_rr_next(&it, &rr)) == 1) {
+				if (!owner_match && !glob_match(pattern, plen, rr.data, rr.len))
+					continue;
+				found++;
+				if ((r = cb(&z, &owner, &rr, arg)) != 0)
+					break;
+			}
+			if (!r && x < 0)
+				r = x;
+			if (r)
+				break;
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND && !r)
+			r = lmdb_err(rc);
+		rc = 0;
+	}
+	mdb_cursor_close(rc_);
+	mdb_cursor_close(zc);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* ---- hosts ---- */
 
 static int host_decode(const MDB_val *v, store_host_t *h)
 {
 	const uint8_t *p = v->mv_data;
-	size_t off = TOKEN_HASH_LEN;
+	size_t off = 4 + TOKEN_HASH_LEN;
 	if (v->mv_size < HOST_FIXED)
 		return ERR_CORRUPT;
-	memcpy(h->token_hash, p, TOKEN_HASH_LEN);
+	h->zone_id = get32(p);
+	memcpy(h->token_hash, p + 4, TOKEN_HASH_LEN);
 	h->created = get64(p + off);
 	h->updated = get64(p + off + 8);
 	h->ttl = get32(p + off + 16);
@@ -1211,12 +1920,11 @@ static int host_decode(const MDB_val *v, store_host_t *h)
 	return 0;
 }
 
-static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h)
+static size_t host_encode(const store_host_t *h, uint8_t *buf)
 {
-	uint8_t buf[HOST_FIXED + 255];
-	size_t off = TOKEN_HASH_LEN;
-	MDB_val k = mval(name->key, name->len), v;
-	memcpy(buf, h->token_hash, TOKEN_HASH_LEN);
+	size_t off = 4 + TOKEN_HASH_LEN;
+	put32(buf, h->zone_id);
+	memcpy(buf + 4, h->token_hash, TOKEN_HASH_LEN);
 	put64(buf + off, h->created);
 	put64(buf + off + 8, h->updated);
 	put32(buf + off + 16, h->ttl);
@@ -1225,7 +1933,14 @@ static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h
 	buf[off + 37] = h->agent_len;
 	if (h->agent_len)
 		memcpy(buf + HOST_FIXED, h->agent, h->agent_len);
-	v = mval(buf, HOST_FIXED + (size_t)h->agent_len);
+	return HOST_FIXED + (size_t)h->agent_len;
+}
+
+static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h)
+{
+	uint8_t buf[HOST_FIXED + 255];
+	MDB_val k = mval(name->key, name->len), v;
+	v = mval(buf, host_encode(h, buf));
 	return lmdb_err(mdb_put(t->txn, t->s->hosts, &k, &v, 0));
 }
 
@@ -1240,66 +1955,109 @@ int store_host_get(store_txn_t *t, const dname_t *name, store_host_t *out)
 
 int store_host_put(store_txn_t *t, const dname_t *name, const store_host_t *h)
 {
+	store_host_t nh = *h, old;
 	store_zone_t z;
 	int rc;
-	if ((rc = zone_for_write(t, name, &z)) < 0)
+	if (!t->write)
+		return -EACCES;
+	rc = store_host_get(t, name, &old);
+	if (rc == 0) {
+		nh.zone_id = old.zone_id; /* fixed when the host was created */
+		return host_write(t, name, &nh);
+	}
+	if (rc != -ENOENT)
+		return rc;
+	if ((rc = store_zone_find(t, name, &z)) < 0)
 		return rc;
 	if (dname_equal(name, &z.name))
 		return ERR_ISZONE;
-	return host_write(t, name, h);
+	{
+		rtarget_t r;
+		MDB_val v;
+		if ((rc = rkey_build(&r, z.id, &z.name, name)) < 0)
+			return rc;
+		rc = rget(t, r.key, r.klen, &v);
+		if (rc == 0 && (value_has(&v, RR_A) || value_has(&v, RR_AAAA) || value_has(&v, RR_CNAME)))
+			return ERR_CLASH;
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	nh.zone_id = z.id;
+	return host_write(t, name, &nh);
 }
 
 int store_host_del(store_txn_t *t, const dname_t *name)
 {
 	MDB_val k = mval(name->key, name->len);
-	store_zone_t z;
-	int rc, ch;
-	if ((rc = zone_for_write(t, name, &z)) < 0)
-		return rc == ERR_NOZONE ? -ENOENT : rc;
-	rc = mdb_del(t->txn, t->s->hosts, &k, NULL);
-	if (rc)
+	store_host_t h;
+	rtarget_t r;
+	int rc, ch, any = 0;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_host_get(t, name, &h)) < 0)
+		return rc;
+	if ((rc = mdb_del(t->txn, t->s->hosts, &k, NULL)))
 		return lmdb_err(rc);
-	if ((rc = rrset_replace(t, name, &z, RR_A, 0, NULL, NULL, 0, &ch)) < 0)
-		return rc;
-	if (ch && (rc = mark_changed(t, z.id)) < 0)
-		return rc;
-	if ((rc = rrset_replace(t, name, &z, RR_AAAA, 0, NULL, NULL, 0, &ch)) < 0)
-		return rc;
-	if (ch && (rc = mark_changed(t, z.id)) < 0)
-		return rc;
-	return 0;
-}
-
-int store_host_addrs(store_txn_t *t, const dname_t *name, addr_t *v4, addr_t *v6)
-{
-	store_rr_iter_t it;
-	store_rr_t rr;
-	int rc;
-	v4->family = 0;
-	v6->family = 0;
-	rc = store_name_get(t, name, &it);
-	if (rc == -ENOENT)
+	rc = rtarget(t, h.zone_id, name, &r);
+	if (rc == ERR_NOZONE)
 		return 0;
 	if (rc < 0)
 		return rc;
-	while ((rc = store_rr_next(&it, &rr)) == 1) {
+	if ((rc = rrset_replace(t, &r, RR_A, 0, NULL, NULL, 0, &ch)) < 0)
+		return rc;
+	any |= ch;
+	if ((rc = rrset_replace(t, &r, RR_AAAA, 0, NULL, NULL, 0, &ch)) < 0)
+		return rc;
+	any |= ch;
+	return any ? mark_changed(t, h.zone_id) : 0;
+}
+
+/* The host's address of one family in a records value: 1 and *a if the
+ * RRset has exactly one valid address, else 0. */
+static void value_addrs(const MDB_val *v, addr_t *v4, addr_t *v6)
+{
+	store_rr_iter_t it;
+	store_rr_t rr;
+	store_rr_iter_init(&it, v->mv_data, v->mv_size);
+	while (store_rr_next(&it, &rr) == 1) {
 		if (rr.type == RR_A && !v4->family)
 			addr_parse4(v4, rr.data, rr.len);
 		else if (rr.type == RR_AAAA && !v6->family)
 			addr_parse6(v6, rr.data, rr.len);
 	}
-	return rc < 0 ? rc : 0;
 }
 
-/* Is the single-address RRset of this family already exactly addr? */
-static int addr_stored(store_txn_t *t, const dname_t *name, uint16_t type, const char *text,
-		       size_t len, uint32_t ttl)
+int store_host_addrs(store_txn_t *t, const dname_t *name, addr_t *v4, addr_t *v6)
+{
+	store_host_t h;
+	rtarget_t r;
+	MDB_val v;
+	int rc;
+	v4->family = 0;
+	v6->family = 0;
+	if ((rc = store_host_get(t, name, &h)) < 0)
+		return rc;
+	rc = rtarget(t, h.zone_id, name, &r);
+	if (rc == ERR_NOZONE)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = rget(t, r.key, r.klen, &v);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	value_addrs(&v, v4, v6);
+	return 0;
+}
+
+/* Is the single-address RRset of this type in value v exactly text/ttl? */
+static int addr_stored(const MDB_val *v, uint16_t type, const char *text, size_t len, uint32_t ttl)
 {
 	store_rr_iter_t it;
 	store_rr_t rr;
 	int n = 0, same = 0;
-	if (store_name_get(t, name, &it) < 0)
-		return 0;
+	store_rr_iter_init(&it, v->mv_data, v->mv_size);
 	while (store_rr_next(&it, &rr) == 1) {
 		if (rr.type != type)
 			continue;
@@ -1314,7 +2072,8 @@ int store_host_update(store_txn_t *t, const dname_t *name, const addr_t *v4, con
 		      int *changed)
 {
 	store_host_t h;
-	store_zone_t z;
+	rtarget_t r;
+	MDB_val v = {0, NULL};
 	char t4[ADDR_TEXT_MAX], t6[ADDR_TEXT_MAX];
 	int n4 = 0, n6 = 0, set4 = 0, set6 = 0, rc, ch;
 	uint8_t agentbuf[255];
@@ -1324,33 +2083,36 @@ int store_host_update(store_txn_t *t, const dname_t *name, const addr_t *v4, con
 		return -EACCES;
 	if ((rc = store_host_get(t, name, &h)) < 0)
 		return rc;
+	if ((rc = rtarget(t, h.zone_id, name, &r)) < 0)
+		return rc;
+	rc = rget(t, r.key, r.klen, &v);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
 	if (v4 && v4->family == 4) {
 		if ((n4 = addr_format(v4, t4, sizeof(t4))) < 0)
 			return n4;
-		set4 = !addr_stored(t, name, RR_A, t4, (size_t)n4, h.ttl);
+		set4 = !addr_stored(&v, RR_A, t4, (size_t)n4, h.ttl);
 	}
 	if (v6 && v6->family == 6) {
 		if ((n6 = addr_format(v6, t6, sizeof(t6))) < 0)
 			return n6;
-		set6 = !addr_stored(t, name, RR_AAAA, t6, (size_t)n6, h.ttl);
+		set6 = !addr_stored(&v, RR_AAAA, t6, (size_t)n6, h.ttl);
 	}
 	if (!set4 && !set6)
 		return 0;
-	if ((rc = zone_for_write(t, name, &z)) < 0)
-		return rc;
 	if (set4) {
 		const char *c = t4;
 		uint16_t l = (uint16_t)n4;
-		if ((rc = rrset_replace(t, name, &z, RR_A, h.ttl, &c, &l, 1, &ch)) < 0)
+		if ((rc = rrset_replace(t, &r, RR_A, h.ttl, &c, &l, 1, &ch)) < 0)
 			return rc;
 	}
 	if (set6) {
 		const char *c = t6;
 		uint16_t l = (uint16_t)n6;
-		if ((rc = rrset_replace(t, name, &z, RR_AAAA, h.ttl, &c, &l, 1, &ch)) < 0)
+		if ((rc = rrset_replace(t, &r, RR_AAAA, h.ttl, &c, &l, 1, &ch)) < 0)
 			return rc;
 	}
-	if ((rc = mark_changed(t, z.id)) < 0)
+	if ((rc = mark_changed(t, h.zone_id)) < 0)
 		return rc;
 	/* every field of h is a copy except agent, which pointed into the map
 	 * (possibly moved by the puts above) and is replaced here */
@@ -1401,6 +2163,306 @@ int store_host_walk(store_txn_t *t, const dname_t *name, store_host_cb cb, void 
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
+/* ---- domain metadata ---- */
+
+static int meta_key(uint8_t *key, uint32_t id, const char *kind, size_t kind_len)
+{
+	if (kind_len == 0)
+		return -EINVAL;
+	if (kind_len > STORE_MAX_META_KIND)
+		return ERR_TOOBIG;
+	put32(key, id);
+	memcpy(key + 4, kind, kind_len);
+	return 0;
+}
+
+int store_meta_get(store_txn_t *t, uint32_t zone_id, const char *kind, size_t kind_len,
+		   store_meta_iter_t *it)
+{
+	uint8_t key[4 + STORE_MAX_META_KIND];
+	MDB_val k, v;
+	int rc = meta_key(key, zone_id, kind, kind_len);
+	if (rc < 0)
+		return rc == -EINVAL ? -ENOENT : rc;
+	k = mval(key, 4 + kind_len);
+	if ((rc = mdb_get(t->txn, t->s->domainmeta, &k, &v)))
+		return lmdb_err(rc);
+	if (v.mv_size < 2)
+		return ERR_CORRUPT;
+	it->p = (const uint8_t *)v.mv_data + 2;
+	it->end = (const uint8_t *)v.mv_data + v.mv_size;
+	it->left = get16(v.mv_data);
+	return 0;
+}
+
+int store_meta_next(store_meta_iter_t *it, const char **val, uint16_t *len)
+{
+	uint16_t l;
+	if (it->left == 0)
+		return 0;
+	if (it->end - it->p < 2)
+		return ERR_CORRUPT;
+	l = get16(it->p);
+	if ((size_t)(it->end - it->p) < 2u + l)
+		return ERR_CORRUPT;
+	*val = (const char *)it->p + 2;
+	*len = l;
+	it->p += 2u + l;
+	it->left--;
+	return 1;
+}
+
+int store_meta_set(store_txn_t *t, uint32_t zone_id, const char *kind, size_t kind_len,
+		   const char *const *vals, const uint16_t *lens, unsigned count)
+{
+	uint8_t key[4 + STORE_MAX_META_KIND], *buf;
+	dname_t apex;
+	MDB_val k, v;
+	size_t len = 2, o = 2;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = meta_key(key, zone_id, kind, kind_len)) < 0)
+		return rc;
+	if (count > UINT16_MAX)
+		return ERR_TOOBIG;
+	if ((rc = zone_apex(t, zone_id, &apex)) < 0)
+		return rc;
+	k = mval(key, 4 + kind_len);
+	if (count == 0) {
+		rc = mdb_del(t->txn, t->s->domainmeta, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+	}
+	for (unsigned i = 0; i < count; i++)
+		len += 2u + lens[i];
+	if (len > STORE_MAX_VALUE)
+		return ERR_TOOBIG;
+	if (!(buf = malloc(len)))
+		return -ENOMEM;
+	put16(buf, (uint16_t)count);
+	for (unsigned i = 0; i < count; i++) {
+		put16(buf + o, lens[i]);
+		if (lens[i])
+			memcpy(buf + o + 2, vals[i], lens[i]);
+		o += 2u + lens[i];
+	}
+	v = mval(buf, len);
+	rc = lmdb_err(mdb_put(t->txn, t->s->domainmeta, &k, &v, 0));
+	free(buf);
+	return rc;
+}
+
+int store_meta_walk(store_txn_t *t, uint32_t zone_id, store_meta_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t idbuf[4];
+	int rc, r = 0;
+	put32(idbuf, zone_id);
+	if ((rc = mdb_cursor_open(t->txn, t->s->domainmeta, &c)))
+		return lmdb_err(rc);
+	k = mval(idbuf, 4);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		store_meta_iter_t it;
+		if (k.mv_size < 4 || memcmp(k.mv_data, idbuf, 4) != 0)
+			break;
+		if (v.mv_size < 2) {
+			r = ERR_CORRUPT;
+			break;
+		}
+		it.p = (const uint8_t *)v.mv_data + 2;
+		it.end = (const uint8_t *)v.mv_data + v.mv_size;
+		it.left = get16(v.mv_data);
+		if ((r = cb((const char *)k.mv_data + 4, k.mv_size - 4, &it, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* ---- TSIG keys ---- */
+
+static int tsig_decode(const MDB_val *k, const MDB_val *v, store_tsig_t *out)
+{
+	const uint8_t *p = v->mv_data;
+	size_t n = v->mv_size, off;
+	if (dname_from_key(&out->name, k->mv_data, k->mv_size) < 0 || n < 3)
+		return ERR_CORRUPT;
+	out->algorithm_len = p[0];
+	if (1u + out->algorithm_len + 2 > n)
+		return ERR_CORRUPT;
+	out->algorithm = (const char *)p + 1;
+	off = 1u + out->algorithm_len;
+	out->secret_len = get16(p + off);
+	if (off + 2 + out->secret_len > n)
+		return ERR_CORRUPT;
+	out->secret = (const char *)p + off + 2;
+	return 0;
+}
+
+int store_tsig_get(store_txn_t *t, const dname_t *name, store_tsig_t *out)
+{
+	MDB_val k = mval(name->key, name->len), v;
+	int rc = get_name(t, t->s->tsigkeys, name, &v);
+	if (rc < 0)
+		return rc;
+	return tsig_decode(&k, &v, out);
+}
+
+int store_tsig_put(store_txn_t *t, const store_tsig_t *key)
+{
+	uint8_t *buf;
+	MDB_val k = mval(key->name.key, key->name.len), v;
+	size_t n;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if (key->algorithm_len == 0 || key->secret_len == 0 || key->name.len == 0)
+		return -EINVAL;
+	n = 1u + key->algorithm_len + 2u + key->secret_len;
+	if (!(buf = malloc(n)))
+		return -ENOMEM;
+	buf[0] = key->algorithm_len;
+	memcpy(buf + 1, key->algorithm, key->algorithm_len);
+	put16(buf + 1 + key->algorithm_len, key->secret_len);
+	memcpy(buf + 3 + key->algorithm_len, key->secret, key->secret_len);
+	v = mval(buf, n);
+	rc = lmdb_err(mdb_put(t->txn, t->s->tsigkeys, &k, &v, 0));
+	free(buf);
+	return rc;
+}
+
+int store_tsig_del(store_txn_t *t, const dname_t *name)
+{
+	MDB_val k = mval(name->key, name->len);
+	if (!t->write)
+		return -EACCES;
+	if (name->len == 0)
+		return -ENOENT;
+	return lmdb_err(mdb_del(t->txn, t->s->tsigkeys, &k, NULL));
+}
+
+int store_tsig_walk(store_txn_t *t, store_tsig_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, r = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->s->tsigkeys, &c)))
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		store_tsig_t key;
+		if ((r = tsig_decode(&k, &v, &key)) < 0)
+			break;
+		if ((r = cb(&key, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* ---- autoprimaries ---- */
+
+#define AP_MAX_IP 255
+
+static int ap_key(uint8_t *key, const char *ip, const dname_t *ns, size_t *klen)
+{
+	size_t il = strlen(ip);
+	if (il == 0)
+		return -EINVAL;
+	if (il > AP_MAX_IP)
+		return ERR_TOOBIG;
+	memcpy(key, ip, il);
+	key[il] = 0;
+	memcpy(key + il + 1, ns->key, ns->len);
+	*klen = il + 1 + ns->len;
+	return 0;
+}
+
+int store_autoprimary_put(store_txn_t *t, const char *ip, const dname_t *nameserver,
+			  const char *account, size_t account_len)
+{
+	uint8_t key[AP_MAX_IP + 1 + DNAME_MAX_KEY];
+	size_t klen;
+	MDB_val k, v;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = ap_key(key, ip, nameserver, &klen)) < 0)
+		return rc;
+	if (account_len > 255)
+		return ERR_TOOBIG;
+	k = mval(key, klen);
+	v = mval(account_len ? account : "", account_len);
+	return lmdb_err(mdb_put(t->txn, t->s->autoprimaries, &k, &v, 0));
+}
+
+int store_autoprimary_del(store_txn_t *t, const char *ip, const dname_t *nameserver)
+{
+	uint8_t key[AP_MAX_IP + 1 + DNAME_MAX_KEY];
+	size_t klen;
+	MDB_val k;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = ap_key(key, ip, nameserver, &klen)) < 0)
+		return rc == -EINVAL ? -ENOENT : rc;
+	k = mval(key, klen);
+	return lmdb_err(mdb_del(t->txn, t->s->autoprimaries, &k, NULL));
+}
+
+int store_autoprimary_walk(store_txn_t *t, const char *ip, store_autoprimary_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t prefix[AP_MAX_IP + 1];
+	size_t plen = 0;
+	int rc, r = 0;
+	if (ip) {
+		plen = strlen(ip);
+		if (plen == 0 || plen > AP_MAX_IP)
+			return 0;
+		memcpy(prefix, ip, plen);
+		prefix[plen++] = 0;
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->s->autoprimaries, &c)))
+		return lmdb_err(rc);
+	if (plen) {
+		k = mval(prefix, plen);
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	} else {
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	}
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+		const uint8_t *nul;
+		char ipbuf[AP_MAX_IP + 1];
+		dname_t ns;
+		size_t il;
+		if (plen && (k.mv_size < plen || memcmp(kp, prefix, plen) != 0))
+			break;
+		nul = memchr(kp, 0, k.mv_size);
+		if (!nul || (il = (size_t)(nul - kp)) > AP_MAX_IP ||
+		    dname_from_key(&ns, nul + 1, k.mv_size - il - 1) < 0) {
+			r = ERR_CORRUPT;
+			break;
+		}
+		memcpy(ipbuf, kp, il);
+		ipbuf[il] = '\0';
+		if ((r = cb(ipbuf, &ns, v.mv_data, v.mv_size, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
 /* ---- stats ---- */
 
 int store_stat(store_t *s, store_stat_t *st)
@@ -1414,7 +2476,7 @@ int store_stat(store_t *s, store_stat_t *st)
 	memset(st, 0, sizeof(*st));
 	if (!mdb_stat(t->txn, s->zones, &ms))
 		st->zones = ms.ms_entries;
-	if (!mdb_stat(t->txn, s->names, &ms))
+	if (!mdb_stat(t->txn, s->records, &ms))
 		st->names = ms.ms_entries;
 	if (!mdb_stat(t->txn, s->hosts, &ms))
 		st->hosts = ms.ms_entries;
@@ -1427,4 +2489,449 @@ int store_stat(store_t *s, store_stat_t *st)
 	st->readers_max = info.me_maxreaders;
 	store_txn_abort(t);
 	return 0;
+}
+
+/* ---- migration from schema 1 ----
+ *
+ * Schema 1 (see the history of store.h) kept one "names" table for every
+ * zone, keyed by the owner's name key, with content in presentation form
+ * (names with a trailing dot); its zone value had no flags, last_check,
+ * masters or account, its host value no zone id.  The whole conversion runs
+ * in the one write txn of init_schema: a crash or an error leaves schema 1.
+ */
+
+#define V1_ZONE_FIXED 37
+#define V1_HOST_FIXED (TOKEN_HASH_LEN + 8 + 8 + 4 + 1 + 16 + 1)
+
+struct v1zone {
+	dname_t name;
+	uint32_t id;
+	uint8_t *val; /* the schema-2 zone value, written after the walk */
+	size_t len;
+};
+
+struct mig {
+	store_txn_t t;            /* a store txn wrapping the migration txn */
+	MDB_dbi names;
+	struct v1zone *zones;     /* sorted like the zones table */
+	size_t nzones;
+};
+
+static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+static const struct v1zone *mig_zone(const struct mig *m, const dname_t *n)
+{
+	size_t lo = 0, hi = m->nzones;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(m->zones[mid].name.key, m->zones[mid].name.len, n->key, n->len);
+		if (c == 0)
+			return &m->zones[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The closest enclosing zone of n, from the in-memory list (no gets). */
+static const struct v1zone *mig_closest(const struct mig *m, const dname_t *n)
+{
+	dname_t x = *n;
+	while (x.len > 0) {
+		const struct v1zone *z = mig_zone(m, &x);
+		if (z)
+			return z;
+		dname_parent(&x);
+	}
+	return NULL;
+}
+
+/*
+ * The fallback for content rdata_v1_to_v2 does not recognise (schema 1
+ * could not have written it, so it is kept rather than lost): names lose
+ * their trailing dot where the type has them, in the whole content (NS,
+ * CNAME, PTR), the 2nd field (MX, SVCB, HTTPS) or the 4th (SRV); the root
+ * stays ".".
+ */
+static int mig_strip_dot(uint16_t type, const char *in, size_t len, char *out, size_t size,
+			 size_t *outlen)
+{
+	int field;
+	size_t start = 0, end, f = 1;
+	switch (type) {
+	case RR_NS:
+	case RR_CNAME:
+	case RR_PTR: field = 0; break;
+	case RR_MX:
+	case RR_SVCB:
+	case RR_HTTPS: field = 2; break;
+	case RR_SRV: field = 4; break;
+	default: field = -1; break;
+	}
+	if (len > size)
+		return ERR_TOOBIG;
+	memcpy(out, in, len);
+	*outlen = len;
+	if (field < 0)
+		return 0;
+	if (field > 0) {
+		for (; start < len && f < (size_t)field; start++)
+			if (in[start] == ' ')
+				f++;
+		if (f < (size_t)field)
+			return 0; /* fewer fields than the type has: leave as is */
+	}
+	end = field == 0 ? len : start;
+	while (field > 0 && end < len && in[end] != ' ')
+		end++;
+	if (end - start > 1 && in[end - 1] == '.') {
+		memmove(out + end - 1, out + end, len - end);
+		*outlen = len - 1;
+	}
+	return 0;
+}
+
+/* Schema-1 content to backend form (rdata.h does the re-escaping). */
+static int mig_content(uint16_t type, const char *in, size_t len, char *out, size_t size,
+		       size_t *outlen)
+{
+	if (rdata_v1_to_v2(type, in, len, out, size, outlen) == 0 && *outlen <= STORE_MAX_CONTENT)
+		return 0;
+	return mig_strip_dot(type, in, len, out, size, outlen);
+}
+
+/* Growable byte buffer of the migration. */
+struct mbuf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int mbuf_reserve(struct mbuf *b, size_t more)
+{
+	if (b->len + more > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		uint8_t *n;
+		while (cap < b->len + more)
+			cap *= 2;
+		if (!(n = realloc(b->p, cap)))
+			return -ENOMEM;
+		b->p = n;
+		b->cap = cap;
+	}
+	return 0;
+}
+
+/* Converts one schema-1 names value into out (schema-2 content). */
+static int mig_value(const uint8_t *p, size_t n, struct mbuf *out)
+{
+	const uint8_t *end = p + n;
+	static const size_t room = STORE_MAX_CONTENT + 1; /* and a NUL */
+	char *tmp = malloc(room);
+	int rc = 0;
+	if (!tmp)
+		return -ENOMEM;
+	out->len = 0;
+	while (p < end && !rc) {
+		size_t m = rrset_len(p, end);
+		const uint8_t *q = p + 8;
+		uint16_t type, cnt;
+		if (m == 0) {
+			rc = ERR_CORRUPT;
+			break;
+		}
+		type = get16(p);
+		cnt = get16(p + 6);
+		if ((rc = mbuf_reserve(out, m)) < 0)
+			break;
+		memcpy(out->p + out->len, p, 8);
+		out->len += 8;
+		for (uint16_t j = 0; j < cnt && !rc; j++) {
+			uint16_t l = get16(q);
+			size_t ol;
+			rc = mig_content(type, (const char *)q + 2, l, tmp, room, &ol);
+			if (rc == 0) {
+				put16(out->p + out->len, (uint16_t)ol);
+				memcpy(out->p + out->len + 2, tmp, ol);
+				out->len += 2u + ol;
+			}
+			q += 2u + l;
+		}
+		p += m;
+	}
+	free(tmp);
+	return rc;
+}
+
+/* Writes the RRset of type found in value val (schema-2 form) to dst. */
+static int mig_copy_rrset(struct mig *m, const uint8_t *val, size_t n, uint16_t type,
+			  const rtarget_t *dst)
+{
+	store_rr_iter_t it;
+	store_rr_t rr;
+	const char **c = NULL;
+	uint16_t *l = NULL;
+	unsigned cnt = 0, cap = 0;
+	uint32_t ttl = 0;
+	int rc, ch;
+	store_rr_iter_init(&it, val, n);
+	while ((rc = store_rr_next(&it, &rr)) == 1) {
+		if (rr.type != type)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			if (pair_reserve(&c, &l, cap) < 0)
+				return -ENOMEM;
+		}
+		c[cnt] = rr.data;
+		l[cnt] = rr.len;
+		ttl = rr.ttl;
+		cnt++;
+	}
+	if (rc == 0 && cnt)
+		rc = rrset_replace(&m->t, dst, type, ttl, c, l, cnt, &ch);
+	free(c);
+	free(l);
+	return rc;
+}
+
+/*
+ * At a zone apex with a parent zone in the store: the parent gets the
+ * delegation (the apex NS set), the DS, and A/AAAA glue of the NS targets
+ * at or below the apex.  v1 is the apex's schema-1 value (for the NS
+ * targets, still with their dots), conv its converted form.
+ */
+static int mig_delegate(struct mig *m, const struct v1zone *child, const struct v1zone *parent,
+			const uint8_t *v1, size_t v1len, const struct mbuf *conv)
+{
+	rtarget_t r;
+	store_rr_iter_t it;
+	store_rr_t rr;
+	int rc;
+	if ((rc = rkey_build(&r, parent->id, &parent->name, &child->name)) < 0)
+		return rc;
+	if ((rc = mig_copy_rrset(m, conv->p, conv->len, RR_NS, &r)) < 0 ||
+	    (rc = mig_copy_rrset(m, conv->p, conv->len, RR_DS, &r)) < 0)
+		return rc;
+	store_rr_iter_init(&it, v1, v1len);
+	while ((rc = store_rr_next(&it, &rr)) == 1) {
+		dname_t target;
+		MDB_val k, v;
+		rtarget_t g;
+		if (rr.type != RR_NS || dname_parse(&target, rr.data, rr.len) < 0 ||
+		    !dname_is_below(&target, &child->name))
+			continue;
+		k = mval(target.key, target.len);
+		if (target.len == 0 || mdb_get(m->t.txn, m->names, &k, &v) != 0)
+			continue;
+		if ((rc = rkey_build(&g, parent->id, &parent->name, &target)) < 0 ||
+		    (rc = mig_copy_rrset(m, v.mv_data, v.mv_size, RR_A, &g)) < 0 ||
+		    (rc = mig_copy_rrset(m, v.mv_data, v.mv_size, RR_AAAA, &g)) < 0)
+			return rc;
+	}
+	return rc;
+}
+
+/* Reads the schema-1 zones into m (sorted by key) with their new values. */
+static int mig_zones(struct mig *m)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc = mdb_cursor_open(m->t.txn, m->t.s->zones, &c);
+	if (rc)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = v.mv_data;
+		store_zone_t z;
+		struct v1zone *e;
+		size_t off;
+		memset(&z, 0, sizeof(z));
+		if (v.mv_size < V1_ZONE_FIXED + 2 || dname_from_key(&z.name, k.mv_data, k.mv_size) < 0)
+			break;
+		z.id = get32(p);
+		z.kind = p[4];
+		z.serial = get32(p + 5);
+		z.notified_serial = get32(p + 9);
+		z.refresh = get32(p + 13);
+		z.retry = get32(p + 17);
+		z.expire = get32(p + 21);
+		z.minimum = get32(p + 25);
+		z.ttl = get32(p + 29);
+		off = V1_ZONE_FIXED;
+		z.mname_len = p[off];
+		if (off + 1 + z.mname_len + 1 > v.mv_size)
+			break;
+		z.mname = (const char *)p + off + 1;
+		off += 1u + z.mname_len;
+		z.rname_len = p[off];
+		if (off + 1 + z.rname_len > v.mv_size)
+			break;
+		z.rname = (const char *)p + off + 1;
+		if (m->nzones == cap) {
+			struct v1zone *n;
+			cap = cap ? cap * 2 : 16;
+			if (!(n = realloc(m->zones, cap * sizeof(*n)))) {
+				mdb_cursor_close(c);
+				return -ENOMEM;
+			}
+			m->zones = n;
+		}
+		e = &m->zones[m->nzones];
+		e->name = z.name;
+		e->id = z.id;
+		if (!(e->val = malloc(ZONE_MAXVAL))) {
+			mdb_cursor_close(c);
+			return -ENOMEM;
+		}
+		e->len = zone_encode(&z, e->val);
+		m->nzones++;
+	}
+	mdb_cursor_close(c);
+	if (rc == 0)
+		return ERR_CORRUPT; /* the loop stopped at a bad row */
+	if (rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	for (size_t i = 0; i < m->nzones; i++) {
+		k = mval(m->zones[i].name.key, m->zones[i].name.len);
+		v = mval(m->zones[i].val, m->zones[i].len);
+		if ((rc = mdb_put(m->t.txn, m->t.s->zones, &k, &v, 0)))
+			return lmdb_err(rc);
+	}
+	return 0;
+}
+
+/* Moves every names entry to its zone's records. */
+static int mig_names(struct mig *m)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct mbuf conv = {0}, own = {0};
+	int rc = mdb_cursor_open(m->t.txn, m->names, &c), r = 0;
+	if (rc)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !r;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const struct v1zone *z, *parent = NULL;
+		dname_t owner, up;
+		rtarget_t t;
+		MDB_val nv;
+		if (dname_from_key(&owner, k.mv_data, k.mv_size) < 0) {
+			r = ERR_CORRUPT;
+			break;
+		}
+		if (!(z = mig_closest(m, &owner)))
+			continue; /* outside every zone: no zone could serve it */
+		if ((r = mig_value(v.mv_data, v.mv_size, &conv)) < 0)
+			break;
+		if (dname_equal(&owner, &z->name)) {
+			up = owner;
+			if (dname_parent(&up) == 0)
+				parent = mig_closest(m, &up);
+		}
+		/* a DS at a child apex is the parent's */
+		own.len = 0;
+		{
+			const uint8_t *p = conv.p, *end = conv.p + conv.len;
+			size_t n;
+			if ((r = mbuf_reserve(&own, conv.len)) < 0)
+				break;
+			for (; p < end; p += n) {
+				n = rrset_len(p, end);
+				if (parent && get16(p) == RR_DS)
+					continue;
+				memcpy(own.p + own.len, p, n);
+				own.len += n;
+			}
+		}
+		if ((r = rkey_build(&t, z->id, &z->name, &owner)) < 0)
+			break;
+		if (own.len) {
+			MDB_val nk = mval(t.key, t.klen);
+			nv = mval(own.p, own.len);
+			if ((r = lmdb_err(mdb_put(m->t.txn, m->t.s->records, &nk, &nv, 0))) < 0)
+				break;
+		}
+		if (parent)
+			r = mig_delegate(m, z, parent, v.mv_data, v.mv_size, &conv);
+	}
+	mdb_cursor_close(c);
+	free(conv.p);
+	free(own.p);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* Gives every host its zone id (hosts outside every zone are dropped). */
+static int mig_hosts(struct mig *m)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t buf[HOST_FIXED + 255], key[DNAME_MAX_KEY];
+	int rc = mdb_cursor_open(m->t.txn, m->t.s->hosts, &c);
+	if (rc)
+		return lmdb_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		const struct v1zone *z;
+		dname_t name;
+		MDB_val nv;
+		if (dname_from_key(&name, k.mv_data, k.mv_size) < 0 || v.mv_size < V1_HOST_FIXED ||
+		    v.mv_size > V1_HOST_FIXED + 255) {
+			mdb_cursor_close(c);
+			return ERR_CORRUPT;
+		}
+		if (!(z = mig_closest(m, &name))) {
+			rc = cursor_del_next(c, &k, &v);
+			continue;
+		}
+		put32(buf, z->id);
+		memcpy(buf + 4, v.mv_data, v.mv_size);
+		nv = mval(buf, 4 + v.mv_size);
+		/* the key lives in the page the put rewrites: copy it first */
+		memcpy(key, k.mv_data, k.mv_size);
+		k.mv_data = key;
+		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+static int migrate_v1(store_t *s, MDB_txn *txn)
+{
+	struct mig m;
+	MDB_val k = mval("version", 7), v;
+	uint8_t buf[4];
+	int rc;
+	memset(&m, 0, sizeof(m));
+	m.t.s = s;
+	m.t.txn = txn;
+	m.t.write = 1;
+	if ((rc = open_tables(s, txn, MDB_CREATE)) < 0)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "names", 0, &m.names)))
+		return rc == MDB_NOTFOUND ? ERR_VERSION : lmdb_err(rc);
+	if ((rc = mig_zones(&m)) == 0 && (rc = mig_names(&m)) == 0 && (rc = mig_hosts(&m)) == 0) {
+		rc = lmdb_err(mdb_drop(txn, m.names, 1));
+		if (rc == 0) {
+			put32(buf, STORE_SCHEMA_VERSION);
+			v = mval(buf, 4);
+			rc = lmdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+		}
+	}
+	for (size_t i = 0; i < m.nzones; i++)
+		free(m.zones[i].val);
+	free(m.zones);
+	return rc;
 }

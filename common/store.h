@@ -1,41 +1,89 @@
 /*
- * store - the KyedNS LMDB store, shared by kyedns-backend (reads),
- * kyedns-updater and kyednsctl (write).
+ * store - the KyedNS LMDB store, shared by kyedns-backend, kyedns-updater and
+ * kyednsctl.  Schema 2: records belong to a zone.
  *
- * One LMDB environment (a directory: data.mdb, lock.mdb) holds five named
- * databases.  All integers are big-endian; all names are dname key form
- * (see dname.h), so one zone's names are one contiguous key range.
+ * One LMDB environment (a directory: data.mdb, lock.mdb) holds these named
+ * databases.  All integers are big-endian.
  *
- *   meta    "version" -> u32 schema version (STORE_SCHEMA_VERSION)
- *           "next_zone_id" -> u32
- *   zones   zone key -> zone value (below)
- *   zoneids u32 zone id -> zone key
- *   names   owner key -> all RRsets of that owner (below)
- *   hosts   host key -> host value (below)
+ *   meta     "version" -> u32 schema version (STORE_SCHEMA_VERSION)
+ *            "next_zone_id" -> u32
+ *   zones    zone name key (dname key form, see dname.h) -> zone value
+ *   zoneids  u32 zone id -> zone name key
+ *   records  u32 zone id | owner's canonical key relative to the zone apex
+ *            (dname_canon_key: labels root side first, each ended by \0,
+ *            so key order is DNSSEC canonical order, RFC 4034 6.1; the apex
+ *            is the empty string) -> all RRsets of that owner in that zone
+ *   hosts    host name key (dname key form) -> host value
+ *   domainmeta  u32 zone id | kind bytes -> metadata value
+ *   tsigkeys key name key (dname key form) -> TSIG key value
+ *   autoprimaries  ip text | \0 | nameserver key (dname key form) -> account
  *
- * Zone value, schema 1:
- *   u32 id | u8 kind | u32 serial | u32 notified_serial | u32 refresh |
- *   u32 retry | u32 expire | u32 minimum | u32 ttl |
- *   u8 mname_len | mname text | u8 rname_len | rname text
- * (mname/rname canonical absolute text; ttl is the SOA record's TTL and the
- * default TTL for new records.)
+ * The same owner name can hold records in two zones: at a zone cut the
+ * parent's delegation NS, DS and glue live under the parent's id, the
+ * child's apex data under the child's id.  A zone's records are one key
+ * range (its id prefix); an owner's descendants in that zone are the keys
+ * that extend its canonical key.  Empty non-terminals are derived by such a
+ * range test; nothing is stored for them.
  *
- * Names value, schema 1: a sequence of RRsets, sorted by type, each
+ * Zone value, schema 2:
+ *   u32 id | u8 kind | u8 flags | u32 serial | u32 notified_serial |
+ *   u32 refresh | u32 retry | u32 expire | u32 minimum | u32 ttl |
+ *   u64 last_check |
+ *   u8 mname_len | mname | u8 rname_len | rname |
+ *   u16 masters_len | masters | u8 account_len | account
+ * mname/rname: canonical absolute text ("ns1.example.com.").  masters: the
+ * primaries of a slave zone, space-separated "ip" or "ip:port" text.
+ * flags: STORE_ZONE_NOSOA while a slave zone has never been transferred
+ * (lookups then show no SOA, so pdns treats the zone as not loaded).
+ * The SOA record is never stored in records: it is the zone value.
+ *
+ * Records value, schema 2 (as schema 1): RRsets sorted by type, each
  *   u16 type | u32 ttl | u16 count | count x (u16 len | content bytes)
- * content is PowerDNS presentation format ("1.2.3.4", "10 mx.example.com.",
- * "\"text\""), exactly what the remote backend returns.  SOA is never stored
- * here: it is synthesized from the zone value.  An owner with no RRsets has
- * no key (empty non-terminals are found by range scan).
+ * content is the PowerDNS backend form, exactly what the remote backend
+ * returns and what pdns sends in replaceRRSet/feedRecord: names inside
+ * content carry no trailing dot ("10 mx.example.com"), the root is ".",
+ * TXT is quoted, unknown types are RFC 3597 "\# len hex".  rdata.h converts
+ * user text to that form.
  *
- * Host value, schema 1:
- *   u8[32] token hash | u64 created | u64 updated | u32 ttl |
+ * Host value, schema 2:
+ *   u32 zone id | u8[32] token hash | u64 created | u64 updated | u32 ttl |
  *   u8 last_family (0, 4, 6) | u8[16] last client address |
  *   u8 agent_len | agent bytes (<= 255, truncated)
+ * The host's addresses are its A and AAAA RRsets in the records of its zone
+ * (the zone id above, fixed when the host is created).  Those two RRsets
+ * belong to the host: every record write refuses A/AAAA at a host's name
+ * (ERR_HOSTOWNED), except store_host_update; a whole-zone replace keeps
+ * them (store_zone_clear).
+ *
+ * Metadata value: u16 count | count x (u16 len | bytes).  TSIG key value:
+ * u8 alg_len | algorithm text ("hmac-sha256.") | u16 secret_len | base64
+ * secret.  Autoprimary value: account bytes.
+ *
+ * Serial policy (store_txn_commit): a native or master zone whose data or
+ * SOA changed in a txn gets a new serial once, at commit.  If the txn wrote
+ * the SOA with a serial that is greater than the old one in RFC 1982 terms
+ * (a forward distance of 1 to 2^31 - 1), that serial is kept as written.
+ * Otherwise serial = now (unix time) when now is ahead of the old serial by
+ * 1 to 2^31 - 1, else old + 1; 0 is skipped.  So a serial never goes
+ * backwards, never moves by 2^31 or more, and YYYYMMDDnn serials keep
+ * counting.  Slave zones keep the SOA they are fed, verbatim.  A zone
+ * created in the txn keeps the serial it was created with.
+ *
+ * Migration: store_open of a schema-1 store with write access converts it
+ * in one write txn (a crash leaves schema 1 intact): each names entry goes
+ * to the zone that contained it (the closest enclosing zone), content loses
+ * the trailing dots of its names; a zone's apex NS set is also copied into
+ * its parent zone (if any) as the delegation, with A/AAAA glue of in-zone NS
+ * targets, and a DS at a child apex moves to the parent; hosts get their
+ * zone id.  Names and hosts outside every zone (which no zone served in
+ * schema 1 either) are dropped.  A read-only open of a schema-1 store is
+ * ERR_VERSION.
  *
  * Threading: a store_t may be shared by threads; a store_txn_t belongs to
  * one thread at a time (the env is opened with MDB_NOTLS, so a read txn may
- * be reset on one thread and renewed on another).  LMDB allows one write txn
- * per environment across all processes; a second writer blocks.
+ * be reset on one thread and renewed on another; a write txn must begin,
+ * write and end on one thread).  LMDB allows one write txn per environment
+ * across all processes; a second writer blocks.
  *
  * Map growth: when a write call returns ERR_MAPFULL the caller aborts the
  * txn (store_txn_commit has already freed it when it is the one failing),
@@ -43,14 +91,14 @@
  * so the calling thread must hold none) and redoes its changes.
  *
  * One process, one store_t: LMDB forbids opening the same environment twice
- * in a process, so a daemon that mostly reads but sometimes writes (the
- * backend's setNotified) opens it without STORE_RDONLY.  A thread holds at
- * most one active txn at a time.  When another process grew the map,
- * store_txn_begin/renew adopt the new size transparently.
+ * in a process.  A thread holds at most one active txn at a time.  When
+ * another process grew the map, store_txn_begin/renew adopt the new size.
  *
  * Borrowed memory: every pointer a lookup returns (rr content, host agent,
- * zone mname/rname) points into the map and is valid until the txn is
- * reset, committed or aborted.  Copy before any asynchronous step.
+ * zone mname/rname/masters/account, metadata values, TSIG fields) points
+ * into the map and is valid until the txn is reset, committed or aborted,
+ * or until the next write call in a write txn.  Copy before any
+ * asynchronous step.
  */
 #ifndef KYEDNS_STORE_H
 #define KYEDNS_STORE_H
@@ -62,15 +110,18 @@
 #include "dname.h"
 #include "token.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DEFAULT_MAPSIZE (64ULL << 20) /* grows by doubling */
 #define STORE_MAX_MAPSIZE (1ULL << 40)
 #define STORE_MAX_READERS 1024
 #define STORE_MAX_CONTENT 65535 /* bytes of one rr content */
-#define STORE_MAX_VALUE (1u << 20) /* bytes of all RRsets of one owner */
+#define STORE_MAX_VALUE (1u << 20) /* bytes of all RRsets of one owner in one zone */
+#define STORE_MAX_META_KIND 255    /* bytes of a metadata kind */
+#define STORE_MAX_META_VALUE 65535 /* bytes of one metadata value */
+#define STORE_MAX_MASTERS 1024     /* bytes of a slave zone's masters text */
 
 enum store_open_flags {
-	STORE_RDONLY = 1, /* open read-only (backend): no create, no writes */
+	STORE_RDONLY = 1, /* open read-only: no create, no writes, no migration */
 	STORE_CREATE = 2, /* create the directory and schema if missing */
 	STORE_NOSYNC = 4, /* MDB_NOSYNC: bulk loads; caller calls store_sync() */
 };
@@ -81,11 +132,18 @@ enum store_zone_kind {
 	STORE_KIND_SLAVE = 2,
 };
 
-/* RR type codes (IANA). */
+enum store_zone_flags {
+	STORE_ZONE_NOSOA = 1, /* slave zone not transferred yet: no SOA served */
+};
+
+/* RR type codes (IANA) the code refers to by name. */
 enum {
 	RR_A = 1, RR_NS = 2, RR_CNAME = 5, RR_SOA = 6, RR_PTR = 12, RR_MX = 15,
-	RR_TXT = 16, RR_AAAA = 28, RR_SRV = 33, RR_DS = 43, RR_SSHFP = 44,
-	RR_TLSA = 52, RR_HTTPS = 65, RR_SVCB = 64, RR_CAA = 257, RR_ANY = 255,
+	RR_TXT = 16, RR_AAAA = 28, RR_SRV = 33, RR_DNAME = 39, RR_OPT = 41, RR_DS = 43,
+	RR_SSHFP = 44, RR_RRSIG = 46, RR_NSEC = 47, RR_DNSKEY = 48, RR_NSEC3 = 50,
+	RR_NSEC3PARAM = 51, RR_TLSA = 52, RR_SVCB = 64, RR_HTTPS = 65, RR_TKEY = 249,
+	RR_TSIG = 250, RR_IXFR = 251, RR_AXFR = 252, RR_MAILB = 253, RR_MAILA = 254,
+	RR_ANY = 255, RR_CAA = 257,
 };
 
 typedef struct store store_t;
@@ -95,14 +153,20 @@ typedef struct store_zone {
 	dname_t name;
 	uint32_t id;              /* stable, never reused, >= 1 */
 	uint8_t kind;             /* enum store_zone_kind */
+	uint8_t flags;            /* enum store_zone_flags */
 	uint32_t serial;
 	uint32_t notified_serial;
 	uint32_t refresh, retry, expire, minimum;
 	uint32_t ttl;             /* SOA TTL, default TTL of new records */
-	const char *mname;        /* borrowed (or caller's, for zone_add) */
+	uint64_t last_check;      /* slave zones: unix time of the last SOA check */
+	const char *mname;        /* canonical absolute text; borrowed (or caller's) */
 	uint8_t mname_len;
 	const char *rname;
 	uint8_t rname_len;
+	const char *masters;      /* slave zones: "ip[:port] ..."; may be NULL if len 0 */
+	uint16_t masters_len;
+	const char *account;      /* free text pdns shows; may be NULL if len 0 */
+	uint8_t account_len;
 } store_zone_t;
 
 typedef struct store_rr {
@@ -121,6 +185,7 @@ typedef struct store_rr_iter {
 } store_rr_iter_t;
 
 typedef struct store_host {
+	uint32_t zone_id;          /* zone holding the A/AAAA; set by store_host_put */
 	uint8_t token_hash[TOKEN_HASH_LEN];
 	uint64_t created, updated; /* unix seconds */
 	uint32_t ttl;              /* TTL of the host's A/AAAA */
@@ -129,8 +194,22 @@ typedef struct store_host {
 	uint8_t agent_len;
 } store_host_t;
 
+/* Iterates a metadata value's strings; fill with store_meta_get(). */
+typedef struct store_meta_iter {
+	const uint8_t *p, *end;
+	uint16_t left;
+} store_meta_iter_t;
+
+typedef struct store_tsig {
+	dname_t name;
+	const char *algorithm;     /* "hmac-sha256." as pdns sends it; borrowed */
+	uint8_t algorithm_len;
+	const char *secret;        /* base64 text; borrowed */
+	uint16_t secret_len;
+} store_tsig_t;
+
 typedef struct store_stat {
-	uint64_t zones, names, hosts;   /* entries */
+	uint64_t zones, names, hosts;   /* entries (names: records entries) */
 	uint64_t map_size;              /* bytes mapped */
 	uint64_t map_used;              /* bytes in use (last page * page size) */
 	uint64_t readers_used, readers_max;
@@ -142,9 +221,11 @@ typedef struct store_stat {
 /*
  * Opens (flags STORE_CREATE: creates) the store in directory dir.  Runs
  * mdb_reader_check() to clear stale reader slots, checks the schema version
- * (ERR_VERSION if not ours), and adopts the map size of the file if larger
- * than the default.  Returns 0 and *out, or a negative error; -ENOENT when
- * the directory or store does not exist and STORE_CREATE is not given.
+ * and migrates a schema-1 store in place unless STORE_RDONLY (ERR_VERSION
+ * for any other version, or schema 1 opened read-only), and adopts the map
+ * size of the file if larger than the default.  Returns 0 and *out, or a
+ * negative error; -ENOENT when the directory or store does not exist and
+ * STORE_CREATE is not given.
  */
 int store_open(store_t **out, const char *dir, unsigned flags);
 
@@ -159,8 +240,7 @@ int store_grow(store_t *s);
 int store_sync(store_t *s);
 
 /* Fills st; counts come from a fresh read txn, so the calling thread must
- * hold no active txn (a store_grow() waiting on another thread would
- * otherwise deadlock against it). */
+ * hold no active txn. */
 int store_stat(store_t *s, store_stat_t *st);
 
 /* Clears stale reader slots; returns how many were cleared (>= 0). */
@@ -176,11 +256,10 @@ const char *store_path(const store_t *s);
 int store_txn_begin(store_t *s, int write, store_txn_t **out);
 
 /*
- * Commits: first bumps the SOA serial of every zone this txn changed, once
- * per zone: serial = old + 1, or the current unix time if that is greater in
- * RFC 1982 serial arithmetic.  Frees txn whatever the result.  Returns 0,
- * ERR_MAPFULL (nothing written; grow and redo), or -EIO.  Committing a read
- * txn just ends it.
+ * Commits: first gives every native/master zone this txn changed its new
+ * serial (the serial policy above).  Frees txn whatever the result.
+ * Returns 0, ERR_MAPFULL (nothing written; grow and redo), or -EIO.
+ * Committing a read txn just ends it.
  */
 int store_txn_commit(store_txn_t *txn);
 
@@ -196,13 +275,23 @@ int store_txn_renew(store_txn_t *txn);
 
 /* ---- zones ---- */
 
-/* Creates zone z->name (z->id is assigned and written back; serial, if 0,
- * becomes the current unix time).  Does not create NS records: add them
- * with store_rr_add.  -EEXIST if the zone exists. */
+/*
+ * Creates zone z->name (z->id is assigned and written back; serial, if 0,
+ * becomes the current unix time unless STORE_ZONE_NOSOA is set).  Creates
+ * no records: add NS with store_rr_add (records added in the same txn do
+ * not bump that serial).  -EEXIST if the zone exists, ERR_CLASH if a host
+ * has that exact name, ERR_TOOBIG for masters over STORE_MAX_MASTERS.
+ */
 int store_zone_add(store_txn_t *txn, store_zone_t *z);
 
-/* Rewrites SOA fields/kind of an existing zone (by z->name); id is kept.
- * Counts as a change: the serial is bumped at commit (from z->serial). */
+/*
+ * Rewrites the zone row of an existing zone (by z->name; id kept): SOA
+ * fields, TTL, kind, flags, masters, account.  When serial, mname, rname,
+ * timers or ttl differ from the stored row it counts as a change of the
+ * zone's data and z->serial is the "written serial" of the serial policy;
+ * a change of only kind, masters, account or last_check does not bump.
+ * -ENOENT if the zone does not exist, ERR_TOOBIG as store_zone_add.
+ */
 int store_zone_put(store_txn_t *txn, const store_zone_t *z);
 
 /* Exact zone by name / by id.  0, -ENOENT. */
@@ -213,73 +302,145 @@ int store_zone_get_by_id(store_txn_t *txn, uint32_t id, store_zone_t *out);
  * 0, or ERR_NOZONE. */
 int store_zone_find(store_txn_t *txn, const dname_t *name, store_zone_t *out);
 
-/* Deletes the zone, all its names and hosts (not those of a more specific
- * zone below it).  0, -ENOENT. */
+/* Deletes the zone, its records, hosts and metadata.  Records of other
+ * zones (a child zone below it) are untouched.  0, -ENOENT. */
 int store_zone_del(store_txn_t *txn, const dname_t *name);
+
+/* Deletes every record of zone id, except the A/AAAA RRsets of its hosts
+ * (the start of a whole-zone replace).  Marks the zone changed.  0,
+ * -ENOENT (no such zone). */
+int store_zone_clear(store_txn_t *txn, uint32_t id);
 
 /* Records the serial pdns has notified for zone id (no serial bump).
  * 0, -ENOENT. */
 int store_zone_set_notified(store_txn_t *txn, uint32_t id, uint32_t serial);
+
+/* Sets last_check of zone id (setFresh: now; setStale: 0).  No bump.
+ * 0, -ENOENT. */
+int store_zone_set_checked(store_txn_t *txn, uint32_t id, uint64_t when);
 
 /* Calls cb for each zone in key order; stops when cb returns non-zero and
  * returns that value; otherwise 0. */
 typedef int (*store_zone_cb)(const store_zone_t *z, void *arg);
 int store_zone_walk(store_txn_t *txn, store_zone_cb cb, void *arg);
 
-/* ---- records ---- */
+/* ---- records (always of one zone) ---- */
 
-/* Looks up the RRsets of one owner.  0 and *it positioned before the first
- * RR, or -ENOENT when the owner has no records. */
-int store_name_get(store_txn_t *txn, const dname_t *name, store_rr_iter_t *it);
+/* The RRsets of owner name in zone zone_id.  0 and *it positioned before
+ * the first RR, or -ENOENT when the owner has no records in that zone.
+ * The SOA is not among them (it is the zone row). */
+int store_name_get(store_txn_t *txn, uint32_t zone_id, const dname_t *name,
+		   store_rr_iter_t *it);
 
 /* Next RR: returns 1 and fills *rr, 0 at the end, ERR_CORRUPT on a bad
  * value. */
 int store_rr_next(store_rr_iter_t *it, store_rr_t *rr);
 
-/* Returns 1 if some owner lies strictly below name (so name, if it has no
- * records itself, is an empty non-terminal), 0 if none, < 0 on error. */
-int store_name_has_below(store_txn_t *txn, const dname_t *name);
+/*
+ * Encodes rrs[0..n) as one owner's records value, exactly as
+ * store_name_set stores it: RRsets in ascending type order, the RRs of a
+ * type in the order given, each RRset's TTL its first RR's, duplicate
+ * contents once.  *out is malloc'd (NULL when n = 0; the caller frees it),
+ * *len its size.  0, -ENOMEM, or ERR_TOOBIG over STORE_MAX_VALUE.  No rules
+ * are checked: that is store_name_check's job.
+ */
+int store_value_encode(const store_rr_t *rrs, unsigned n, uint8_t **out, size_t *len);
 
-/* Calls cb for every owner at or below name (the zone listing when name is
- * an apex), with an iterator over its RRs, in key order.  Owners belonging
- * to a more specific zone are skipped when skip_subzones is set.  Stops and
+/* Positions it before the first RR of a records value (len bytes at data,
+ * e.g. from store_value_encode); data must outlive the iteration. */
+void store_rr_iter_init(store_rr_iter_t *it, const void *data, size_t len);
+
+/* Returns 1 if some owner of zone zone_id lies strictly below name (so
+ * name, if it has no records itself, is an empty non-terminal), 0 if none,
+ * < 0 on error. */
+int store_name_has_below(store_txn_t *txn, uint32_t zone_id, const dname_t *name);
+
+/*
+ * Returns 1 if name lies at or below a delegation of zone zone_id: some
+ * owner between the apex (exclusive) and name (inclusive when at_or_below)
+ * holds an NS RRset in that zone.  0 if not, < 0 on error.  With
+ * at_or_below = 0 this says "name is occluded" (glue, auth 0); with 1 it
+ * also counts a delegation at name itself (its NS RRset is not auth).
+ */
+int store_name_below_cut(store_txn_t *txn, uint32_t zone_id, const dname_t *name,
+			 int at_or_below);
+
+/* Calls cb for every owner of zone zone_id in canonical order (the apex
+ * first, if it has records), with an iterator over its RRs.  Stops and
  * returns cb's value when it is non-zero. */
 typedef int (*store_name_cb)(const dname_t *owner, store_rr_iter_t *it, void *arg);
-int store_name_walk(store_txn_t *txn, const dname_t *name, int skip_subzones,
-		    store_name_cb cb, void *arg);
+int store_name_walk(store_txn_t *txn, uint32_t zone_id, store_name_cb cb, void *arg);
 
 /*
- * Adds one RR (content must already be normalized, see rdata.h) to the
- * RRset name/type, setting the RRset's TTL to ttl.  name must be inside a
- * zone (ERR_NOZONE).  -EEXIST if the same content is present; ERR_CLASH for
- * CNAME beside other data, a second CNAME, or a CNAME at a host's name;
- * ERR_ISZONE for CNAME at an apex.  Marks the zone changed.
+ * Adds one RR (content already in backend form, see rdata.h) to RRset
+ * name/type of zone zone_id, setting the RRset's TTL to ttl.  Refuses:
+ * ERR_NOZONE (no such zone, or name not at or below its apex), ERR_BADTYPE
+ * (type 0, SOA, or a meta type: OPT, TSIG, TKEY, IXFR, AXFR, MAILA, MAILB,
+ * ANY), ERR_ISZONE (CNAME or DS at the apex), ERR_CLASH (CNAME beside
+ * other data or a second CNAME), ERR_HOSTOWNED (A/AAAA at a host's name),
+ * ERR_TOOBIG (owner value over STORE_MAX_VALUE).  -EEXIST if the same
+ * content is present.  Marks the zone changed.
  */
-int store_rr_add(store_txn_t *txn, const dname_t *name, uint16_t type, uint32_t ttl,
-		 const char *content, size_t len);
+int store_rr_add(store_txn_t *txn, uint32_t zone_id, const dname_t *name, uint16_t type,
+		 uint32_t ttl, const char *content, size_t len);
 
 /* Deletes the RR with this content, or the whole RRset when content is
- * NULL.  0, -ENOENT if nothing matched. */
-int store_rr_del(store_txn_t *txn, const dname_t *name, uint16_t type,
+ * NULL.  0, -ENOENT if nothing matched, ERR_HOSTOWNED as above. */
+int store_rr_del(store_txn_t *txn, uint32_t zone_id, const dname_t *name, uint16_t type,
 		 const char *content, size_t len);
 
 /*
- * Replaces RRset name/type with exactly the given contents (count 0 deletes
- * it).  Same checks as store_rr_add.  Sets *changed (if not NULL) to 1 when
- * the stored data differed (TTL included), 0 when it was identical, in
- * which case nothing is written and the zone is not marked changed.
+ * Replaces RRset name/type of zone zone_id with exactly the given contents
+ * (count 0 deletes it).  Same checks as store_rr_add; duplicate contents
+ * are stored once.  Sets *changed (if not NULL) to 1 when the stored data
+ * differed (TTL included), 0 when it was identical, in which case nothing
+ * is written and the zone is not marked changed.
  */
-int store_rrset_set(store_txn_t *txn, const dname_t *name, uint16_t type, uint32_t ttl,
-		    const char *const *contents, const uint16_t *lens, unsigned count,
-		    int *changed);
+int store_rrset_set(store_txn_t *txn, uint32_t zone_id, const dname_t *name, uint16_t type,
+		    uint32_t ttl, const char *const *contents, const uint16_t *lens,
+		    unsigned count, int *changed);
+
+/*
+ * Replaces all RRsets of owner name in zone zone_id with rrs[0..n) (any
+ * order; RRs of one type form one RRset, whose TTL is the first one's;
+ * duplicates are stored once; n = 0 deletes the owner).  The host-owned
+ * A/AAAA at a host's name are kept as they are and rrs must hold none
+ * (ERR_HOSTOWNED).  Same checks as store_rr_add.  Used to apply a pdns
+ * transaction.  Marks the zone changed when anything differed.
+ */
+int store_name_set(store_txn_t *txn, uint32_t zone_id, const dname_t *name,
+		   const store_rr_t *rrs, unsigned n);
+
+/* Checks one owner's future RRsets without writing: the CNAME, apex, type
+ * and host-owned rules of store_rr_add, for rrs[0..n) in zone zone_id.
+ * 0 or the error store_name_set would return. */
+int store_name_check(store_txn_t *txn, uint32_t zone_id, const dname_t *name,
+		     const store_rr_t *rrs, unsigned n);
+
+/*
+ * searchRecords: calls cb for each record (SOA rows included) whose owner
+ * name (absolute text without the trailing dot) or content matches pattern
+ * (pdns glob: '*' any run, '?' one character; case-insensitive), in store
+ * order, until cb returns non-zero or max records were reported.  An SOA
+ * row's rr->data is a buffer of store_search, valid during the call only.
+ */
+typedef int (*store_search_cb)(const store_zone_t *z, const dname_t *owner,
+			       const store_rr_t *rr, void *arg);
+int store_search(store_txn_t *txn, const char *pattern, size_t len, unsigned max,
+		 store_search_cb cb, void *arg);
 
 /* ---- hosts ---- */
 
 /* 0 and *out, or -ENOENT. */
 int store_host_get(store_txn_t *txn, const dname_t *name, store_host_t *out);
 
-/* Creates or replaces the host record (not its addresses).  name must be
- * inside a zone and not its apex (ERR_NOZONE, ERR_ISZONE). */
+/*
+ * Creates or replaces the host record (not its addresses).  A new host's
+ * zone is the closest enclosing zone (ERR_NOZONE); h->zone_id is ignored
+ * and an existing host keeps its zone.  Refuses the apex (ERR_ISZONE), and
+ * a name that holds static A, AAAA or CNAME records in that zone
+ * (ERR_CLASH).
+ */
 int store_host_put(store_txn_t *txn, const dname_t *name, const store_host_t *h);
 
 /* Deletes the host and its A and AAAA RRsets.  0, -ENOENT. */
@@ -303,5 +464,56 @@ int store_host_addrs(store_txn_t *txn, const dname_t *name, addr_t *v4, addr_t *
 /* Calls cb for every host at or below name (all hosts if name is NULL). */
 typedef int (*store_host_cb)(const dname_t *name, const store_host_t *h, void *arg);
 int store_host_walk(store_txn_t *txn, const dname_t *name, store_host_cb cb, void *arg);
+
+/* ---- domain metadata (pdns getDomainMetadata & co) ---- */
+
+/* The values of kind for zone zone_id: 0 and *it, or -ENOENT when none. */
+int store_meta_get(store_txn_t *txn, uint32_t zone_id, const char *kind, size_t kind_len,
+		   store_meta_iter_t *it);
+
+/* Next value: 1 and *val and *len, 0 at the end, ERR_CORRUPT on a bad value. */
+int store_meta_next(store_meta_iter_t *it, const char **val, uint16_t *len);
+
+/* Sets kind to exactly vals[0..count) (count 0 deletes the kind).  -ENOENT
+ * when the zone does not exist, ERR_TOOBIG over the limits above,
+ * -EINVAL for an empty kind.  Not a change of zone data: no serial bump. */
+int store_meta_set(store_txn_t *txn, uint32_t zone_id, const char *kind, size_t kind_len,
+		   const char *const *vals, const uint16_t *lens, unsigned count);
+
+/* Calls cb for each kind of zone zone_id, in key order. */
+typedef int (*store_meta_cb)(const char *kind, size_t kind_len, store_meta_iter_t *it,
+			     void *arg);
+int store_meta_walk(store_txn_t *txn, uint32_t zone_id, store_meta_cb cb, void *arg);
+
+/* ---- TSIG keys ---- */
+
+/* 0 and *out, or -ENOENT. */
+int store_tsig_get(store_txn_t *txn, const dname_t *name, store_tsig_t *out);
+
+/* Creates or replaces key k->name.  -EINVAL for an empty algorithm or
+ * secret. */
+int store_tsig_put(store_txn_t *txn, const store_tsig_t *k);
+
+/* 0, -ENOENT. */
+int store_tsig_del(store_txn_t *txn, const dname_t *name);
+
+typedef int (*store_tsig_cb)(const store_tsig_t *k, void *arg);
+int store_tsig_walk(store_txn_t *txn, store_tsig_cb cb, void *arg);
+
+/* ---- autoprimaries (pdns superMasterBackend) ---- */
+
+/* Adds (ip, nameserver) with account (may be empty); replaces the account
+ * of an existing pair.  ip is the primary's address text. */
+int store_autoprimary_put(store_txn_t *txn, const char *ip, const dname_t *nameserver,
+			  const char *account, size_t account_len);
+
+/* 0, -ENOENT. */
+int store_autoprimary_del(store_txn_t *txn, const char *ip, const dname_t *nameserver);
+
+/* Calls cb for each pair (all of them when ip is NULL), in key order. */
+typedef int (*store_autoprimary_cb)(const char *ip, const dname_t *nameserver,
+				    const char *account, size_t account_len, void *arg);
+int store_autoprimary_walk(store_txn_t *txn, const char *ip, store_autoprimary_cb cb,
+			   void *arg);
 
 #endif

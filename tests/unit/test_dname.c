@@ -28,6 +28,221 @@ static int host(const char *in)
 	return dname_parse_host(&n, in, strlen(in));
 }
 
+static const char *pdns_rt(const char *in)
+{
+	static char buf[DNAME_MAX_TEXT];
+	dname_t n;
+	int rc = dname_parse_pdns(&n, in, strlen(in));
+	if (rc < 0)
+		return err_str(rc);
+	if (dname_to_text_nodot(&n, buf, sizeof(buf)) < 0)
+		return "to_text_nodot failed";
+	return buf;
+}
+
+static int ppdns(const char *in)
+{
+	dname_t n;
+	return dname_parse_pdns(&n, in, strlen(in));
+}
+
+static dname_t mk(const char *in)
+{
+	dname_t n;
+	memset(&n, 0, sizeof(n));
+	if (dname_parse_pdns(&n, in, strlen(in)) < 0)
+		fprintf(stderr, "cannot parse test name %s\n", in);
+	return n;
+}
+
+static int keycmp(const uint8_t *a, int la, const uint8_t *b, int lb)
+{
+	int c = memcmp(a, b, (size_t)(la < lb ? la : lb));
+	return c ? c : la - lb;
+}
+
+/* Canonical keys: the order of RFC 4034 6.1, prefix property, round trips. */
+static void test_canon(void)
+{
+	/* RFC 4034 section 6.1 example, in its canonical order */
+	static const char *order[] = {"example",         "a.example",      "yljkjljk.a.example",
+	                              "Z.a.example",     "zABC.a.EXAMPLE", "z.example",
+	                              "\\001.z.example", "*.z.example",    "\\200.z.example"};
+	enum { N = sizeof(order) / sizeof(order[0]) };
+	uint8_t keys[N][DNAME_MAX_CANON], k[DNAME_MAX_CANON];
+	int lens[N];
+	dname_t names[N], r, apex, n;
+	char long63[64], buf[DNAME_MAX_TEXT];
+
+	for (int i = 0; i < N; i++) {
+		names[i] = mk(order[i]);
+		lens[i] = dname_canon_key(&names[i], NULL, keys[i]);
+		CHECK(lens[i] > 0);
+	}
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < N; j++) {
+			int kc = keycmp(keys[i], lens[i], keys[j], lens[j]);
+			int cc = dname_canon_cmp(&names[i], &names[j]);
+			CHECK((i < j) == (kc < 0) && (i == j) == (kc == 0));
+			CHECK((i < j) == (cc < 0) && (i == j) == (cc == 0));
+		}
+	/* "Z.a.example" and "z.a.example" are the same name */
+	r = mk("z.a.example");
+	CHECK(dname_canon_cmp(&names[3], &r) == 0);
+	/* the root sorts before everything; the root key is empty */
+	r = mk(".");
+	CHECK_RC(dname_canon_key(&r, NULL, k), 0);
+	CHECK(dname_canon_cmp(&r, &names[0]) < 0);
+	/* exact key bytes: terminators and the 0x00-0x40 shift */
+	n = mk("a\\000\\@.example.");
+	CHECK_RC(dname_canon_key(&n, NULL, k), 12);
+	CHECK(memcmp(k, "example\0a\x01\x41\0", 12) == 0);
+	/* bytes 0x40 and 0x41 stay apart: '@' < 'a' ('A' cannot occur) */
+	r = mk("\\064.example");
+	n = mk("a.example");
+	CHECK(dname_canon_cmp(&r, &n) < 0);
+	r = mk("\\063.example"); /* '?' 0x3f < '@' 0x40 */
+	n = mk("\\064.example");
+	CHECK(dname_canon_cmp(&r, &n) < 0);
+	r = mk("\\000.example"); /* 0x00 sorts after "no label" but before 0x01 */
+	n = mk("\\001.example");
+	CHECK(dname_canon_cmp(&r, &n) < 0);
+	CHECK(dname_canon_cmp(&names[0], &r) < 0);
+	r = mk("a.example");
+	n = mk("a\\000.example"); /* a label that extends another sorts after it */
+	CHECK(dname_canon_cmp(&r, &n) < 0);
+	n = mk("a-.example");
+	CHECK(dname_canon_cmp(&r, &n) < 0);
+	/* round trips, absolute and relative to an apex */
+	for (int i = 0; i < N; i++) {
+		CHECK_OK(dname_from_canon_key(&r, NULL, keys[i], (size_t)lens[i]));
+		CHECK(dname_equal(&r, &names[i]) && r.labels == names[i].labels);
+	}
+	apex = mk("example");
+	for (int i = 0; i < N; i++) {
+		int l = dname_canon_key(&names[i], &apex, k);
+		CHECK(l >= 0);
+		CHECK_OK(dname_from_canon_key(&r, &apex, k, (size_t)l));
+		CHECK(dname_equal(&r, &names[i]) && r.labels == names[i].labels);
+	}
+	CHECK_RC(dname_canon_key(&apex, &apex, k), 0);
+	n = mk("www.example.");
+	CHECK_RC(dname_canon_key(&n, &apex, k), 4);
+	CHECK(memcmp(k, "www\0", 4) == 0);
+	r = mk("example.com");
+	CHECK_RC(dname_canon_key(&r, &apex, k), ERR_NOZONE);
+	r = mk("xexample");
+	CHECK_RC(dname_canon_key(&r, &apex, k), ERR_NOZONE);
+	/* every byte value survives a round trip */
+	for (int c = 0; c < 256; c++) {
+		int l;
+		memset(&n, 0, sizeof(n));
+		CHECK_OK(dname_child(&n, &apex, (const char *)&(char){(char)c}, 1));
+		l = dname_canon_key(&n, NULL, k);
+		CHECK(l == 10 && k[8] != 0);
+		CHECK_OK(dname_from_canon_key(&r, NULL, k, (size_t)l));
+		CHECK(dname_equal(&r, &n));
+	}
+	/* prefix property: descendants extend the key, a sibling does not */
+	{
+		uint8_t kw[DNAME_MAX_CANON], kd[DNAME_MAX_CANON], ks[DNAME_MAX_CANON];
+		dname_t www = mk("www.example"), deep = mk("a.b.www.example"),
+		        sib = mk("wwwx.example");
+		int lw = dname_canon_key(&www, NULL, kw), ld = dname_canon_key(&deep, NULL, kd),
+		    ls = dname_canon_key(&sib, NULL, ks);
+		CHECK(ld > lw && memcmp(kd, kw, (size_t)lw) == 0);
+		CHECK(!(ls >= lw && memcmp(ks, kw, (size_t)lw) == 0));
+		CHECK(keycmp(kw, lw, kd, ld) < 0 && keycmp(kd, ld, ks, ls) < 0);
+	}
+	/* 63-byte labels and a 255-byte name */
+	memset(long63, 'a', 63);
+	long63[63] = '\0';
+	snprintf(buf, sizeof(buf), "%s.%s.%s.%s", long63, long63, long63,
+	         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 61 */
+	CHECK_OK(dname_parse_pdns(&n, buf, strlen(buf)));
+	CHECK(n.len == 253 + 1);
+	{
+		int l = dname_canon_key(&n, NULL, k);
+		CHECK(l == 254);
+		CHECK_OK(dname_from_canon_key(&r, NULL, k, (size_t)l));
+		CHECK(dname_equal(&r, &n));
+		/* the same key below a non-root apex is over 255 wire bytes */
+		CHECK_RC(dname_from_canon_key(&r, &apex, k, (size_t)l), ERR_BADNAME);
+	}
+	/* malformed keys */
+	CHECK_RC(dname_from_canon_key(&r, NULL, (const uint8_t *)"abc", 3), ERR_BADNAME);
+	CHECK_RC(dname_from_canon_key(&r, NULL, (const uint8_t *)"\0", 1), ERR_BADNAME);
+	CHECK_RC(dname_from_canon_key(&r, NULL, (const uint8_t *)"aBc\0", 4), ERR_BADNAME);
+	{
+		uint8_t big[70];
+		memset(big, 'a', 64);
+		big[64] = 0;
+		CHECK_RC(dname_from_canon_key(&r, NULL, big, 65), ERR_BADNAME);
+		CHECK_OK(dname_from_canon_key(&r, NULL, big + 1, 64));
+	}
+	CHECK_OK(dname_from_canon_key(&r, &apex, k, 0));
+	CHECK(dname_equal(&r, &apex));
+}
+
+/* Names as pdns writes them: only \., \\ and \DDD escapes. */
+static void test_pdns(void)
+{
+	dname_t n, m;
+	char long63[64], buf[DNAME_MAX_TEXT];
+
+	CHECK_STR(pdns_rt("a@b.example.com."), "a@b.example.com");
+	CHECK_STR(pdns_rt("a\\.b.example.com."), "a\\.b.example.com");
+	CHECK_STR(pdns_rt("a\\\\b.example.com"), "a\\\\b.example.com");
+	CHECK_STR(pdns_rt("\\065BC.Example"), "abc.example");
+	CHECK_STR(pdns_rt("$x.(y).;z.\"q\".example."), "$x.(y).;z.\"q\".example");
+	CHECK_STR(pdns_rt("."), ".");
+	CHECK_STR(pdns_rt("*.example"), "*.example");
+	CHECK_STR(pdns_rt("a\\000b.example"), "a\\000b.example");
+	CHECK_STR(pdns_rt("sp ace.example"), "sp\\032ace.example");
+	CHECK_STR(pdns_rt("x\\200\\127\\126.example"), "x\\200\\127~.example");
+	CHECK_STR(pdns_rt("\\@\\$.example"), "@$.example");
+	CHECK_STR(pdns_rt("\xc3\xa9.example"), "\\195\\169.example");
+	/* the byte '@' is a label byte, not the origin */
+	CHECK_OK(dname_parse_pdns(&n, "@", 1));
+	CHECK(n.labels == 1 && n.len == 2 && n.key[1] == '@');
+	CHECK_OK(dname_parse_pdns(&n, "a@b.example.com.", 16));
+	CHECK_OK(dname_parse(&m, "a\\@b.example.com", 16));
+	CHECK(dname_equal(&n, &m));
+	/* pdns-form text is what dname_parse_pdns reads back */
+	CHECK_OK(dname_parse_pdns(&n, "a\\.b\\\\c\\000.x", 13));
+	CHECK(dname_to_text_nodot(&n, buf, sizeof(buf)) > 0);
+	CHECK_OK(dname_parse_pdns(&m, buf, strlen(buf)));
+	CHECK(dname_equal(&n, &m) && n.labels == 2);
+	/* rejects */
+	CHECK_RC(ppdns(""), ERR_BADNAME);
+	CHECK_RC(ppdns(".."), ERR_BADNAME);
+	CHECK_RC(ppdns("a..b"), ERR_BADNAME);
+	CHECK_RC(ppdns(".a"), ERR_BADNAME);
+	CHECK_RC(ppdns("a.."), ERR_BADNAME);
+	CHECK_RC(ppdns("a\\256"), ERR_BADNAME);
+	CHECK_RC(ppdns("a\\12"), ERR_BADNAME);
+	CHECK_RC(ppdns("a\\"), ERR_BADNAME);
+	memset(long63, 'a', 63);
+	long63[63] = '\0';
+	snprintf(buf, sizeof(buf), "%s.example", long63);
+	CHECK_OK(ppdns(buf));
+	snprintf(buf, sizeof(buf), "a%s.example", long63);
+	CHECK_RC(ppdns(buf), ERR_BADNAME);
+	/* 255 wire bytes is the limit: 4 labels of 63 + 1 + root = 256 is over */
+	snprintf(buf, sizeof(buf), "%s.%s.%s.%s", long63, long63, long63, long63);
+	CHECK_RC(ppdns(buf), ERR_BADNAME);
+	snprintf(buf, sizeof(buf), "%s.%s.%s.%.61s.", long63, long63, long63, long63);
+	CHECK_OK(ppdns(buf));
+	snprintf(buf, sizeof(buf), "%s.%s.%s.%.62s", long63, long63, long63, long63);
+	CHECK_RC(ppdns(buf), ERR_BADNAME);
+	/* small buffers */
+	n = mk("www.example");
+	CHECK_RC(dname_to_text_nodot(&n, buf, 11), -ENOSPC);
+	CHECK_RC(dname_to_text_nodot(&n, buf, 12), 11);
+	n = mk(".");
+	CHECK_RC(dname_to_text_nodot(&n, buf, 1), -ENOSPC);
+}
+
 int main(void)
 {
 	char long63[64], long64[65], name255[300], name256[300];
@@ -137,5 +352,7 @@ int main(void)
 	CHECK_RC(host("localhost"), ERR_NOTHOST);
 	CHECK_RC(host("a b.example.com"), ERR_BADNAME);
 	CHECK_RC(host("1.2.3.4"), 0); /* LDH allows it; the updater checks FQDN-ness too */
+	test_canon();
+	test_pdns();
 	return check_done("dname");
 }

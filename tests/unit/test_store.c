@@ -1,8 +1,10 @@
 /*
- * Unit tests of the store: schema, zones, RRsets, hosts, serials, walks,
- * the documented value encoding, and the multi-process cases (concurrent
- * reader and writer processes, map growth under an open reader, stale
- * reader slots).  Each test case gets its own temporary store.
+ * Unit tests of the store, schema 2: zones and zone cuts, RRsets, canonical
+ * order, hosts and their A/AAAA, the serial policy, metadata, TSIG keys,
+ * autoprimaries, search, the documented value encoding, the migration of a
+ * schema-1 store (tests/data/store-v1.dump), and the multi-process cases
+ * (concurrent reader and writer processes, map growth under an open
+ * reader, stale reader slots).  Each test case gets its own temporary store.
  */
 #include <lmdb.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@
 static char tmpl[] = "/tmp/kyedns-test-store-XXXXXX";
 static char dir[256];
 static int seq;
+static const char *argv0;
 
 static const char *fresh_dir(void)
 {
@@ -38,13 +41,13 @@ static dname_t N(const char *s)
 	return n;
 }
 
-static int add_zone(store_txn_t *t, const char *name, uint32_t *id)
+static int add_zone_kind(store_txn_t *t, const char *name, uint8_t kind, uint32_t *id)
 {
 	store_zone_t z;
 	int rc;
 	memset(&z, 0, sizeof(z));
 	z.name = N(name);
-	z.kind = STORE_KIND_MASTER;
+	z.kind = kind;
 	z.refresh = 10800;
 	z.retry = 3600;
 	z.expire = 604800;
@@ -60,10 +63,16 @@ static int add_zone(store_txn_t *t, const char *name, uint32_t *id)
 	return rc;
 }
 
-static int add_rr(store_txn_t *t, const char *name, uint16_t type, const char *content)
+static int add_zone(store_txn_t *t, const char *name, uint32_t *id)
+{
+	return add_zone_kind(t, name, STORE_KIND_MASTER, id);
+}
+
+static int add_rr(store_txn_t *t, uint32_t zone, const char *name, uint16_t type,
+		  const char *content)
 {
 	dname_t n = N(name);
-	return store_rr_add(t, &n, type, 300, content, strlen(content));
+	return store_rr_add(t, zone, &n, type, 300, content, strlen(content));
 }
 
 static int add_host(store_txn_t *t, const char *name, const char *token)
@@ -77,8 +86,8 @@ static int add_host(store_txn_t *t, const char *name, const char *token)
 	return store_host_put(t, &n, &h);
 }
 
-/* Collects "type content" lines of one owner into buf. */
-static const char *rrs(store_txn_t *t, const char *name)
+/* Collects "type content" of one owner in one zone. */
+static const char *rrs(store_txn_t *t, uint32_t zone, const char *name)
 {
 	static char buf[4096];
 	store_rr_iter_t it;
@@ -86,11 +95,28 @@ static const char *rrs(store_txn_t *t, const char *name)
 	dname_t n = N(name);
 	size_t o = 0;
 	buf[0] = '\0';
-	if (store_name_get(t, &n, &it) < 0)
+	if (store_name_get(t, zone, &n, &it) < 0)
 		return "(none)";
 	while (store_rr_next(&it, &rr) == 1)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u %.*s", o ? "|" : "", rr.type,
 				      (int)rr.len, rr.data);
+	return buf;
+}
+
+/* Like rrs, with each RRset's TTL: "type/ttl content". */
+static const char *rrs_ttl(store_txn_t *t, uint32_t zone, const char *name)
+{
+	static char buf[4096];
+	store_rr_iter_t it;
+	store_rr_t rr;
+	dname_t n = N(name);
+	size_t o = 0;
+	buf[0] = '\0';
+	if (store_name_get(t, zone, &n, &it) < 0)
+		return "(none)";
+	while (store_rr_next(&it, &rr) == 1)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u/%u %.*s", o ? "|" : "", rr.type,
+				      rr.ttl, (int)rr.len, rr.data);
 	return buf;
 }
 
@@ -108,6 +134,54 @@ static uint32_t serial_of(store_t *s, const char *zone)
 	return v;
 }
 
+struct walk_acc {
+	char buf[8192];
+	size_t o;
+};
+
+static int walk_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
+{
+	struct walk_acc *a = arg;
+	char txt[DNAME_MAX_TEXT];
+	store_rr_t rr;
+	dname_to_text(owner, txt, sizeof(txt));
+	while (store_rr_next(it, &rr) == 1)
+		a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%s %u;", txt, rr.type);
+	return 0;
+}
+
+/* Owners only, once each. */
+static int walk_owner_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
+{
+	struct walk_acc *a = arg;
+	char txt[DNAME_MAX_TEXT];
+	(void)it;
+	dname_to_text(owner, txt, sizeof(txt));
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%s ", txt);
+	return 0;
+}
+
+static const char *walk(store_txn_t *t, uint32_t zone, int owners_only)
+{
+	static struct walk_acc acc;
+	memset(&acc, 0, sizeof(acc));
+	if (store_name_walk(t, zone, owners_only ? walk_owner_cb : walk_cb, &acc) < 0)
+		return "(error)";
+	return acc.buf;
+}
+
+static int below(store_txn_t *t, uint32_t zone, const char *name)
+{
+	dname_t n = N(name);
+	return store_name_has_below(t, zone, &n);
+}
+
+static int cut(store_txn_t *t, uint32_t zone, const char *name, int at_or_below)
+{
+	dname_t n = N(name);
+	return store_name_below_cut(t, zone, &n, at_or_below);
+}
+
 static void test_open(void)
 {
 	store_t *s;
@@ -122,7 +196,9 @@ static void test_open(void)
 		CHECK_RC(store_txn_begin(s, 1, &t), -EACCES);
 	}
 	store_close(s);
-	/* a wrong schema version is refused */
+	CHECK_OK(store_open(&s, d, 0)); /* a current store opens without a write txn */
+	store_close(s);
+	/* a wrong schema version is refused, with and without write access */
 	{
 		MDB_env *env;
 		MDB_txn *txn;
@@ -132,7 +208,7 @@ static void test_open(void)
 		v.mv_size = 4;
 		v.mv_data = nine;
 		mdb_env_create(&env);
-		mdb_env_set_maxdbs(env, 8);
+		mdb_env_set_maxdbs(env, 16);
 		CHECK(mdb_env_open(env, d, 0, 0640) == 0);
 		mdb_txn_begin(env, NULL, 0, &txn);
 		mdb_dbi_open(txn, "meta", 0, &dbi);
@@ -140,6 +216,8 @@ static void test_open(void)
 		mdb_txn_commit(txn);
 		mdb_env_close(env);
 		CHECK_RC(store_open(&s, d, 0), ERR_VERSION);
+		CHECK_RC(store_open(&s, d, STORE_RDONLY), ERR_VERSION);
+		CHECK_RC(store_open(&s, d, STORE_CREATE), ERR_VERSION);
 	}
 	/* a plain LMDB file without our tables is not a store */
 	{
@@ -170,37 +248,58 @@ static void test_zones_records(void)
 	CHECK_OK(add_zone(t, "Example.com", &id1));
 	CHECK_OK(add_zone(t, "dyn.example.com.", &id2));
 	CHECK_RC(add_zone(t, "example.com", NULL), -EEXIST);
-	CHECK(id1 >= 1 && id2 == id1 + 1);
-	CHECK_OK(add_rr(t, "example.com", RR_NS, "ns1.example.net."));
-	CHECK_OK(add_rr(t, "example.com", RR_NS, "ns2.example.net."));
-	CHECK_RC(add_rr(t, "example.com", RR_NS, "ns2.example.net."), -EEXIST);
-	CHECK_OK(add_rr(t, "www.example.com", RR_A, "192.0.2.1"));
-	CHECK_OK(add_rr(t, "www.example.com", RR_AAAA, "2001:db8::1"));
-	CHECK_OK(add_rr(t, "a.b.c.example.com", RR_TXT, "\"deep\""));
-	CHECK_OK(add_rr(t, "alias.example.com", RR_CNAME, "www.example.com."));
-	CHECK_RC(add_rr(t, "alias.example.com", RR_A, "192.0.2.9"), ERR_CLASH);
-	CHECK_RC(add_rr(t, "alias.example.com", RR_CNAME, "other.example.com."), ERR_CLASH);
-	CHECK_RC(add_rr(t, "www.example.com", RR_CNAME, "x.example.com."), ERR_CLASH);
-	CHECK_RC(add_rr(t, "example.com", RR_CNAME, "x.example.net."), ERR_ISZONE);
-	CHECK_RC(add_rr(t, "www.example.org", RR_A, "192.0.2.1"), ERR_NOZONE);
-	CHECK_RC(add_rr(t, "www.example.com", RR_SOA, "x"), ERR_BADTYPE);
-	CHECK_OK(add_rr(t, "*.example.com", RR_A, "192.0.2.77"));
-	CHECK_OK(add_rr(t, "host.dyn.example.com", RR_A, "192.0.2.50"));
+	CHECK_RC(add_zone(t, ".", NULL), ERR_BADNAME);
+	CHECK(id1 == 1 && id2 == 2);
+	CHECK_OK(add_rr(t, id1, "example.com", RR_NS, "ns1.example.net"));
+	CHECK_OK(add_rr(t, id1, "example.com", RR_NS, "ns2.example.net"));
+	CHECK_RC(add_rr(t, id1, "example.com", RR_NS, "ns2.example.net"), -EEXIST);
+	CHECK_OK(add_rr(t, id1, "www.example.com", RR_A, "192.0.2.1"));
+	CHECK_OK(add_rr(t, id1, "www.example.com", RR_AAAA, "2001:db8::1"));
+	CHECK_OK(add_rr(t, id1, "a.b.c.example.com", RR_TXT, "\"deep\""));
+	CHECK_OK(add_rr(t, id1, "alias.example.com", RR_CNAME, "www.example.com"));
+	/* the refusals of store_rr_add */
+	CHECK_RC(add_rr(t, id1, "alias.example.com", RR_A, "192.0.2.9"), ERR_CLASH);
+	CHECK_RC(add_rr(t, id1, "alias.example.com", RR_CNAME, "other.example.com"), ERR_CLASH);
+	CHECK_RC(add_rr(t, id1, "www.example.com", RR_CNAME, "x.example.com"), ERR_CLASH);
+	CHECK_RC(add_rr(t, id1, "example.com", RR_CNAME, "x.example.net"), ERR_ISZONE);
+	CHECK_RC(add_rr(t, id1, "example.com", RR_DS, "1 13 2 abcd"), ERR_ISZONE);
+	CHECK_RC(add_rr(t, id1, "www.example.org", RR_A, "192.0.2.1"), ERR_NOZONE);
+	CHECK_RC(add_rr(t, id2, "www.example.com", RR_A, "192.0.2.1"), ERR_NOZONE);
+	CHECK_RC(add_rr(t, 99, "www.example.com", RR_A, "192.0.2.1"), ERR_NOZONE);
+	CHECK_RC(add_rr(t, id1, "www.example.com", RR_SOA, "x"), ERR_BADTYPE);
+	CHECK_RC(add_rr(t, id1, "www.example.com", RR_ANY, "x"), ERR_BADTYPE);
+	CHECK_RC(add_rr(t, id1, "www.example.com", RR_TSIG, "x"), ERR_BADTYPE);
+	CHECK_RC(add_rr(t, id1, "www.example.com", RR_OPT, "x"), ERR_BADTYPE);
+	CHECK_RC(add_rr(t, id1, "www.example.com", RR_AXFR, "x"), ERR_BADTYPE);
+	CHECK_RC(add_rr(t, id1, "www.example.com", 0, "x"), ERR_BADTYPE);
+	{
+		static char big[STORE_MAX_CONTENT + 2];
+		n = N("big.example.com");
+		CHECK_RC(store_rr_add(t, id1, &n, RR_TXT, 60, big, sizeof(big)), ERR_TOOBIG);
+	}
+	/* an unknown type in RFC 3597 form is just content */
+	CHECK_OK(add_rr(t, id1, "www.example.com", 65280, "\\# 2 abcd"));
+	CHECK_OK(add_rr(t, id1, "*.example.com", RR_A, "192.0.2.77"));
+	/* a DS below the apex (the parent side of a cut) is fine */
+	CHECK_OK(add_rr(t, id1, "dyn.example.com", RR_DS, "1 13 2 abcd"));
+	CHECK_OK(add_rr(t, id2, "host.dyn.example.com", RR_A, "192.0.2.50"));
 	CHECK_OK(store_txn_commit(t));
 
 	CHECK_OK(store_txn_begin(s, 0, &t));
 	/* RRsets come back sorted by type, content as stored */
-	CHECK_STR(rrs(t, "WWW.example.COM."), "1 192.0.2.1|28 2001:db8::1");
-	CHECK_STR(rrs(t, "example.com"), "2 ns1.example.net.|2 ns2.example.net.");
-	CHECK_STR(rrs(t, "nothing.example.com"), "(none)");
+	CHECK_STR(rrs(t, id1, "WWW.example.COM."), "1 192.0.2.1|28 2001:db8::1|65280 \\# 2 abcd");
+	CHECK_STR(rrs(t, id1, "example.com"), "2 ns1.example.net|2 ns2.example.net");
+	CHECK_STR(rrs(t, id1, "nothing.example.com"), "(none)");
+	CHECK_STR(rrs(t, id2, "example.com"), "(none)"); /* outside zone 2 */
 	/* closest enclosing zone */
 	n = N("host.dyn.example.com");
 	CHECK_OK(store_zone_find(t, &n, &z));
 	CHECK(z.id == id2);
 	n = N("www.example.com");
 	CHECK_OK(store_zone_find(t, &n, &z));
-	CHECK(z.id == id1 && z.kind == STORE_KIND_MASTER && z.refresh == 10800);
+	CHECK(z.id == id1 && z.kind == STORE_KIND_MASTER && z.refresh == 10800 && z.flags == 0);
 	CHECK(z.mname_len == 16 && memcmp(z.mname, "ns1.example.net.", 16) == 0);
+	CHECK(z.masters_len == 0 && z.account_len == 0 && z.last_check == 0);
 	n = N("example.org");
 	CHECK_RC(store_zone_find(t, &n, &z), ERR_NOZONE);
 	CHECK_OK(store_zone_get_by_id(t, id2, &z));
@@ -210,48 +309,34 @@ static void test_zones_records(void)
 		CHECK_STR(txt, "dyn.example.com.");
 	}
 	CHECK_RC(store_zone_get_by_id(t, 999, &z), -ENOENT);
-	/* empty non-terminals by range scan */
-	n = N("b.c.example.com");
-	CHECK(store_name_has_below(t, &n) == 1);
-	n = N("c.example.com");
-	CHECK(store_name_has_below(t, &n) == 1);
-	n = N("a.b.c.example.com");
-	CHECK(store_name_has_below(t, &n) == 0);
-	n = N("www.example.com");
-	CHECK(store_name_has_below(t, &n) == 0);
-	n = N("ww.example.com");
-	CHECK(store_name_has_below(t, &n) == 0);
+	/* empty non-terminals by range scan, scoped to the zone */
+	CHECK(below(t, id1, "b.c.example.com") == 1);
+	CHECK(below(t, id1, "c.example.com") == 1);
+	CHECK(below(t, id1, "a.b.c.example.com") == 0);
+	CHECK(below(t, id1, "www.example.com") == 0);
+	CHECK(below(t, id1, "ww.example.com") == 0);
+	CHECK(below(t, id1, "example.com") == 1);
+	CHECK(below(t, id2, "dyn.example.com") == 1);
+	CHECK(below(t, id2, "host.dyn.example.com") == 0);
+	CHECK(below(t, id1, "dyn.example.com") == 0); /* the child's data is not zone 1's */
+	CHECK(below(t, 99, "example.com") == 0);
 	store_txn_abort(t);
 
 	/* delete one RR, an RRset, the last RRset of an owner */
 	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_rr(t, "www.example.com", RR_A, "192.0.2.2"));
+	CHECK_OK(add_rr(t, id1, "www.example.com", RR_A, "192.0.2.2"));
 	n = N("www.example.com");
-	CHECK_OK(store_rr_del(t, &n, RR_A, "192.0.2.1", 9));
-	CHECK_STR(rrs(t, "www.example.com"), "1 192.0.2.2|28 2001:db8::1");
-	CHECK_RC(store_rr_del(t, &n, RR_A, "192.0.2.1", 9), -ENOENT);
-	CHECK_OK(store_rr_del(t, &n, RR_AAAA, NULL, 0));
-	CHECK_RC(store_rr_del(t, &n, RR_MX, NULL, 0), -ENOENT);
-	CHECK_OK(store_rr_del(t, &n, RR_A, NULL, 0));
-	CHECK_STR(rrs(t, "www.example.com"), "(none)");
+	CHECK_OK(store_rr_del(t, id1, &n, RR_A, "192.0.2.1", 9));
+	CHECK_STR(rrs(t, id1, "www.example.com"), "1 192.0.2.2|28 2001:db8::1|65280 \\# 2 abcd");
+	CHECK_RC(store_rr_del(t, id1, &n, RR_A, "192.0.2.1", 9), -ENOENT);
+	CHECK_OK(store_rr_del(t, id1, &n, RR_AAAA, NULL, 0));
+	CHECK_RC(store_rr_del(t, id1, &n, RR_MX, NULL, 0), -ENOENT);
+	CHECK_RC(store_rr_del(t, id2, &n, RR_A, NULL, 0), -ENOENT);
+	CHECK_OK(store_rr_del(t, id1, &n, RR_A, NULL, 0));
+	CHECK_OK(store_rr_del(t, id1, &n, 65280, NULL, 0));
+	CHECK_STR(rrs(t, id1, "www.example.com"), "(none)");
 	CHECK_OK(store_txn_commit(t));
 	store_close(s);
-}
-
-struct walk_acc {
-	char buf[4096];
-	size_t o;
-};
-
-static int walk_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
-{
-	struct walk_acc *a = arg;
-	char txt[DNAME_MAX_TEXT];
-	store_rr_t rr;
-	dname_to_text(owner, txt, sizeof(txt));
-	while (store_rr_next(it, &rr) == 1)
-		a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%s %u;", txt, rr.type);
-	return 0;
 }
 
 static int zone_count_cb(const store_zone_t *z, void *arg)
@@ -261,69 +346,178 @@ static int zone_count_cb(const store_zone_t *z, void *arg)
 	return 0;
 }
 
-static void test_walk_and_delete(void)
+/* The same owner in parent and child: each zone sees only its own data. */
+static void test_zone_cut(void)
 {
 	store_t *s;
 	store_txn_t *t;
-	struct walk_acc acc;
+	uint32_t p, c, x, id4;
 	dname_t n;
 	int zones = 0;
-	uint32_t id3;
 
 	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
 	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_zone(t, "example.com", NULL));
-	CHECK_OK(add_zone(t, "sub.example.com", NULL));
-	CHECK_OK(add_zone(t, "example.comx", NULL));
-	CHECK_OK(add_rr(t, "example.com", RR_NS, "ns1.example.com."));
-	CHECK_OK(add_rr(t, "ns1.example.com", RR_A, "192.0.2.53"));
-	CHECK_OK(add_rr(t, "sub.example.com", RR_NS, "ns1.example.com."));
-	CHECK_OK(add_rr(t, "x.sub.example.com", RR_A, "192.0.2.8"));
-	CHECK_OK(add_rr(t, "example.comx", RR_NS, "ns1.example.com."));
+	CHECK_OK(add_zone(t, "example.com", &p));
+	CHECK_OK(add_zone(t, "sub.example.com", &c));
+	CHECK_OK(add_zone(t, "example.comx", &x));
+	CHECK_OK(add_rr(t, p, "example.com", RR_NS, "ns1.example.com"));
+	CHECK_OK(add_rr(t, p, "ns1.example.com", RR_A, "192.0.2.53"));
+	/* parent side of the cut: delegation NS, DS, glue */
+	CHECK_OK(add_rr(t, p, "sub.example.com", RR_NS, "ns.sub.example.com"));
+	CHECK_OK(add_rr(t, p, "sub.example.com", RR_DS, "12345 13 2 abcdef"));
+	CHECK_OK(add_rr(t, p, "ns.sub.example.com", RR_A, "192.0.2.99"));
+	/* child side: apex NS, its own data at the same names */
+	CHECK_OK(add_rr(t, c, "sub.example.com", RR_NS, "ns.sub.example.com"));
+	CHECK_OK(add_rr(t, c, "sub.example.com", RR_NS, "ns2.example.net"));
+	CHECK_OK(add_rr(t, c, "sub.example.com", RR_TXT, "\"child\""));
+	CHECK_OK(add_rr(t, c, "ns.sub.example.com", RR_A, "192.0.2.99"));
+	CHECK_OK(add_rr(t, c, "x.sub.example.com", RR_A, "192.0.2.8"));
+	CHECK_OK(add_rr(t, x, "example.comx", RR_NS, "ns1.example.com"));
 	CHECK_OK(add_host(t, "h1.example.com", "abcdefghijklmnopqrstuvwxyz"));
 	CHECK_OK(add_host(t, "h2.sub.example.com", "abcdefghijklmnopqrstuvwxyz"));
+	{
+		const char *v = "v";
+		uint16_t l = 1;
+		CHECK_OK(store_meta_set(t, p, "ALSO-NOTIFY", 11, &v, &l, 1));
+		CHECK_OK(store_meta_set(t, c, "ALSO-NOTIFY", 11, &v, &l, 1));
+	}
 	CHECK_OK(store_txn_commit(t));
 
 	CHECK_OK(store_txn_begin(s, 0, &t));
-	memset(&acc, 0, sizeof(acc));
-	n = N("example.com");
-	CHECK_OK(store_name_walk(t, &n, 1, walk_cb, &acc));
-	CHECK_STR(acc.buf, "example.com. 2;ns1.example.com. 1;");
-	memset(&acc, 0, sizeof(acc));
-	CHECK_OK(store_name_walk(t, &n, 0, walk_cb, &acc));
-	CHECK_STR(acc.buf, "example.com. 2;ns1.example.com. 1;sub.example.com. 2;x.sub.example.com. 1;");
+	CHECK_STR(rrs(t, p, "sub.example.com"), "2 ns.sub.example.com|43 12345 13 2 abcdef");
+	CHECK_STR(rrs(t, c, "sub.example.com"), "2 ns.sub.example.com|2 ns2.example.net|16 \"child\"");
+	CHECK_STR(rrs(t, p, "x.sub.example.com"), "(none)");
+	CHECK_STR(rrs(t, c, "x.sub.example.com"), "1 192.0.2.8");
+	/* the parent's listing has the delegation and glue, in canonical order */
+	CHECK_STR(walk(t, p, 0), "example.com. 2;ns1.example.com. 1;sub.example.com. 2;"
+				 "sub.example.com. 43;ns.sub.example.com. 1;");
+	CHECK_STR(walk(t, c, 0), "sub.example.com. 2;sub.example.com. 2;sub.example.com. 16;"
+				 "ns.sub.example.com. 1;x.sub.example.com. 1;");
+	CHECK_STR(walk(t, 99, 0), "");
+	/* occlusion: below the cut in the parent; the cut itself with at_or_below */
+	CHECK(cut(t, p, "ns.sub.example.com", 0) == 1);
+	CHECK(cut(t, p, "deep.x.sub.example.com", 0) == 1);
+	CHECK(cut(t, p, "sub.example.com", 0) == 0);
+	CHECK(cut(t, p, "sub.example.com", 1) == 1);
+	CHECK(cut(t, p, "ns1.example.com", 1) == 0);
+	CHECK(cut(t, p, "example.com", 1) == 0); /* the apex NS is no cut */
+	CHECK(cut(t, c, "x.sub.example.com", 0) == 0);
+	CHECK(cut(t, c, "sub.example.com", 1) == 0);
+	CHECK(cut(t, p, "www.example.org", 1) == 0);
+	CHECK(below(t, p, "sub.example.com") == 1);  /* glue ns.sub */
+	CHECK(below(t, c, "ns.sub.example.com") == 0);
 	CHECK_OK(store_zone_walk(t, zone_count_cb, &zones));
 	CHECK(zones == 3);
 	store_txn_abort(t);
 
-	/* zone del: its names and hosts go, the sub-zone's stay */
+	/* zone del: its records, hosts and metadata go; the child's stay */
 	CHECK_OK(store_txn_begin(s, 1, &t));
 	n = N("example.com");
 	CHECK_OK(store_zone_del(t, &n));
 	CHECK_RC(store_zone_del(t, &n), -ENOENT);
-	CHECK_STR(rrs(t, "ns1.example.com"), "(none)");
-	CHECK_STR(rrs(t, "x.sub.example.com"), "1 192.0.2.8");
+	CHECK_STR(walk(t, p, 0), "");
+	CHECK_STR(rrs(t, c, "x.sub.example.com"), "1 192.0.2.8");
+	CHECK_STR(rrs(t, c, "sub.example.com"), "2 ns.sub.example.com|2 ns2.example.net|16 \"child\"");
 	{
 		store_host_t h;
+		store_meta_iter_t it;
 		dname_t h1 = N("h1.example.com"), h2 = N("h2.sub.example.com");
 		CHECK_RC(store_host_get(t, &h1, &h), -ENOENT);
 		CHECK_OK(store_host_get(t, &h2, &h));
+		CHECK(h.zone_id == c);
+		CHECK_RC(store_meta_get(t, p, "ALSO-NOTIFY", 11, &it), -ENOENT);
+		CHECK_OK(store_meta_get(t, c, "ALSO-NOTIFY", 11, &it));
 	}
-	/* the last keys of the names table go too (the cursor runs off the end) */
+	/* the last keys of the records table go too (the cursor runs off the end) */
 	n = N("example.comx");
 	CHECK_OK(store_zone_del(t, &n));
-	CHECK_STR(rrs(t, "example.comx"), "(none)");
-	CHECK_STR(rrs(t, "x.sub.example.com"), "1 192.0.2.8");
+	CHECK_STR(walk(t, x, 0), "");
+	CHECK_STR(walk(t, c, 1), "sub.example.com. ns.sub.example.com. x.sub.example.com. ");
 	/* ids are never reused */
-	CHECK_OK(add_zone(t, "example.com", &id3));
-	CHECK(id3 == 4);
+	CHECK_OK(add_zone(t, "example.com", &id4));
+	CHECK(id4 == 4);
+	CHECK_STR(walk(t, id4, 0), "");
 	CHECK_OK(store_txn_commit(t));
 	store_close(s);
 }
 
+/* RFC 4034 6.1's example order, within one zone. */
+static void test_canonical_order(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	uint32_t z;
+	const char *names[] = {"\\200.z.example", "zABC.a.example", "*.z.example", "z.example",
+			       "Z.a.example", "\\001.z.example", "yljkjljk.a.example", "a.example",
+			       "example"};
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example", &z));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK_OK(add_rr(t, z, names[i], RR_TXT, "\"x\""));
+	CHECK_STR(walk(t, z, 1), "example. a.example. yljkjljk.a.example. z.a.example. "
+				 "zabc.a.example. z.example. \\001.z.example. *.z.example. "
+				 "\\200.z.example. ");
+	CHECK(below(t, z, "z.example") == 1);
+	CHECK(below(t, z, "zabc.a.example") == 0);
+	CHECK(below(t, z, "y.a.example") == 0);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+/* Sets zone's serial exactly (a slave takes it verbatim; the kind change
+ * back is no SOA change). */
+static void set_serial(store_t *s, const char *zone, uint32_t serial, uint8_t kind)
+{
+	store_txn_t *t;
+	store_zone_t z;
+	dname_t n = N(zone);
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.kind = STORE_KIND_SLAVE;
+	z.serial = serial;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(store_txn_commit(t));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.kind = kind;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, zone) == serial);
+}
+
+/* One data change in its own txn. */
+static void touch(store_t *s, uint32_t zone, const char *name)
+{
+	store_txn_t *t;
+	dname_t n = N(name);
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	store_rr_del(t, zone, &n, RR_TXT, NULL, 0);
+	CHECK_OK(add_rr(t, zone, name, RR_TXT, "\"touch\""));
+	CHECK_OK(store_txn_commit(t));
+}
+
+/* An explicit SOA write of serial (and optionally a new mname). */
+static void write_soa(store_t *s, const char *zone, uint32_t serial, const char *mname)
+{
+	store_txn_t *t;
+	store_zone_t z;
+	dname_t n = N(zone);
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.serial = serial;
+	if (mname) {
+		z.mname = mname;
+		z.mname_len = (uint8_t)strlen(mname);
+	}
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(store_txn_commit(t));
+}
+
 /* Sets name's A RRset to the one address in its own committed txn;
  * returns the "changed" flag, or -1 when a step failed. */
-static int set_one_a(store_t *s, const char *name, const char *ip)
+static int set_one_a(store_t *s, uint32_t zone, const char *name, const char *ip)
 {
 	store_txn_t *t;
 	dname_t n = N(name);
@@ -331,7 +525,7 @@ static int set_one_a(store_t *s, const char *name, const char *ip)
 	int ch = -1;
 	if (store_txn_begin(s, 1, &t) < 0)
 		return -1;
-	if (store_rrset_set(t, &n, RR_A, 300, &ip, &l, 1, &ch) < 0) {
+	if (store_rrset_set(t, zone, &n, RR_A, 300, &ip, &l, 1, &ch) < 0) {
 		store_txn_abort(t);
 		return -1;
 	}
@@ -344,12 +538,15 @@ static void test_serials(void)
 	store_txn_t *t;
 	store_zone_t z;
 	dname_t n = N("example.com");
-	uint32_t s0, s1, s2, other, now = (uint32_t)time(NULL);
+	uint32_t id, sl, s0, s1, other, now = (uint32_t)time(NULL), old;
 
 	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
 	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_zone(t, "example.com", &id));
 	CHECK_OK(add_zone(t, "other.org", NULL));
+	CHECK_OK(add_zone_kind(t, "slave.test", STORE_KIND_SLAVE, &sl));
+	/* records added with the zone keep its fresh serial */
+	CHECK_OK(add_rr(t, id, "example.com", RR_NS, "ns1.example.net"));
 	CHECK_OK(store_txn_commit(t));
 	s0 = serial_of(s, "example.com");
 	CHECK(s0 >= now && s0 <= now + 2);
@@ -360,7 +557,7 @@ static void test_serials(void)
 		char name[64], ip[32];
 		snprintf(name, sizeof(name), "h%d.example.com", i);
 		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
-		CHECK_OK(add_rr(t, name, RR_A, ip));
+		CHECK_OK(add_rr(t, id, name, RR_A, ip));
 	}
 	other = serial_of(s, "other.org");
 	CHECK_OK(store_txn_commit(t));
@@ -368,48 +565,106 @@ static void test_serials(void)
 	CHECK(s1 == s0 + 1 || (s1 > s0 && s1 <= (uint32_t)time(NULL)));
 	CHECK(serial_of(s, "other.org") == other); /* an untouched zone keeps its serial */
 
-	/* a serial ahead of the clock keeps counting (never jumps back) */
+	/* an explicit serial greater than the old one is kept as written */
+	set_serial(s, "example.com", 100, STORE_KIND_MASTER);
+	write_soa(s, "example.com", 200, NULL);
+	CHECK(serial_of(s, "example.com") == 200);
+	/* ... also when data changed in the same txn */
 	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_rr(t, id, "new.example.com", RR_TXT, "\"n\""));
 	CHECK_OK(store_zone_get(t, &n, &z));
-	z.serial = now + 100000;
+	z.serial = 300;
 	CHECK_OK(store_zone_put(t, &z));
 	CHECK_OK(store_txn_commit(t));
-	CHECK(serial_of(s, "example.com") == now + 100001);
-	/* wrap-around: 0xffffffff + 1 is 1 in serial arithmetic only if time
-	 * is not "ahead"; with time far behind in RFC 1982 terms we just add 1 */
-	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(store_zone_get(t, &n, &z));
-	z.serial = now + 0x7ffffff0u; /* time is "behind" this */
-	CHECK_OK(store_zone_put(t, &z));
-	CHECK_OK(store_txn_commit(t));
-	s2 = serial_of(s, "example.com");
-	CHECK(s2 == now + 0x7ffffff1u);
-	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(store_zone_get(t, &n, &z));
-	z.serial = 0xffffffffu;
-	CHECK_OK(store_zone_put(t, &z));
-	CHECK_OK(store_txn_commit(t));
-	/* 0xffffffff + 1 wraps to 0, which we skip; time (small, "ahead" of 0
-	 * by less than 2^31) then wins */
-	s2 = serial_of(s, "example.com");
-	CHECK(s2 >= now && s2 <= now + 2);
+	CHECK(serial_of(s, "example.com") == 300);
+	/* lower or equal: bumped by the policy (time is ahead of 300) */
+	now = (uint32_t)time(NULL);
+	write_soa(s, "example.com", 150, NULL);
+	s1 = serial_of(s, "example.com");
+	CHECK(s1 >= now && s1 <= (uint32_t)time(NULL));
+	set_serial(s, "example.com", 2026112801u, STORE_KIND_MASTER);
+	write_soa(s, "example.com", 2026112801u, "ns9.example.net."); /* equal, mname changed */
+	CHECK(serial_of(s, "example.com") == 2026112802u);
+	/* YYYYMMDDnn ahead of the clock keeps counting */
+	touch(s, id, "t.example.com");
+	CHECK(serial_of(s, "example.com") == 2026112803u);
+	touch(s, id, "t.example.com");
+	CHECK(serial_of(s, "example.com") == 2026112804u);
+	/* the step is never 2^31: with the clock exactly 2^31 ahead of the old
+	 * serial (undefined in RFC 1982) the serial counts on by one */
+	old = (uint32_t)time(NULL) + 0x80000000u;
+	set_serial(s, "example.com", old, STORE_KIND_MASTER);
+	touch(s, id, "t.example.com");
+	CHECK(serial_of(s, "example.com") == old + 1);
+	/* nor is an explicit serial 2^31 ahead taken as written */
+	old = serial_of(s, "example.com");
+	write_soa(s, "example.com", old + 0x80000000u, NULL);
+	s1 = serial_of(s, "example.com");
+	CHECK(s1 != old + 0x80000000u && (uint32_t)(s1 - old) < 0x80000000u && s1 != old);
+	/* old = 1, clock ahead by less than 2^31: time */
+	set_serial(s, "example.com", 1, STORE_KIND_MASTER);
+	now = (uint32_t)time(NULL);
+	touch(s, id, "t.example.com");
+	s1 = serial_of(s, "example.com");
+	CHECK(s1 >= now && s1 <= (uint32_t)time(NULL));
+	/* wrap-around: 0xffffffff + 1 is 0, skipped; time is ahead anyway */
+	set_serial(s, "example.com", 0xffffffffu, STORE_KIND_MASTER);
+	touch(s, id, "t.example.com");
+	s1 = serial_of(s, "example.com");
+	CHECK(s1 >= now && s1 <= (uint32_t)time(NULL));
 
-	/* setNotified does not bump */
+	/* slave zones: what they are fed, verbatim; data changes do not bump */
 	CHECK_OK(store_txn_begin(s, 1, &t));
+	n = N("slave.test");
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.serial = 5;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(add_rr(t, sl, "www.slave.test", RR_A, "192.0.2.1"));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "slave.test") == 5);
+	touch(s, sl, "x.slave.test");
+	CHECK(serial_of(s, "slave.test") == 5);
+
+	/* setNotified, setFresh and kind/account changes do not bump */
+	s1 = serial_of(s, "example.com");
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	n = N("example.com");
 	CHECK_OK(store_zone_get(t, &n, &z));
 	CHECK_OK(store_zone_set_notified(t, z.id, z.serial));
+	CHECK_OK(store_zone_set_checked(t, z.id, 12345));
 	CHECK_RC(store_zone_set_notified(t, 4242, 1), -ENOENT);
+	CHECK_RC(store_zone_set_checked(t, 4242, 1), -ENOENT);
+	CHECK_OK(store_txn_commit(t));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.kind = STORE_KIND_NATIVE;
+	z.account = "acct";
+	z.account_len = 4;
+	z.masters = "192.0.2.1:5300";
+	z.masters_len = 14;
+	CHECK_OK(store_zone_put(t, &z));
 	CHECK_OK(store_txn_commit(t));
 	CHECK_OK(store_txn_begin(s, 0, &t));
 	CHECK_OK(store_zone_get(t, &n, &z));
-	CHECK(z.notified_serial == s2 && z.serial == s2);
+	CHECK(z.notified_serial == s1 && z.serial == s1 && z.last_check == 12345);
+	CHECK(z.kind == STORE_KIND_NATIVE && z.account_len == 4 && memcmp(z.account, "acct", 4) == 0);
+	CHECK(z.masters_len == 14 && memcmp(z.masters, "192.0.2.1:5300", 14) == 0);
 	store_txn_abort(t);
 
 	/* an identical rrset write is not a change */
-	CHECK(set_one_a(s, "h1.example.com", "192.0.2.99") == 1);
+	CHECK(set_one_a(s, id, "h1.example.com", "192.0.2.99") == 1);
 	s1 = serial_of(s, "example.com");
-	CHECK(set_one_a(s, "h1.example.com", "192.0.2.99") == 0);
+	CHECK(set_one_a(s, id, "h1.example.com", "192.0.2.99") == 0);
 	CHECK(serial_of(s, "example.com") == s1);
+	/* a zone added with NOSOA keeps serial 0 */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	memset(&z, 0, sizeof(z));
+	z.name = N("new.slave.test");
+	z.kind = STORE_KIND_SLAVE;
+	z.flags = STORE_ZONE_NOSOA;
+	CHECK_OK(store_zone_add(t, &z));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "new.slave.test") == 0);
 	store_close(s);
 }
 
@@ -429,7 +684,7 @@ static void test_hosts(void)
 	dname_t n = N("home.example.com");
 	addr_t v4, v6, cl, g4, g6;
 	int ch, count = 0;
-	uint32_t ser;
+	uint32_t ser, id, sub;
 	const char *tok = "abcdefghijklmnopqrstuvwxyz0123";
 
 	addr_parse(&v4, "203.0.113.50", 12);
@@ -437,12 +692,16 @@ static void test_hosts(void)
 	addr_parse(&cl, "198.51.100.7", 12);
 	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
 	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_zone(t, "example.com", &id));
 	CHECK_RC(add_host(t, "example.com", tok), ERR_ISZONE);
 	CHECK_RC(add_host(t, "home.example.org", tok), ERR_NOZONE);
 	CHECK_OK(add_host(t, "home.example.com", tok));
 	CHECK_OK(add_host(t, "other.example.com", tok));
 	CHECK_RC(store_host_update(t, &(dname_t){0}, &v4, NULL, &cl, "ua", 2, 5, &ch), -ENOENT);
+	CHECK_OK(store_host_get(t, &n, &h));
+	CHECK(h.zone_id == id);
+	/* no zone at a host's exact name */
+	CHECK_RC(add_zone(t, "home.example.com", NULL), ERR_CLASH);
 	CHECK_OK(store_txn_commit(t));
 	ser = serial_of(s, "example.com");
 
@@ -456,7 +715,7 @@ static void test_hosts(void)
 	CHECK_OK(store_txn_begin(s, 1, &t));
 	CHECK_OK(store_host_update(t, &n, NULL, &v6, &cl, "curl/8", 6, 5001, &ch));
 	CHECK(ch == 1);
-	CHECK_STR(rrs(t, "home.example.com"), "1 203.0.113.50|28 2001:db8::1");
+	CHECK_STR(rrs_ttl(t, id, "home.example.com"), "1/60 203.0.113.50|28/60 2001:db8::1");
 	CHECK_OK(store_txn_commit(t));
 	ser = serial_of(s, "example.com");
 	/* same again: nochg, nothing written, no serial bump */
@@ -471,7 +730,7 @@ static void test_hosts(void)
 	CHECK_OK(store_host_update(t, &n, &v4, NULL, &cl, "ddclient/3.10.0", 15, 7000, &ch));
 	CHECK(ch == 1);
 	CHECK_OK(store_host_get(t, &n, &h));
-	CHECK(h.updated == 7000 && h.created == 1000 && h.ttl == 60);
+	CHECK(h.updated == 7000 && h.created == 1000 && h.ttl == 60 && h.zone_id == id);
 	CHECK(addr_equal(&h.last_client, &cl));
 	CHECK(h.agent_len == 15 && memcmp(h.agent, "ddclient/3.10.0", 15) == 0);
 	CHECK(token_verify(h.token_hash, tok, strlen(tok)));
@@ -480,31 +739,419 @@ static void test_hosts(void)
 	CHECK_OK(store_host_walk(t, NULL, host_cb, &count));
 	CHECK(count == 2);
 	CHECK_OK(store_txn_commit(t));
-	/* a host's name cannot take a CNAME, even before it has an address */
+
+	/* the host's A/AAAA belong to it: every record write refuses them */
 	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_host(t, "noaddr.example.com", tok));
-	CHECK_RC(add_rr(t, "noaddr.example.com", RR_CNAME, "home.example.com."), ERR_CLASH);
-	store_txn_abort(t);
-	/* a CNAME owner cannot become a host with addresses */
-	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_rr(t, "c.example.com", RR_CNAME, "home.example.com."));
-	CHECK_OK(add_host(t, "c.example.com", tok));
 	{
-		dname_t c = N("c.example.com");
-		CHECK_RC(store_host_update(t, &c, &v4, NULL, &cl, "", 0, 1, &ch), ERR_CLASH);
+		const char *c = "192.0.2.1";
+		uint16_t l = 9;
+		store_rr_t a = {RR_A, 60, "192.0.2.1", 9}, txt = {RR_TXT, 60, "\"hi\"", 4};
+		store_rr_t both[2] = {txt, a};
+		CHECK_RC(add_rr(t, id, "home.example.com", RR_A, "192.0.2.1"), ERR_HOSTOWNED);
+		CHECK_RC(add_rr(t, id, "home.example.com", RR_AAAA, "2001:db8::9"), ERR_HOSTOWNED);
+		CHECK_RC(store_rr_del(t, id, &n, RR_A, NULL, 0), ERR_HOSTOWNED);
+		CHECK_RC(store_rr_del(t, id, &n, RR_AAAA, "2001:db8::1", 11), ERR_HOSTOWNED);
+		CHECK_RC(store_rrset_set(t, id, &n, RR_A, 60, &c, &l, 1, NULL), ERR_HOSTOWNED);
+		CHECK_RC(store_rrset_set(t, id, &n, RR_AAAA, 60, NULL, NULL, 0, NULL), ERR_HOSTOWNED);
+		CHECK_RC(store_name_set(t, id, &n, both, 2), ERR_HOSTOWNED);
+		CHECK_RC(store_name_check(t, id, &n, both, 2), ERR_HOSTOWNED);
+		CHECK_RC(store_name_check(t, id, &n, &txt, 1), 0);
+		/* other types at a host's name are fine, and the addresses stay */
+		CHECK_OK(store_name_set(t, id, &n, &txt, 1));
+		CHECK_STR(rrs(t, id, "home.example.com"),
+			  "1 203.0.113.51|16 \"hi\"|28 2001:db8::1");
+		CHECK_OK(store_name_set(t, id, &n, NULL, 0));
+		CHECK_STR(rrs(t, id, "home.example.com"), "1 203.0.113.51|28 2001:db8::1");
+		/* a host's name cannot take a CNAME, even before it has an address */
+		CHECK_RC(add_rr(t, id, "home.example.com", RR_CNAME, "x.example.com"), ERR_CLASH);
+		CHECK_RC(add_rr(t, id, "other.example.com", RR_CNAME, "x.example.com"), ERR_CLASH);
+		CHECK_OK(add_rr(t, id, "other.example.com", RR_MX, "10 mx.example.com"));
 	}
-	store_txn_abort(t);
+	CHECK_OK(store_txn_commit(t));
+
+	/* a name with static A/AAAA/CNAME cannot become a host */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_rr(t, id, "static.example.com", RR_A, "192.0.2.7"));
+	CHECK_OK(add_rr(t, id, "static6.example.com", RR_AAAA, "2001:db8::7"));
+	CHECK_OK(add_rr(t, id, "c.example.com", RR_CNAME, "home.example.com"));
+	CHECK_OK(add_rr(t, id, "txt.example.com", RR_TXT, "\"t\""));
+	CHECK_RC(add_host(t, "static.example.com", tok), ERR_CLASH);
+	CHECK_RC(add_host(t, "static6.example.com", tok), ERR_CLASH);
+	CHECK_RC(add_host(t, "c.example.com", tok), ERR_CLASH);
+	CHECK_OK(add_host(t, "txt.example.com", tok));
+	/* a static A of the same name in another zone is no clash */
+	CHECK_OK(add_zone(t, "sub.example.com", &sub));
+	CHECK_OK(add_rr(t, id, "h.sub.example.com", RR_A, "192.0.2.8")); /* zone 1's glue */
+	CHECK_OK(add_host(t, "h.sub.example.com", tok));
+	{
+		dname_t hs = N("h.sub.example.com");
+		CHECK_OK(store_host_get(t, &hs, &h));
+		CHECK(h.zone_id == sub);
+		CHECK_OK(store_host_update(t, &hs, &v4, NULL, &cl, "", 0, 1, &ch));
+		CHECK_STR(rrs(t, sub, "h.sub.example.com"), "1 203.0.113.51");
+		CHECK_STR(rrs(t, id, "h.sub.example.com"), "1 192.0.2.8");
+		CHECK_OK(add_rr(t, id, "h.sub.example.com", RR_AAAA, "2001:db8::8"));
+		/* re-putting an existing host keeps its zone */
+		h.ttl = 30;
+		CHECK_OK(store_host_put(t, &hs, &h));
+		CHECK_OK(store_host_get(t, &hs, &h));
+		CHECK(h.zone_id == sub && h.ttl == 30);
+	}
+	CHECK_OK(store_txn_commit(t));
+
+	/* zone clear keeps exactly the hosts' A/AAAA */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_rr(t, id, "home.example.com", RR_TXT, "\"gone\""));
+	ser = serial_of(s, "example.com");
+	CHECK_OK(store_zone_clear(t, id));
+	CHECK_RC(store_zone_clear(t, 999), -ENOENT);
+	CHECK_STR(walk(t, id, 1), "home.example.com. ");
+	CHECK_STR(rrs(t, id, "home.example.com"), "1 203.0.113.51|28 2001:db8::1");
+	CHECK_STR(rrs(t, sub, "h.sub.example.com"), "1 203.0.113.51");
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") != ser);
+
 	/* host del removes A and AAAA */
 	CHECK_OK(store_txn_begin(s, 1, &t));
 	CHECK_OK(store_host_del(t, &n));
 	CHECK_RC(store_host_del(t, &n), -ENOENT);
-	CHECK_STR(rrs(t, "home.example.com"), "(none)");
+	CHECK_STR(rrs(t, id, "home.example.com"), "(none)");
+	CHECK_OK(add_rr(t, id, "home.example.com", RR_A, "192.0.2.1")); /* static now */
 	CHECK_OK(store_txn_commit(t));
 	{
 		store_stat_t st;
 		CHECK_OK(store_stat(s, &st));
-		CHECK(st.zones == 1 && st.hosts == 1 && st.map_used > 0 && st.map_size >= st.map_used);
+		CHECK(st.zones == 2 && st.hosts == 3 && st.map_used > 0 && st.map_size >= st.map_used);
 	}
+	store_close(s);
+}
+
+static void test_name_set(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	uint32_t id, ser;
+	dname_t n = N("www.example.com"), apex = N("example.com");
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_rr(t, id, "www.example.com", RR_MX, "10 old.example.com"));
+	CHECK_OK(store_txn_commit(t));
+	{
+		store_rr_t set[] = {
+			{RR_TXT, 60, "\"b\"", 3},   {RR_A, 120, "192.0.2.1", 9},
+			{RR_TXT, 99, "\"a\"", 3},   {RR_A, 7, "192.0.2.2", 9},
+			{RR_A, 7, "192.0.2.1", 9},  {65280, 5, "\\# 0", 4},
+		};
+		store_rr_t cn[] = {{RR_CNAME, 60, "a.example.com", 13}, {RR_TXT, 60, "\"x\"", 3}};
+		store_rr_t cn2[] = {{RR_CNAME, 60, "a.example.com", 13}, {RR_CNAME, 60, "b.example.com", 13}};
+		store_rr_t cn3[] = {{RR_CNAME, 60, "a.example.com", 13}, {RR_CNAME, 70, "a.example.com", 13}};
+		store_rr_t soa = {RR_SOA, 60, "a b 1 2 3 4 5", 13}, ds = {RR_DS, 60, "1 1 1 ab", 8};
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		CHECK_OK(store_name_check(t, id, &n, set, 6));
+		CHECK_STR(rrs(t, id, "www.example.com"), "15 10 old.example.com"); /* check writes nothing */
+		CHECK_OK(store_name_set(t, id, &n, set, 6));
+		/* by type, the first RR's TTL, duplicates once, the old MX gone */
+		CHECK_STR(rrs_ttl(t, id, "www.example.com"),
+			  "1/120 192.0.2.1|1/120 192.0.2.2|16/60 \"b\"|16/60 \"a\"|65280/5 \\# 0");
+		CHECK_RC(store_name_set(t, id, &n, cn, 2), ERR_CLASH);
+		CHECK_RC(store_name_check(t, id, &n, cn, 2), ERR_CLASH);
+		CHECK_RC(store_name_set(t, id, &n, cn2, 2), ERR_CLASH);
+		CHECK_OK(store_name_set(t, id, &n, cn3, 2));
+		CHECK_STR(rrs_ttl(t, id, "www.example.com"), "5/60 a.example.com");
+		CHECK_RC(store_name_set(t, id, &apex, cn, 1), ERR_ISZONE);
+		CHECK_RC(store_name_set(t, id, &apex, &ds, 1), ERR_ISZONE);
+		CHECK_RC(store_name_check(t, id, &apex, &ds, 1), ERR_ISZONE);
+		CHECK_RC(store_name_set(t, id, &n, &soa, 1), ERR_BADTYPE);
+		CHECK_RC(store_name_set(t, 77, &n, set, 1), ERR_NOZONE);
+		{
+			dname_t out = N("www.example.org");
+			CHECK_RC(store_name_set(t, id, &out, set, 1), ERR_NOZONE);
+			CHECK_RC(store_name_check(t, id, &out, set, 1), ERR_NOZONE);
+		}
+		/* an owner's value over STORE_MAX_VALUE: refused, nothing written */
+		{
+			static char big[18][60000];
+			store_rr_t many[18];
+			for (int i = 0; i < 18; i++) {
+				memset(big[i], 'a' + i, sizeof(big[i]));
+				many[i] = (store_rr_t){RR_TXT, 60, big[i], (uint16_t)sizeof(big[i])};
+			}
+			CHECK_RC(store_name_check(t, id, &n, many, 18), ERR_TOOBIG);
+			CHECK_RC(store_name_set(t, id, &n, many, 18), ERR_TOOBIG);
+			CHECK_OK(store_name_set(t, id, &n, many, 16));
+			CHECK_OK(store_rr_add(t, id, &n, RR_TXT, 60, big[16], sizeof(big[16])));
+			CHECK_RC(store_rr_add(t, id, &n, RR_TXT, 60, big[17], sizeof(big[17])), ERR_TOOBIG);
+		}
+		CHECK_OK(store_name_set(t, id, &n, set, 6));
+		CHECK_OK(store_txn_commit(t));
+		ser = serial_of(s, "example.com");
+		/* the same set again changes nothing: no bump */
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		CHECK_OK(store_name_set(t, id, &n, set, 6));
+		CHECK_OK(store_txn_commit(t));
+		CHECK(serial_of(s, "example.com") == ser);
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		CHECK_OK(store_name_set(t, id, &n, NULL, 0));
+		CHECK_STR(rrs(t, id, "www.example.com"), "(none)");
+		CHECK_OK(store_name_set(t, id, &n, NULL, 0)); /* deleting nothing is fine */
+		CHECK_OK(store_txn_commit(t));
+	}
+	store_close(s);
+}
+
+struct meta_acc {
+	char buf[1024];
+	size_t o;
+};
+
+static int meta_cb(const char *kind, size_t kind_len, store_meta_iter_t *it, void *arg)
+{
+	struct meta_acc *a = arg;
+	const char *v;
+	uint16_t l;
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%.*s=", (int)kind_len, kind);
+	while (store_meta_next(it, &v, &l) == 1)
+		a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "[%.*s]", (int)l, v);
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, ";");
+	return 0;
+}
+
+/* Deleting the last entries of a database: LMDB's cursor cannot step on
+ * from a deleted item once the database is empty; clear and del must
+ * still succeed (whole-zone replace and zone del of the only zone). */
+static void test_delete_last_entries(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	uint32_t id;
+	dname_t apex = N("only.test");
+	store_rr_iter_t it;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "only.test", &id));
+	CHECK_OK(add_rr(t, id, "only.test", RR_NS, "ns1.only.test"));
+	CHECK_OK(add_rr(t, id, "www.only.test", RR_A, "192.0.2.1"));
+	CHECK_OK(store_txn_commit(t));
+
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_clear(t, id));
+	CHECK_RC(store_name_get(t, id, &apex, &it), -ENOENT);
+	CHECK_OK(store_txn_commit(t));
+
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_rr(t, id, "www.only.test", RR_A, "192.0.2.1"));
+	CHECK_OK(store_zone_del(t, &apex));
+	CHECK_RC(store_zone_del(t, &apex), -ENOENT);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+static void test_meta(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_meta_iter_t it;
+	struct meta_acc acc;
+	uint32_t id, id2, ser;
+	const char *vals[] = {"192.0.2.1", "", "2001:db8::1"};
+	uint16_t lens[] = {9, 0, 11};
+	const char *v;
+	uint16_t l;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_zone(t, "example.org", &id2));
+	CHECK_OK(store_txn_commit(t));
+	ser = serial_of(s, "example.com");
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_meta_set(t, id, "ALSO-NOTIFY", 11, vals, lens, 3));
+	CHECK_OK(store_meta_set(t, id, "TSIG-ALLOW-AXFR", 15, vals, lens, 1));
+	CHECK_OK(store_meta_set(t, id2, "X-OTHER", 7, vals, lens, 1));
+	CHECK_RC(store_meta_set(t, 99, "X", 1, vals, lens, 1), -ENOENT);
+	CHECK_RC(store_meta_set(t, id, "", 0, vals, lens, 1), -EINVAL);
+	{
+		static char kind[300];
+		memset(kind, 'K', sizeof(kind));
+		CHECK_RC(store_meta_set(t, id, kind, sizeof(kind), vals, lens, 1), ERR_TOOBIG);
+	}
+	CHECK_OK(store_meta_get(t, id, "ALSO-NOTIFY", 11, &it));
+	CHECK(store_meta_next(&it, &v, &l) == 1 && l == 9 && memcmp(v, "192.0.2.1", 9) == 0);
+	CHECK(store_meta_next(&it, &v, &l) == 1 && l == 0);
+	CHECK(store_meta_next(&it, &v, &l) == 1 && l == 11);
+	CHECK(store_meta_next(&it, &v, &l) == 0);
+	CHECK_RC(store_meta_get(t, id, "ALSO", 4, &it), -ENOENT);
+	CHECK_RC(store_meta_get(t, id2, "ALSO-NOTIFY", 11, &it), -ENOENT);
+	memset(&acc, 0, sizeof(acc));
+	CHECK_OK(store_meta_walk(t, id, meta_cb, &acc));
+	CHECK_STR(acc.buf, "ALSO-NOTIFY=[192.0.2.1][][2001:db8::1];TSIG-ALLOW-AXFR=[192.0.2.1];");
+	/* replace, then delete with an empty list */
+	CHECK_OK(store_meta_set(t, id, "ALSO-NOTIFY", 11, vals + 2, lens + 2, 1));
+	CHECK_OK(store_meta_set(t, id, "TSIG-ALLOW-AXFR", 15, NULL, NULL, 0));
+	CHECK_OK(store_meta_set(t, id, "TSIG-ALLOW-AXFR", 15, NULL, NULL, 0));
+	memset(&acc, 0, sizeof(acc));
+	CHECK_OK(store_meta_walk(t, id, meta_cb, &acc));
+	CHECK_STR(acc.buf, "ALSO-NOTIFY=[2001:db8::1];");
+	memset(&acc, 0, sizeof(acc));
+	CHECK_OK(store_meta_walk(t, id2, meta_cb, &acc));
+	CHECK_STR(acc.buf, "X-OTHER=[192.0.2.1];");
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") == ser); /* metadata is no zone data */
+	store_close(s);
+}
+
+struct tsig_acc {
+	char buf[1024];
+	size_t o;
+};
+
+static int tsig_cb(const store_tsig_t *k, void *arg)
+{
+	struct tsig_acc *a = arg;
+	char txt[DNAME_MAX_TEXT];
+	dname_to_text(&k->name, txt, sizeof(txt));
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%s %.*s %.*s;", txt,
+				 (int)k->algorithm_len, k->algorithm, (int)k->secret_len, k->secret);
+	return 0;
+}
+
+static int ap_cb(const char *ip, const dname_t *ns, const char *account, size_t len, void *arg)
+{
+	struct tsig_acc *a = arg;
+	char txt[DNAME_MAX_TEXT];
+	dname_to_text(ns, txt, sizeof(txt));
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%s %s %.*s;", ip, txt,
+				 (int)len, account);
+	return 0;
+}
+
+static void test_tsig_autoprimary(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_tsig_t k, got;
+	struct tsig_acc acc;
+	dname_t ns1 = N("ns1.example.net"), ns2 = N("ns2.example.net");
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	memset(&k, 0, sizeof(k));
+	k.name = N("k1");
+	k.algorithm = "hmac-sha256.";
+	k.algorithm_len = 12;
+	k.secret = "c2VjcmV0";
+	k.secret_len = 8;
+	CHECK_OK(store_tsig_put(t, &k));
+	k.name = N("apikey.");
+	k.secret = "b3RoZXI=";
+	CHECK_OK(store_tsig_put(t, &k));
+	k.secret_len = 0;
+	CHECK_RC(store_tsig_put(t, &k), -EINVAL);
+	k.secret_len = 8;
+	k.algorithm_len = 0;
+	CHECK_RC(store_tsig_put(t, &k), -EINVAL);
+	CHECK_OK(store_tsig_get(t, &k.name, &got));
+	CHECK(got.algorithm_len == 12 && memcmp(got.algorithm, "hmac-sha256.", 12) == 0);
+	CHECK(got.secret_len == 8 && memcmp(got.secret, "b3RoZXI=", 8) == 0);
+	memset(&acc, 0, sizeof(acc));
+	CHECK_OK(store_tsig_walk(t, tsig_cb, &acc));
+	/* key order: the name key form (length-prefixed labels) */
+	CHECK_STR(acc.buf, "k1. hmac-sha256. c2VjcmV0;apikey. hmac-sha256. b3RoZXI=;");
+	CHECK_OK(store_tsig_del(t, &k.name));
+	CHECK_RC(store_tsig_del(t, &k.name), -ENOENT);
+	CHECK_RC(store_tsig_get(t, &k.name, &got), -ENOENT);
+
+	CHECK_OK(store_autoprimary_put(t, "192.0.2.1", &ns1, "acct", 4));
+	CHECK_OK(store_autoprimary_put(t, "192.0.2.1", &ns2, "", 0));
+	CHECK_OK(store_autoprimary_put(t, "192.0.2.10", &ns1, "x", 1));
+	CHECK_OK(store_autoprimary_put(t, "192.0.2.1", &ns1, "acct2", 5)); /* replaces */
+	CHECK_RC(store_autoprimary_put(t, "", &ns1, "", 0), -EINVAL);
+	memset(&acc, 0, sizeof(acc));
+	CHECK_OK(store_autoprimary_walk(t, "192.0.2.1", ap_cb, &acc));
+	CHECK_STR(acc.buf, "192.0.2.1 ns1.example.net. acct2;192.0.2.1 ns2.example.net. ;");
+	CHECK_OK(store_autoprimary_del(t, "192.0.2.1", &ns2));
+	CHECK_RC(store_autoprimary_del(t, "192.0.2.1", &ns2), -ENOENT);
+	memset(&acc, 0, sizeof(acc));
+	CHECK_OK(store_autoprimary_walk(t, NULL, ap_cb, &acc));
+	CHECK_STR(acc.buf, "192.0.2.1 ns1.example.net. acct2;192.0.2.10 ns1.example.net. x;");
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+struct search_acc {
+	char buf[2048];
+	size_t o;
+	int stop_after;
+};
+
+static int search_cb(const store_zone_t *z, const dname_t *owner, const store_rr_t *rr, void *arg)
+{
+	struct search_acc *a = arg;
+	char txt[DNAME_MAX_TEXT];
+	dname_to_text(owner, txt, sizeof(txt));
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%u:%s %u %.*s;", z->id, txt,
+				 rr->type, (int)rr->len, rr->data);
+	return --a->stop_after == 0;
+}
+
+static const char *search(store_txn_t *t, const char *pat, unsigned max)
+{
+	static struct search_acc acc;
+	memset(&acc, 0, sizeof(acc));
+	acc.stop_after = -1;
+	if (store_search(t, pat, strlen(pat), max, search_cb, &acc) < 0)
+		return "(error)";
+	return acc.buf;
+}
+
+static void test_search(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_zone_t z;
+	uint32_t a, b;
+	dname_t n = N("example.com");
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &a));
+	CHECK_OK(add_zone(t, "example.org", &b));
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.serial = 7;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(add_rr(t, a, "www.example.com", RR_A, "192.0.2.1"));
+	CHECK_OK(add_rr(t, a, "www.example.com", RR_TXT, "\"Hello World\""));
+	CHECK_OK(add_rr(t, a, "mail.example.com", RR_MX, "10 www.example.org"));
+	CHECK_OK(add_rr(t, b, "www2.example.org", RR_A, "192.0.2.2"));
+	CHECK_OK(store_txn_commit(t));
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_STR(search(t, "www*", 100), "1:www.example.com. 1 192.0.2.1;"
+					  "1:www.example.com. 16 \"Hello World\";"
+					  "2:www2.example.org. 1 192.0.2.2;");
+	CHECK_STR(search(t, "WWW.EXAMPLE.?OM", 100), "1:www.example.com. 1 192.0.2.1;"
+						     "1:www.example.com. 16 \"Hello World\";");
+	CHECK_STR(search(t, "*hello*", 100), "1:www.example.com. 16 \"Hello World\";");
+	CHECK_STR(search(t, "*www.example.org", 100), "1:mail.example.com. 15 10 www.example.org;");
+	CHECK_STR(search(t, "192.0.2.?", 1), "1:www.example.com. 1 192.0.2.1;");
+	CHECK_STR(search(t, "nothing", 100), "");
+	/* the SOA rows: owner or "mname rname serial ..." content */
+	CHECK_STR(search(t, "example.com", 100),
+		  "1:example.com. 6 ns1.example.net hostmaster.example.net 7 10800 3600 604800 60;");
+	CHECK_STR(search(t, "*hostmaster.* 7 *", 100),
+		  "1:example.com. 6 ns1.example.net hostmaster.example.net 7 10800 3600 604800 60;");
+	/* cb stops the search */
+	{
+		struct search_acc acc;
+		memset(&acc, 0, sizeof(acc));
+		acc.stop_after = 1;
+		CHECK(store_search(t, "*", 1, 100, search_cb, &acc) == 1);
+		CHECK_STR(acc.buf,
+			  "1:example.com. 6 ns1.example.net hostmaster.example.net 7 10800 3600 604800 60;");
+	}
+	store_txn_abort(t);
 	store_close(s);
 }
 
@@ -518,37 +1165,491 @@ static void test_encoding(void)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k, v;
+	uint32_t id;
 
 	CHECK_OK(store_open(&s, d, STORE_CREATE));
 	CHECK_OK(store_txn_begin(s, 1, &t));
-	CHECK_OK(add_zone(t, "ex.com", NULL));
-	CHECK_OK(add_rr(t, "www.ex.com", RR_A, "1.2.3.4"));
+	CHECK_OK(add_zone(t, "ex.com", &id));
+	CHECK_OK(add_rr(t, id, "www.ex.com", RR_A, "1.2.3.4"));
+	CHECK_OK(add_rr(t, id, "\\@.ex.com", RR_TXT, "\"x\""));
+	CHECK_OK(add_host(t, "h.ex.com", "abcdefghijklmnopqrstuvwxyz"));
 	CHECK_OK(store_txn_commit(t));
 	store_close(s);
 
 	mdb_env_create(&env);
-	mdb_env_set_maxdbs(env, 8);
+	mdb_env_set_maxdbs(env, 16);
 	CHECK(mdb_env_open(env, d, MDB_RDONLY, 0640) == 0);
 	mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-	CHECK(mdb_dbi_open(txn, "names", 0, &dbi) == 0);
-	k.mv_data = "\3com\2ex\3www";
-	k.mv_size = 11;
+	CHECK(mdb_dbi_open(txn, "records", 0, &dbi) == 0);
+	k.mv_data = "\0\0\0\1www\0";
+	k.mv_size = 8;
 	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
 	/* u16 type | u32 ttl | u16 count | u16 len | content */
 	CHECK(v.mv_size == 17 && memcmp(v.mv_data, "\0\1\0\0\1\x2c\0\1\0\7" "1.2.3.4", 17) == 0);
+	k.mv_data = "\0\0\0\1\x41\0"; /* '@' (0x40) shifted up by one */
+	k.mv_size = 6;
+	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
 	CHECK(mdb_dbi_open(txn, "zones", 0, &dbi) == 0);
 	k.mv_data = "\3com\2ex";
 	k.mv_size = 7;
 	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
-	CHECK(v.mv_size == 37 + 1 + 16 + 1 + 23);
-	CHECK(memcmp(v.mv_data, "\0\0\0\1\1", 5) == 0); /* id 1, kind master */
+	CHECK(v.mv_size == 46 + 1 + 16 + 1 + 23 + 2 + 1);
+	CHECK(memcmp(v.mv_data, "\0\0\0\1\1\0", 6) == 0); /* id 1, kind master, flags 0 */
+	CHECK(mdb_dbi_open(txn, "hosts", 0, &dbi) == 0);
+	k.mv_data = "\3com\2ex\1h";
+	k.mv_size = 9;
+	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
+	CHECK(v.mv_size == 74 && memcmp(v.mv_data, "\0\0\0\1", 4) == 0); /* zone id first */
 	CHECK(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
 	k.mv_data = "version";
 	k.mv_size = 7;
 	CHECK(mdb_get(txn, dbi, &k, &v) == 0);
-	CHECK(v.mv_size == 4 && memcmp(v.mv_data, "\0\0\0\1", 4) == 0);
+	CHECK(v.mv_size == 4 && memcmp(v.mv_data, "\0\0\0\2", 4) == 0);
+	CHECK(mdb_dbi_open(txn, "names", 0, &dbi) == MDB_NOTFOUND);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
+}
+
+/* Loads the schema-1 fixture (an mdb_dump of a store written by the
+ * schema-1 kyednsctl and updater) into a fresh directory. */
+static int load_fixture(const char *d)
+{
+	const char *cands[3] = {"tests/data/store-v1.dump", NULL, NULL};
+	char alt[512], cmd[1200];
+	const char *slash = strrchr(argv0, '/');
+	if (slash) {
+		/* build/tests/test_store -> tests/data next to build/ */
+		snprintf(alt, sizeof(alt), "%.*s/../../tests/data/store-v1.dump",
+			 (int)(slash - argv0), argv0);
+		cands[1] = alt;
+	}
+	for (int i = 0; i < 2 && cands[i]; i++) {
+		if (access(cands[i], R_OK) != 0)
+			continue;
+		mkdir(d, 0700);
+		/* the dump names db_pagesize, which this mdb_load ignores aloud */
+		snprintf(cmd, sizeof(cmd), "mdb_load -f '%s' '%s' 2>/dev/null", cands[i], d);
+		return system(cmd) == 0 ? 0 : -1;
+	}
+	fprintf(stderr, "store-v1.dump not found\n");
+	return -1;
+}
+
+static int count_hosts_cb(const dname_t *name, const store_host_t *h, void *arg)
+{
+	(void)name;
+	(void)h;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void check_migrated(store_t *s)
+{
+	store_txn_t *t;
+	store_zone_t z;
+	store_host_t h;
+	dname_t n;
+	addr_t lo;
+	int hosts = 0;
+	const char *hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char want[512];
+
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	/* zones: ids, kinds, SOA fields and serials as schema 1 had them */
+	n = N("example.test");
+	CHECK_OK(store_zone_get(t, &n, &z));
+	CHECK(z.id == 1 && z.kind == STORE_KIND_MASTER && z.flags == 0 && z.serial == 0x6b0a7b07);
+	CHECK(z.ttl == 3600 && z.refresh == 10800 && z.retry == 3600 && z.expire == 604800 &&
+	      z.minimum == 60 && z.last_check == 0 && z.masters_len == 0 && z.account_len == 0);
+	CHECK(z.mname_len == 17 && memcmp(z.mname, "ns1.example.test.", 17) == 0);
+	CHECK(z.rname_len == 24 && memcmp(z.rname, "hostmaster.example.test.", 24) == 0);
+	n = N("dyn.example.test");
+	CHECK_OK(store_zone_get(t, &n, &z));
+	CHECK(z.id == 2 && z.kind == STORE_KIND_NATIVE && z.serial == 0x6b0a7b03 && z.ttl == 60);
+	CHECK(z.rname_len == 28 && memcmp(z.rname, "hostmaster.dyn.example.test.", 28) == 0);
+	n = N("other.test");
+	CHECK_OK(store_zone_get(t, &n, &z));
+	CHECK(z.id == 3 && z.kind == STORE_KIND_NATIVE && z.serial == 0x6b0a7afb && z.ttl == 3600);
+	CHECK(z.mname_len == 14 && memcmp(z.mname, "ns.other.test.", 14) == 0);
+	CHECK_OK(store_zone_get_by_id(t, 2, &z));
+	CHECK(z.name.labels == 3);
+
+	/* zone 1: content in backend form, sorted by type */
+	CHECK_STR(rrs_ttl(t, 1, "example.test"),
+		  "2/3600 ns1.example.test|2/3600 ns2.example.net|15/3600 10 mx.example.test|"
+		  "16/3600 \"v=spf1 -all\"|"
+		  "44/3600 1 1 0123456789abcdef0123456789abcdef01234567|"
+		  "257/3600 0 issue \"letsencrypt.org\"");
+	CHECK_STR(rrs(t, 1, "ns1.example.test"), "1 192.0.2.1|28 2001:db8::1");
+	CHECK_STR(rrs(t, 1, "www.example.test"), "5 example.test");
+	CHECK_STR(rrs(t, 1, "_sip._tcp.example.test"), "33 0 5 5060 sip.example.test");
+	CHECK_STR(rrs(t, 1, "1.2.0.192.in-addr.example.test"), "12 host.example.test");
+	snprintf(want, sizeof(want), "52 3 1 1 %s", hex64);
+	CHECK_STR(rrs(t, 1, "_443._tcp.www.example.test"), want);
+	CHECK_STR(rrs(t, 1, "a.b.c.example.test"), "16 \"deep\"");
+	/* a delegation inside zone 1: NS, glue and DS stay there */
+	snprintf(want, sizeof(want), "2 ns1.sub.example.test|43 12345 13 2 %s", hex64);
+	CHECK_STR(rrs(t, 1, "sub.example.test"), want);
+	CHECK_STR(rrs(t, 1, "ns1.sub.example.test"), "1 192.0.2.53");
+	/* dyn.example.test's apex NS: the child's, and the parent's delegation */
+	CHECK_STR(rrs_ttl(t, 2, "dyn.example.test"), "2/60 ns1.example.test|2/60 ns2.example.net");
+	CHECK_STR(rrs_ttl(t, 1, "dyn.example.test"), "2/60 ns1.example.test|2/60 ns2.example.net");
+	CHECK_STR(rrs(t, 1, "static.dyn.example.test"), "(none)");
+	CHECK_STR(rrs(t, 2, "static.dyn.example.test"), "1 198.51.100.7");
+	CHECK_STR(rrs_ttl(t, 2, "home.dyn.example.test"), "1/60 203.0.113.5|28/60 2001:db8::5");
+	CHECK_STR(rrs_ttl(t, 2, "office.dyn.example.test"), "1/120 203.0.113.66");
+	CHECK_STR(rrs(t, 2, "nowhere.dyn.example.test"), "(none)");
+	CHECK_STR(rrs(t, 3, "other.test"), "2 ns.other.test");
+	CHECK_STR(rrs(t, 3, "laptop.other.test"), "28 2001:db8::77");
+	CHECK_STR(walk(t, 1, 1), "example.test. _sip._tcp.example.test. a.b.c.example.test. "
+				 "dyn.example.test. 1.2.0.192.in-addr.example.test. "
+				 "ns1.example.test. sub.example.test. ns1.sub.example.test. "
+				 "www.example.test. _443._tcp.www.example.test. ");
+	CHECK_STR(walk(t, 2, 1), "dyn.example.test. home.dyn.example.test. "
+				 "office.dyn.example.test. static.dyn.example.test. ");
+	CHECK_STR(walk(t, 3, 1), "other.test. laptop.other.test. ");
+	/* the cut and ENTs as the backend will ask */
+	CHECK(cut(t, 1, "ns1.sub.example.test", 0) == 1);
+	CHECK(cut(t, 1, "home.dyn.example.test", 0) == 1);
+	CHECK(cut(t, 1, "dyn.example.test", 0) == 0);
+	CHECK(cut(t, 2, "home.dyn.example.test", 0) == 0);
+	CHECK(below(t, 1, "c.example.test") == 1);
+	CHECK(below(t, 1, "b.c.example.test") == 1);
+	CHECK(below(t, 1, "a.b.c.example.test") == 0);
+	CHECK(below(t, 1, "dyn.example.test") == 0);
+	CHECK(below(t, 2, "dyn.example.test") == 1);
+
+	/* hosts: zone ids, token hashes, the updater's last client */
+	n = N("home.dyn.example.test");
+	CHECK_OK(store_host_get(t, &n, &h));
+	CHECK(h.zone_id == 2 && h.ttl == 60 && h.created == 0x6b0a7afb && h.last_client.family == 0);
+	CHECK(token_verify(h.token_hash, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 32));
+	CHECK(!token_verify(h.token_hash, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 32));
+	n = N("office.dyn.example.test");
+	CHECK_OK(store_host_get(t, &n, &h));
+	addr_parse(&lo, "127.0.0.1", 9);
+	CHECK(h.zone_id == 2 && h.ttl == 120 && h.updated == 0x6b0a7b03 && h.updated > h.created);
+	CHECK(addr_equal(&h.last_client, &lo));
+	CHECK(h.agent_len == 17 && memcmp(h.agent, "fixture-agent/1.0", 17) == 0);
+	CHECK(token_verify(h.token_hash, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 32));
+	n = N("nowhere.dyn.example.test");
+	CHECK_OK(store_host_get(t, &n, &h));
+	CHECK(h.zone_id == 2 && token_verify(h.token_hash, "cccccccccccccccccccccccccccccccc", 32));
+	n = N("laptop.other.test");
+	CHECK_OK(store_host_get(t, &n, &h));
+	CHECK(h.zone_id == 3 && token_verify(h.token_hash, "dddddddddddddddddddddddddddddddd", 32));
+	{
+		addr_t a4, a6;
+		n = N("home.dyn.example.test");
+		CHECK_OK(store_host_addrs(t, &n, &a4, &a6));
+		CHECK(a4.family == 4 && a6.family == 6);
+	}
+	CHECK_OK(store_host_walk(t, NULL, count_hosts_cb, &hosts));
+	CHECK(hosts == 4);
+	store_txn_abort(t);
+}
+
+static void test_migration(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	const char *d = fresh_dir();
+	char copy[300];
+	int ch;
+
+	if (load_fixture(d) < 0) {
+		CHECK(!"fixture loaded");
+		return;
+	}
+	/* read-only: schema 1 cannot be served as is */
+	CHECK_RC(store_open(&s, d, STORE_RDONLY), ERR_VERSION);
+	CHECK_OK(store_open(&s, d, 0));
+	check_migrated(s);
+	/* the migrated store works: the updater's path and the host rule */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	{
+		dname_t n = N("home.dyn.example.test");
+		addr_t v4, cl;
+		uint32_t before = serial_of(s, "dyn.example.test");
+		addr_parse(&v4, "203.0.113.9", 11);
+		addr_parse(&cl, "192.0.2.1", 9);
+		CHECK_OK(store_host_update(t, &n, &v4, NULL, &cl, "x", 1, 1, &ch));
+		CHECK(ch == 1);
+		CHECK_RC(add_rr(t, 2, "home.dyn.example.test", RR_A, "192.0.2.1"), ERR_HOSTOWNED);
+		CHECK_OK(store_txn_commit(t));
+		CHECK(serial_of(s, "dyn.example.test") != before);
+	}
+	store_close(s);
+	/* opening the migrated store again changes nothing */
+	{
+		struct stat a, b;
+		snprintf(copy, sizeof(copy), "%s/data.mdb", d);
+		CHECK(stat(copy, &a) == 0);
+		CHECK_OK(store_open(&s, d, 0));
+		store_close(s);
+		CHECK_OK(store_open(&s, d, STORE_RDONLY));
+		CHECK_OK(store_txn_begin(s, 0, &t));
+		CHECK_STR(rrs(t, 2, "home.dyn.example.test"), "1 203.0.113.9|28 2001:db8::5");
+		CHECK_STR(rrs(t, 1, "dyn.example.test"), "2 ns1.example.test|2 ns2.example.net");
+		store_txn_abort(t);
+		store_close(s);
+		CHECK(stat(copy, &b) == 0 && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+		      a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_size == b.st_size);
+	}
+	/* a fresh copy migrated twice at once: one process migrates, the
+	 * other finds schema 2 inside its write txn */
+	{
+		const char *d2 = fresh_dir();
+		pid_t kids[2];
+		int status, ok = 1;
+		if (load_fixture(d2) < 0) {
+			CHECK(!"fixture loaded");
+			return;
+		}
+		for (int i = 0; i < 2; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				store_t *c;
+				_exit(store_open(&c, d2, 0) == 0 ? 0 : 1);
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			waitpid(kids[i], &status, 0);
+			ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		}
+		CHECK(ok);
+		CHECK_OK(store_open(&s, d2, STORE_RDONLY));
+		check_migrated(s);
+		store_close(s);
+	}
+}
+
+/* Raw schema-1 writing, for migration cases the fixture does not have. */
+static void v1_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl)
+{
+	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+	CHECK(mdb_put(txn, dbi, &key, &val, 0) == 0);
+}
+
+static size_t v1_zone(uint8_t *b, uint32_t id, const char *mname, const char *rname)
+{
+	size_t o = 37, ml = strlen(mname), rl = strlen(rname);
+	memset(b, 0, 37);
+	b[3] = (uint8_t)id;
+	b[4] = 1;                  /* master */
+	b[8] = 7;                  /* serial 7 */
+	b[32] = 60;                /* ttl 60 */
+	b[o++] = (uint8_t)ml;
+	memcpy(b + o, mname, ml);
+	o += ml;
+	b[o++] = (uint8_t)rl;
+	memcpy(b + o, rname, rl);
+	return o + rl;
+}
+
+/* One RRset in the names encoding; returns the bytes appended. */
+static size_t v1_rrset(uint8_t *b, uint16_t type, const char *const *c, unsigned n)
+{
+	size_t o = 8;
+	b[0] = (uint8_t)(type >> 8);
+	b[1] = (uint8_t)type;
+	b[2] = b[3] = b[4] = 0;
+	b[5] = 60;
+	b[6] = 0;
+	b[7] = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = strlen(c[i]);
+		b[o] = 0;
+		b[o + 1] = (uint8_t)l;
+		memcpy(b + o + 2, c[i], l);
+		o += 2 + l;
+	}
+	return o;
+}
+
+static void test_migration_cases(void)
+{
+	const char *d = fresh_dir();
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, zones, zoneids, names, hosts;
+	uint8_t b[1024], host[70];
+	size_t o;
+	store_t *s;
+	store_txn_t *t;
+	store_host_t h;
+	dname_t n;
+
+	mkdir(d, 0700);
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 8);
+	CHECK(mdb_env_open(env, d, 0, 0640) == 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
+	mdb_dbi_open(txn, "zones", MDB_CREATE, &zones);
+	mdb_dbi_open(txn, "zoneids", MDB_CREATE, &zoneids);
+	mdb_dbi_open(txn, "names", MDB_CREATE, &names);
+	mdb_dbi_open(txn, "hosts", MDB_CREATE, &hosts);
+	v1_put(txn, meta, "version", 7, "\0\0\0\1", 4);
+	v1_put(txn, meta, "next_zone_id", 12, "\0\0\0\3", 4);
+	v1_put(txn, zones, "\4test\7example", 13, b, v1_zone(b, 1, "ns1.example.test.", "h.example.test."));
+	v1_put(txn, zoneids, "\0\0\0\1", 4, "\4test\7example", 13);
+	v1_put(txn, zones, "\4test\7example\5child", 19, b, v1_zone(b, 2, "ns1.example.test.", "h.example.test."));
+	v1_put(txn, zoneids, "\0\0\0\2", 4, "\4test\7example\5child", 19);
+	{
+		const char *ns[] = {"ns1.example.test."};
+		o = v1_rrset(b, RR_NS, ns, 1);
+		v1_put(txn, names, "\4test\7example", 13, b, o);
+	}
+	{
+		const char *ns[] = {"ns1.child.example.test.", "ns.elsewhere.net."};
+		const char *txt[] = {"\"c\""}, *ds[] = {"1 13 2 ab"};
+		o = v1_rrset(b, RR_NS, ns, 2);
+		o += v1_rrset(b + o, RR_TXT, txt, 1);
+		o += v1_rrset(b + o, RR_DS, ds, 1);
+		v1_put(txn, names, "\4test\7example\5child", 19, b, o);
+	}
+	{
+		const char *a[] = {"192.0.2.1"}, *txt[] = {"\"t\""}, *aaaa[] = {"2001:db8::1"};
+		o = v1_rrset(b, RR_A, a, 1);
+		o += v1_rrset(b + o, RR_TXT, txt, 1);
+		o += v1_rrset(b + o, RR_AAAA, aaaa, 1);
+		v1_put(txn, names, "\4test\7example\5child\3ns1", 23, b, o);
+	}
+	{
+		const char *cn[] = {"a\\@b.example.test."}, *mx[] = {"0 ."};
+		o = v1_rrset(b, RR_CNAME, cn, 1);
+		v1_put(txn, names, "\4test\7example\5weird", 19, b, o);
+		o = v1_rrset(b, RR_MX, mx, 1);
+		v1_put(txn, names, "\4test\7example\4null", 18, b, o);
+	}
+	{
+		const char *a[] = {"192.0.2.9"};
+		o = v1_rrset(b, RR_A, a, 1);
+		v1_put(txn, names, "\4test\6orphan", 12, b, o); /* outside every zone */
+	}
+	memset(host, 0, sizeof(host));
+	token_hash("abcdefghijklmnopqrstuvwxyz", 26, host);
+	host[32 + 19] = 60; /* ttl, the last byte of the u32 after two u64 */
+	v1_put(txn, hosts, "\4test\7example\5child\1h", 21, host, sizeof(host));
+	v1_put(txn, hosts, "\4test\6nozone\1x", 14, host, sizeof(host));
+	CHECK(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+
+	CHECK_OK(store_open(&s, d, 0));
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	/* the parent gets the delegation NS, the DS and the in-zone glue */
+	CHECK_STR(rrs(t, 1, "child.example.test"),
+		  "2 ns1.child.example.test|2 ns.elsewhere.net|43 1 13 2 ab");
+	CHECK_STR(rrs(t, 1, "ns1.child.example.test"), "1 192.0.2.1|28 2001:db8::1");
+	/* the child keeps its apex data, minus the DS */
+	CHECK_STR(rrs(t, 2, "child.example.test"),
+		  "2 ns1.child.example.test|2 ns.elsewhere.net|16 \"c\"");
+	CHECK_STR(rrs(t, 2, "ns1.child.example.test"), "1 192.0.2.1|16 \"t\"|28 2001:db8::1");
+	/* names re-escaped the way pdns writes them; the root stays "." */
+	CHECK_STR(rrs(t, 1, "weird.example.test"), "5 a@b.example.test");
+	CHECK_STR(rrs(t, 1, "null.example.test"), "15 0 .");
+	CHECK_STR(walk(t, 1, 1), "example.test. child.example.test. ns1.child.example.test. "
+				 "null.example.test. weird.example.test. ");
+	n = N("h.child.example.test");
+	CHECK_OK(store_host_get(t, &n, &h));
+	CHECK(h.zone_id == 2 && h.ttl == 60 && token_verify(h.token_hash, "abcdefghijklmnopqrstuvwxyz", 26));
+	n = N("x.nozone.test");
+	CHECK_RC(store_host_get(t, &n, &h), -ENOENT); /* no zone could serve it */
+	{
+		store_stat_t st;
+		store_txn_abort(t);
+		CHECK_OK(store_stat(s, &st));
+		CHECK(st.zones == 2 && st.hosts == 1 && st.names == 7);
+	}
+	store_close(s);
+
+	/* a migration that fails leaves schema 1 exactly as it was */
+	d = fresh_dir();
+	mkdir(d, 0700);
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 8);
+	CHECK(mdb_env_open(env, d, 0, 0640) == 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
+	mdb_dbi_open(txn, "zones", MDB_CREATE, &zones);
+	mdb_dbi_open(txn, "zoneids", MDB_CREATE, &zoneids);
+	mdb_dbi_open(txn, "names", MDB_CREATE, &names);
+	mdb_dbi_open(txn, "hosts", MDB_CREATE, &hosts);
+	v1_put(txn, meta, "version", 7, "\0\0\0\1", 4);
+	v1_put(txn, zones, "\4test\7example", 13, b, v1_zone(b, 1, "ns1.example.test.", "h.example.test."));
+	v1_put(txn, zoneids, "\0\0\0\1", 4, "\4test\7example", 13);
+	v1_put(txn, names, "\4test\7example\1a", 15, "\0\1\0\0\0\1\0\11", 8); /* 9 RRs, none there */
+	CHECK(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+	CHECK_RC(store_open(&s, d, 0), ERR_CORRUPT);
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 16);
+	CHECK(mdb_env_open(env, d, MDB_RDONLY, 0640) == 0);
+	mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	{
+		MDB_val k = {7, "version"}, v;
+		MDB_dbi rec;
+		CHECK(mdb_dbi_open(txn, "meta", 0, &meta) == 0 && mdb_get(txn, meta, &k, &v) == 0);
+		CHECK(v.mv_size == 4 && memcmp(v.mv_data, "\0\0\0\1", 4) == 0);
+		CHECK(mdb_dbi_open(txn, "names", 0, &names) == 0);
+		CHECK(mdb_dbi_open(txn, "records", 0, &rec) == MDB_NOTFOUND);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+
+	/* a migration that needs more than the map: grown and redone */
+	d = fresh_dir();
+	mkdir(d, 0700);
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 8);
+	mdb_env_set_mapsize(env, STORE_DEFAULT_MAPSIZE);
+	CHECK(mdb_env_open(env, d, 0, 0640) == 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
+	mdb_dbi_open(txn, "zones", MDB_CREATE, &zones);
+	mdb_dbi_open(txn, "zoneids", MDB_CREATE, &zoneids);
+	mdb_dbi_open(txn, "names", MDB_CREATE, &names);
+	mdb_dbi_open(txn, "hosts", MDB_CREATE, &hosts);
+	v1_put(txn, meta, "version", 7, "\0\0\0\1", 4);
+	v1_put(txn, meta, "next_zone_id", 12, "\0\0\0\2", 4);
+	v1_put(txn, zones, "\4test\7example", 13, b, v1_zone(b, 1, "ns1.example.test.", "h.example.test."));
+	v1_put(txn, zoneids, "\0\0\0\1", 4, "\4test\7example", 13);
+	{
+		static uint8_t big[60012];
+		uint8_t key[32];
+		/* one TXT RRset of one 60,000-byte string per owner */
+		memcpy(big, "\0\20\0\0\0\74\0\1", 8);
+		big[8] = (uint8_t)(60002 >> 8);
+		big[9] = (uint8_t)(60002 & 0xff);
+		memset(big + 10, 'x', 60002);
+		big[10] = big[60011] = '"';
+		int bad = 0;
+		for (int i = 0; i < 600; i++) {
+			int kl = snprintf((char *)key, sizeof(key), "\4test\7example\4o%03d", i);
+			MDB_val k = {(size_t)kl, key}, v = {sizeof(big), big};
+			bad += mdb_put(txn, names, &k, &v, 0) != 0;
+		}
+		CHECK(bad == 0);
+	}
+	CHECK(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+	CHECK_OK(store_open(&s, d, 0));
+	{
+		store_stat_t st;
+		CHECK_OK(store_stat(s, &st));
+		CHECK(st.names == 600 && st.map_size > STORE_DEFAULT_MAPSIZE);
+		CHECK_OK(store_txn_begin(s, 0, &t));
+		n = N("o599.example.test");
+		{
+			store_rr_iter_t it;
+			store_rr_t rr;
+			CHECK_OK(store_name_get(t, 1, &n, &it));
+			CHECK(store_rr_next(&it, &rr) == 1 && rr.type == RR_TXT && rr.len == 60002);
+		}
+		store_txn_abort(t);
+	}
+	store_close(s);
 }
 
 /* Fills the map past its size: ERR_MAPFULL, abort, grow, redo works. */
@@ -568,7 +1669,7 @@ static int fill(store_t *s, const char *zone, int owners, int tag)
 			dname_t n;
 			snprintf(name, sizeof(name), "o%d-%d.%s", tag, i, zone);
 			n = N(name);
-			rc = store_rr_add(t, &n, RR_TXT, 60, big, sizeof(big) - 1);
+			rc = store_rr_add(t, 1, &n, RR_TXT, 60, big, sizeof(big) - 1);
 		}
 		if (rc == ERR_MAPFULL) {
 			store_txn_abort(t);
@@ -633,7 +1734,7 @@ static void test_growth(void)
 	{
 		store_rr_iter_t it;
 		dname_t n = N("o2-2499.grow.test");
-		CHECK_OK(store_name_get(r, &n, &it));
+		CHECK_OK(store_name_get(r, 1, &n, &it));
 	}
 	store_txn_abort(r);
 	/* and we can write after adopting the grown map */
@@ -694,8 +1795,8 @@ static void test_concurrent_processes(void)
 	CHECK_OK(store_open(&s, d, STORE_CREATE));
 	CHECK_OK(store_txn_begin(s, 1, &t));
 	CHECK_OK(add_zone(t, "conc.test", NULL));
-	CHECK_OK(add_rr(t, "a.conc.test", RR_TXT, "\"0\""));
-	CHECK_OK(add_rr(t, "b.conc.test", RR_TXT, "\"0\""));
+	CHECK_OK(add_rr(t, 1, "a.conc.test", RR_TXT, "\"0\""));
+	CHECK_OK(add_rr(t, 1, "b.conc.test", RR_TXT, "\"0\""));
 	CHECK_OK(store_txn_commit(t));
 	store_close(s);
 
@@ -713,8 +1814,8 @@ static void test_concurrent_processes(void)
 			snprintf(v, sizeof(v), "\"%d\"", i);
 			l = (uint16_t)strlen(v);
 			if (store_txn_begin(w, 1, &wt) < 0 ||
-			    store_rrset_set(wt, &a, RR_TXT, 60, &c, &l, 1, NULL) < 0 ||
-			    store_rrset_set(wt, &b, RR_TXT, 60, &c, &l, 1, NULL) < 0 ||
+			    store_rrset_set(wt, 1, &a, RR_TXT, 60, &c, &l, 1, NULL) < 0 ||
+			    store_rrset_set(wt, 1, &b, RR_TXT, 60, &c, &l, 1, NULL) < 0 ||
 			    store_txn_commit(wt) < 0)
 				_exit(11);
 		}
@@ -737,7 +1838,7 @@ static void test_concurrent_processes(void)
 				int va, vb;
 				if (store_txn_renew(rt) < 0)
 					_exit(12);
-				if (store_name_get(rt, &a, &ia) < 0 || store_name_get(rt, &b, &ib) < 0 ||
+				if (store_name_get(rt, 1, &a, &ia) < 0 || store_name_get(rt, 1, &b, &ib) < 0 ||
 				    store_rr_next(&ia, &ra) != 1 || store_rr_next(&ib, &rb) != 1)
 					_exit(13);
 				va = atoi(ra.data + 1);
@@ -765,7 +1866,7 @@ static void test_concurrent_processes(void)
 	CHECK(bad == 0);
 	CHECK_OK(store_open(&s, d, 0));
 	CHECK_OK(store_txn_begin(s, 0, &t));
-	CHECK_STR(rrs(t, "a.conc.test"), "16 \"300\"");
+	CHECK_STR(rrs(t, 1, "a.conc.test"), "16 \"300\"");
 	store_txn_abort(t);
 	store_close(s);
 }
@@ -808,8 +1909,10 @@ static int rm_rf(const char *path)
 	return system(cmd);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	argv0 = argv[0];
 	if (!mkdtemp(tmpl)) {
 		perror("mkdtemp");
 		return 2;
@@ -817,10 +1920,18 @@ int main(void)
 	token_init();
 	test_open();
 	test_zones_records();
-	test_walk_and_delete();
+	test_zone_cut();
+	test_canonical_order();
 	test_serials();
 	test_hosts();
+	test_name_set();
+	test_delete_last_entries();
+	test_meta();
+	test_tsig_autoprimary();
+	test_search();
 	test_encoding();
+	test_migration();
+	test_migration_cases();
 	test_growth();
 	test_grow_waits_for_reader();
 	test_concurrent_processes();
