@@ -31,7 +31,7 @@
 #define CTL_EXIT_FAIL 1
 #define CTL_EXIT_USAGE 2
 #define CTL_MAX_NS 16
-#define CTL_MAX_POS 8
+#define CTL_MAX_POS 18 /* zone ns ZONE + 17 names; record content words */
 
 #define CTL_DEFAULT_DB "/var/lib/kyedns"
 #define CTL_DEFAULT_HOST_TTL 60   /* dynamic addresses: short */
@@ -44,9 +44,15 @@ typedef struct ctl_args {
 	int npos;
 	const char *ns[CTL_MAX_NS];   /* --ns, repeatable */
 	int nns;
+	const char *masters[CTL_MAX_NS]; /* --master, repeatable */
+	int nmasters;
 	const char *hostmaster, *kind, *token, *ipv4, *ipv6;
-	int have_ttl;
-	uint32_t ttl;
+	const char *zone;       /* --zone: record add/del */
+	const char *mname, *rname, *account, *config_dir;
+	int have_ttl, have_serial;
+	uint32_t ttl, serial;
+	int have_timer[4];      /* --refresh --retry --expire --minimum */
+	uint32_t timer[4];
 } ctl_args_t;
 
 typedef struct ctl {
@@ -77,7 +83,8 @@ const char *ctl_q(const char *s);
 /* ---- store ---- */
 
 /* Opens the store for reading: a missing store is an error (printed), it
- * is never created.  Returns 0 or CTL_EXIT_FAIL. */
+ * is never created.  A schema-1 store is opened for writing instead, which
+ * migrates it (when permissions allow).  Returns 0 or CTL_EXIT_FAIL. */
 int ctl_open_read(ctl_t *c);
 
 /* Opens (creating if needed) the store for writing.  0 or CTL_EXIT_FAIL. */
@@ -108,13 +115,21 @@ int ctl_zone_must(ctl_t *c, store_txn_t *txn, const char *text, dname_t *name,
 
 const char *ctl_kind_name(uint8_t kind);
 
-/* Returns 1 if name owns a CNAME (a host there could never get an
- * address), 0 if not, < 0 on a store error. */
-int ctl_has_cname(store_txn_t *txn, const dname_t *name);
+/* The type (RR_CNAME, RR_A or RR_AAAA, in that order of preference) of a
+ * static record at name in zone zone_id that a host there would clash
+ * with (the store refuses such a host), 0 if none, < 0 on a store error. */
+int ctl_host_clash(store_txn_t *txn, uint32_t zone_id, const dname_t *name);
 
-/* Returns 1 if name's closest enclosing zone is zone_id (not a zone below
- * it), else 0. */
-int ctl_host_in_zone(store_txn_t *txn, const dname_t *name, uint32_t zone_id);
+/* Type mnemonic ("A", "TYPE65280"); static rotating buffer. */
+const char *ctl_type(uint16_t type);
+
+/* The backend form of a canonical absolute name text: the text without
+ * its trailing dot (the root stays "."); static rotating buffer. */
+const char *ctl_nodot(const char *text, size_t len);
+
+/* The hint printed after zone add: pdns answers REFUSED for a zone it
+ * does not know yet, until its zone cache is refreshed. */
+#define CTL_SERVE_NOW "pdns_control rediscover"
 
 /* "2026-11-27T08:37:01Z", or "-" for 0; static rotating buffer. */
 const char *ctl_time(uint64_t t);
@@ -152,6 +167,14 @@ int cmd_zone_add(ctl_t *c, ctl_args_t *a);
 int cmd_zone_list(ctl_t *c, ctl_args_t *a);
 int cmd_zone_show(ctl_t *c, ctl_args_t *a);
 int cmd_zone_del(ctl_t *c, ctl_args_t *a);
+int cmd_zone_soa(ctl_t *c, ctl_args_t *a);
+int cmd_zone_ns(ctl_t *c, ctl_args_t *a);
+int cmd_zone_set(ctl_t *c, ctl_args_t *a);
+int cmd_zone_export(ctl_t *c, ctl_args_t *a);
+int cmd_zone_import(ctl_t *c, ctl_args_t *a);
+int cmd_autoprimary_add(ctl_t *c, ctl_args_t *a);
+int cmd_autoprimary_list(ctl_t *c, ctl_args_t *a);
+int cmd_autoprimary_del(ctl_t *c, ctl_args_t *a);
 int cmd_host_add(ctl_t *c, ctl_args_t *a);
 int cmd_host_list(ctl_t *c, ctl_args_t *a);
 int cmd_host_show(ctl_t *c, ctl_args_t *a);

@@ -42,20 +42,25 @@ struct host_add {
 	addr_t v4, v6;
 };
 
-/* Sets the host's A or AAAA RRset to the one address a. */
-static int set_addr(ctl_t *c, store_txn_t *txn, const dname_t *name, const addr_t *a,
-		    uint32_t ttl)
+/* Explains why the store refused host name in zone z (or would). */
+static int host_refused(ctl_t *c, store_txn_t *txn, int rc, const dname_t *name)
 {
-	char text[ADDR_TEXT_MAX];
-	const char *contents[1] = {text};
-	uint16_t lens[1];
-	uint16_t type = a->family == 4 ? RR_A : RR_AAAA;
-	lens[0] = (uint16_t)addr_format(a, text, sizeof text);
-	int rc = store_rrset_set(txn, name, type, ttl, contents, lens, 1, NULL);
-	if (rc < 0)
-		return ctl_txn_fail(c, rc, "cannot set %s %s of host %s", rrtype_name(type), text,
-				    ctl_name(name));
-	return 0;
+	store_zone_t z;
+	int clash;
+	if (rc == ERR_ISZONE)
+		return ctl_txn_fail(c, rc, "cannot add host %s: it is a zone apex", ctl_name(name));
+	if (rc == ERR_CLASH && store_zone_find(txn, name, &z) == 0 &&
+	    (clash = ctl_host_clash(txn, z.id, name)) > 0)
+		return ctl_txn_fail(c, rc,
+				    "cannot add host %s: it has a static %s record in zone %s; "
+				    "delete it first",
+				    ctl_name(name), ctl_type((uint16_t)clash), ctl_name(&z.name));
+	if (rc == ERR_CLASH)
+		return ctl_txn_fail(c, rc, "cannot add host %s: it clashes with a zone or its "
+					   "static records", ctl_name(name));
+	if (rc == -EEXIST)
+		return ctl_txn_fail(c, rc, "host %s", ctl_name(name));
+	return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(name));
 }
 
 static int host_add_txn(ctl_t *c, store_txn_t *txn, void *arg)
@@ -63,24 +68,33 @@ static int host_add_txn(ctl_t *c, store_txn_t *txn, void *arg)
 	struct host_add *ha = arg;
 	store_zone_t z;
 	store_host_t old;
+	addr_t none = {0};
+	int changed, clash;
 	int rc = store_zone_find(txn, &ha->name, &z);
 	if (rc < 0)
 		return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(&ha->name));
 	if (dname_equal(&z.name, &ha->name))
-		return ctl_txn_fail(c, ERR_ISZONE, "cannot add host %s", ctl_name(&ha->name));
+		return host_refused(c, txn, ERR_ISZONE, &ha->name);
 	rc = store_host_get(txn, &ha->name, &old);
 	if (rc == 0)
-		rc = -EEXIST;
-	if (rc == -ENOENT)
-		rc = ctl_has_cname(txn, &ha->name) > 0 ? ERR_CLASH : 0;
-	if (rc < 0)
+		return host_refused(c, txn, -EEXIST, &ha->name);
+	if (rc != -ENOENT)
 		return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(&ha->name));
+	/* The store refuses it too; checked here to name the record. */
+	if ((clash = ctl_host_clash(txn, z.id, &ha->name)) != 0)
+		return clash < 0 ? ctl_txn_fail(c, clash, "cannot add host %s",
+						ctl_name(&ha->name)) :
+				   host_refused(c, txn, ERR_CLASH, &ha->name);
 	if ((rc = store_host_put(txn, &ha->name, &ha->h)) < 0)
-		return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(&ha->name));
-	if (ha->v4.family && (rc = set_addr(c, txn, &ha->name, &ha->v4, ha->h.ttl)) < 0)
-		return rc;
-	if (ha->v6.family && (rc = set_addr(c, txn, &ha->name, &ha->v6, ha->h.ttl)) < 0)
-		return rc;
+		return host_refused(c, txn, rc, &ha->name);
+	/* The host's addresses are written only by store_host_update.  now 0
+	 * and no client: an address given here is not an update. */
+	if (!ha->v4.family && !ha->v6.family)
+		return 0;
+	rc = store_host_update(txn, &ha->name, &ha->v4, &ha->v6, &none, NULL, 0, 0, &changed);
+	if (rc < 0)
+		return ctl_txn_fail(c, rc, "cannot set the addresses of host %s",
+				    ctl_name(&ha->name));
 	return 0;
 }
 
@@ -147,7 +161,7 @@ static int host_list_cb(const dname_t *name, const store_host_t *h, void *arg)
 	struct host_list *hl = arg;
 	addr_t v4, v6;
 	int rc;
-	if (hl->zone_id && !ctl_host_in_zone(hl->txn, name, hl->zone_id))
+	if (hl->zone_id && h->zone_id != hl->zone_id)
 		return 0;
 	rc = store_host_addrs(hl->txn, name, &v4, &v6);
 	if (rc < 0)
@@ -214,8 +228,8 @@ int cmd_host_show(ctl_t *c, ctl_args_t *a)
 	rc = store_host_get(txn, &name, &h);
 	if (rc == 0)
 		rc = store_host_addrs(txn, &name, &v4, &v6);
-	if (rc == 0)
-		rc = store_zone_find(txn, &name, &z);
+	if (rc == 0 && (rc = store_zone_get_by_id(txn, h.zone_id, &z)) == -ENOENT)
+		rc = ERR_CORRUPT; /* a host outlives no zone */
 	if (rc < 0) {
 		store_txn_abort(txn);
 		if (rc == -ENOENT)
@@ -225,6 +239,7 @@ int cmd_host_show(ctl_t *c, ctl_args_t *a)
 	if (c->json) {
 		json_t *o = host_json(&name, &h, &v4, &v6);
 		json_object_set_new(o, "zone", json_string(ctl_name(&z.name)));
+		json_object_set_new(o, "zone_id", json_integer(z.id));
 		ctl_json_print(o);
 	} else {
 		char agent[256];

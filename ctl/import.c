@@ -9,7 +9,8 @@
  *
  * All or nothing, as far as the input goes: the whole file is validated
  * first -- syntax, tokens, addresses, every host inside a zone and not an
- * apex, not already in the store, not at a CNAME, not twice in the file --
+ * apex, not already in the store, not at a static A/AAAA/CNAME, not twice
+ * in the file --
  * against one read snapshot, and the first bad line is reported as
  * "FILE:LINE: ..." with nothing written (a duplicate is reported at its
  * later line).  Only then are the hosts loaded, sorted by name (see
@@ -303,8 +304,15 @@ static int validate(ctl_t *c, struct import *im)
 				rc = store_host_get(txn, &l.name, &h);
 				rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
 			}
-			if (rc == 0 && (rc = ctl_has_cname(txn, &l.name)) > 0)
+			if (rc == 0 && (rc = ctl_host_clash(txn, z.id, &l.name)) > 0) {
+				snprintf(what, sizeof what,
+					 "cannot import host %s: it has a static %s record in "
+					 "zone %s",
+					 ctl_name(&l.name), ctl_type((uint16_t)rc),
+					 ctl_name(&z.name));
 				rc = ERR_CLASH;
+				goto bad;
+			}
 			if (rc < 0) {
 				snprintf(what, sizeof what, "cannot import host %s",
 					 ctl_name(&l.name));
@@ -345,16 +353,6 @@ bad:
 	return ctl_fail(rc, "%s:%u: %s", ctl_q(im->file), lineno, what);
 }
 
-static int put_addr(store_txn_t *txn, const dname_t *name, const addr_t *a, uint32_t ttl)
-{
-	char text[ADDR_TEXT_MAX];
-	const char *contents[1] = {text};
-	uint16_t lens[1];
-	lens[0] = (uint16_t)addr_format(a, text, sizeof text);
-	return store_rrset_set(txn, name, a->family == 4 ? RR_A : RR_AAAA, ttl, contents, lens, 1,
-			       NULL);
-}
-
 /* Pass 2, one batch [from, to) in one txn; may run again after a grow. */
 static int import_txn(ctl_t *c, store_txn_t *txn, void *arg)
 {
@@ -379,10 +377,14 @@ static int import_txn(ctl_t *c, store_txn_t *txn, void *arg)
 		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
 		if (rc == 0)
 			rc = store_host_put(txn, &l.name, &h);
-		if (rc == 0 && l.v4.family)
-			rc = put_addr(txn, &l.name, &l.v4, im->ttl);
-		if (rc == 0 && l.v6.family)
-			rc = put_addr(txn, &l.name, &l.v6, im->ttl);
+		/* Addresses go through store_host_update, the only writer of a
+		 * host's A/AAAA; now 0 and no client: not an update. */
+		if (rc == 0 && (l.v4.family || l.v6.family)) {
+			addr_t none = {0};
+			int changed;
+			rc = store_host_update(txn, &l.name, &l.v4, &l.v6, &none, NULL, 0, 0,
+					       &changed);
+		}
 		if (rc < 0) {
 			im->fail_line = im->refs[i].lineno;
 			return ctl_txn_fail(c, rc, "%s:%u: cannot import host %s; %zu hosts imported before it",

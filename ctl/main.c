@@ -27,10 +27,20 @@ enum {
 	O_TOKEN = 1 << 4,
 	O_IPV4 = 1 << 5,
 	O_IPV6 = 1 << 6,
+	O_ZONE = 1 << 7,
+	O_SERIAL = 1 << 8,
+	O_MNAME = 1 << 9,
+	O_RNAME = 1 << 10,
+	O_TIMERS = 1 << 11, /* --refresh --retry --expire --minimum */
+	O_MASTER = 1 << 12,
+	O_ACCOUNT = 1 << 13,
+	O_CONFIG_DIR = 1 << 14,
 };
 
 enum opt_id { OPT_DB, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_NS, OPT_HOSTMASTER, OPT_TTL,
-	      OPT_KIND, OPT_TOKEN, OPT_IPV4, OPT_IPV6 };
+	      OPT_KIND, OPT_TOKEN, OPT_IPV4, OPT_IPV6, OPT_ZONE, OPT_SERIAL, OPT_MNAME,
+	      OPT_RNAME, OPT_REFRESH, OPT_RETRY, OPT_EXPIRE, OPT_MINIMUM, OPT_MASTER,
+	      OPT_ACCOUNT, OPT_CONFIG_DIR };
 
 static const struct option_def {
 	const char *name;
@@ -49,6 +59,17 @@ static const struct option_def {
 	{"token", OPT_TOKEN, O_TOKEN, 1},
 	{"ipv4", OPT_IPV4, O_IPV4, 1},
 	{"ipv6", OPT_IPV6, O_IPV6, 1},
+	{"zone", OPT_ZONE, O_ZONE, 1},
+	{"serial", OPT_SERIAL, O_SERIAL, 1},
+	{"mname", OPT_MNAME, O_MNAME, 1},
+	{"rname", OPT_RNAME, O_RNAME, 1},
+	{"refresh", OPT_REFRESH, O_TIMERS, 1},
+	{"retry", OPT_RETRY, O_TIMERS, 1},
+	{"expire", OPT_EXPIRE, O_TIMERS, 1},
+	{"minimum", OPT_MINIMUM, O_TIMERS, 1},
+	{"master", OPT_MASTER, O_MASTER, 1},
+	{"account", OPT_ACCOUNT, O_ACCOUNT, 1},
+	{"config-dir", OPT_CONFIG_DIR, O_CONFIG_DIR, 1},
 };
 
 static const struct command {
@@ -58,12 +79,23 @@ static const struct command {
 	unsigned opts;
 	const char *usage;
 } commands[] = {
-	{"zone", "add", cmd_zone_add, 1, 1, O_NS | O_HOSTMASTER | O_TTL | O_KIND,
-	 "zone add ZONE --ns NAME [--ns NAME] [--hostmaster EMAIL] [--ttl N] "
-	 "[--kind native|master|slave]"},
+	{"zone", "add", cmd_zone_add, 1, 1,
+	 O_NS | O_HOSTMASTER | O_RNAME | O_TTL | O_KIND | O_MASTER | O_ACCOUNT,
+	 "zone add ZONE --ns NAME [--ns NAME] [--hostmaster EMAIL|--rname NAME] [--ttl N] "
+	 "[--kind native|master|slave] [--master IP[:PORT]] [--account TEXT]"},
 	{"zone", "list", cmd_zone_list, 0, 0, 0, "zone list"},
 	{"zone", "show", cmd_zone_show, 1, 1, 0, "zone show ZONE"},
 	{"zone", "del", cmd_zone_del, 1, 1, 0, "zone del ZONE"},
+	{"zone", "soa", cmd_zone_soa, 1, 1,
+	 O_SERIAL | O_MNAME | O_HOSTMASTER | O_RNAME | O_TIMERS | O_TTL,
+	 "zone soa ZONE [--serial N] [--mname NAME] [--hostmaster EMAIL|--rname NAME] "
+	 "[--refresh N] [--retry N] [--expire N] [--minimum N] [--ttl N]"},
+	{"zone", "ns", cmd_zone_ns, 2, CTL_MAX_POS, O_TTL, "zone ns ZONE NAME [NAME...] [--ttl N]"},
+	{"zone", "set", cmd_zone_set, 1, 1, O_KIND | O_MASTER | O_ACCOUNT,
+	 "zone set ZONE [--kind native|master|slave] [--master IP[:PORT] ...] [--account TEXT]"},
+	{"zone", "export", cmd_zone_export, 1, 1, 0, "zone export ZONE"},
+	{"zone", "import", cmd_zone_import, 2, 2, O_CONFIG_DIR,
+	 "zone import ZONE FILE [--config-dir PDNS_CONFIG_DIR]"},
 	{"host", "add", cmd_host_add, 1, 1, O_TOKEN | O_TTL | O_IPV4 | O_IPV6,
 	 "host add FQDN [--token TOKEN] [--ttl N] [--ipv4 ADDR] [--ipv6 ADDR]"},
 	{"host", "list", cmd_host_list, 0, 1, 0, "host list [ZONE]"},
@@ -71,9 +103,15 @@ static const struct command {
 	{"host", "del", cmd_host_del, 1, 1, 0, "host del FQDN"},
 	{"host", "token", cmd_host_token, 1, 1, 0, "host token FQDN"},
 	{"host", "import", cmd_host_import, 1, 1, O_TTL, "host import FILE [--ttl N]"},
-	{"record", "add", cmd_record_add, 3, 3, O_TTL, "record add NAME TYPE CONTENT [--ttl N]"},
-	{"record", "del", cmd_record_del, 2, 3, 0, "record del NAME TYPE [CONTENT]"},
+	{"record", "add", cmd_record_add, 3, CTL_MAX_POS, O_TTL | O_ZONE,
+	 "record add NAME TYPE CONTENT [--ttl N] [--zone ZONE]"},
+	{"record", "del", cmd_record_del, 2, CTL_MAX_POS, O_ZONE,
+	 "record del NAME TYPE [CONTENT] [--zone ZONE]"},
 	{"record", "list", cmd_record_list, 1, 1, 0, "record list ZONE"},
+	{"autoprimary", "add", cmd_autoprimary_add, 2, 3, 0,
+	 "autoprimary add IP NAMESERVER [ACCOUNT]"},
+	{"autoprimary", "list", cmd_autoprimary_list, 0, 0, 0, "autoprimary list"},
+	{"autoprimary", "del", cmd_autoprimary_del, 2, 2, 0, "autoprimary del IP NAMESERVER"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -89,13 +127,19 @@ static void usage(FILE *f)
 		   "  --json       machine-readable output on stdout\n"
 		   "  --help       this text\n"
 		   "  --version    print the version\n"
-		   "\nhost import reads one host per line: FQDN [TOKEN|-] [IPV4] [IPV6];\n"
+		   "\nzone add ZONE --kind slave --master IP[:PORT] [--master ...]: a secondary\n"
+		   "zone (no --ns or SOA options: pdns transfers them from the primary).\n"
+		   "A new zone is served at once after: pdns_control rediscover.\n"
+		   "zone import runs: pdnsutil [--config-dir DIR] load-zone ZONE FILE.\n"
+		   "record add/del: the zone is --zone, else the closest enclosing zone\n"
+		   "(a DS at a zone apex: the parent zone); CONTENT may be several words.\n"
+		   "host import reads one host per line: FQDN [TOKEN|-] [IPV4] [IPV6];\n"
 		   "'#' starts a comment; a missing or '-' token is generated and printed.\n"
 		   "Errors are one line on stderr; exit status 1, or 2 for usage errors.\n",
 		CTL_DEFAULT_DB);
 }
 
-static int parse_ttl(const char *s, uint32_t *out)
+static int parse_u32(const char *s, uint32_t *out, unsigned long long max)
 {
 	unsigned long long v = 0;
 	if (!*s)
@@ -105,10 +149,15 @@ static int parse_ttl(const char *s, uint32_t *out)
 			return -EINVAL;
 		v = v * 10 + (unsigned)(*p - '0');
 	}
-	if (v > CTL_MAX_TTL)
+	if (v > max)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+static int parse_ttl(const char *s, uint32_t *out)
+{
+	return parse_u32(s, out, CTL_MAX_TTL);
 }
 
 int main(int argc, char **argv)
@@ -179,8 +228,37 @@ int main(int argc, char **argv)
 		case OPT_TOKEN: a.token = value; break;
 		case OPT_IPV4: a.ipv4 = value; break;
 		case OPT_IPV6: a.ipv6 = value; break;
+		case OPT_ZONE: a.zone = value; break;
+		case OPT_SERIAL:
+			if (parse_u32(value, &a.serial, 4294967295ull) < 0)
+				return ctl_usage("bad --serial %s, want 0..4294967295",
+						 ctl_q(value));
+			a.have_serial = 1;
+			break;
+		case OPT_MNAME: a.mname = value; break;
+		case OPT_RNAME: a.rname = value; break;
+		case OPT_REFRESH:
+		case OPT_RETRY:
+		case OPT_EXPIRE:
+		case OPT_MINIMUM: {
+			int k = (int)(o->id - OPT_REFRESH);
+			if (parse_u32(value, &a.timer[k], 4294967295ull) < 0)
+				return ctl_usage("bad --%s %s, want 0..4294967295", o->name,
+						 ctl_q(value));
+			a.have_timer[k] = 1;
+			break;
+		}
+		case OPT_MASTER:
+			if (a.nmasters == CTL_MAX_NS)
+				return ctl_usage("too many --master, at most %d", CTL_MAX_NS);
+			a.masters[a.nmasters++] = value;
+			break;
+		case OPT_ACCOUNT: a.account = value; break;
+		case OPT_CONFIG_DIR: a.config_dir = value; break;
 		}
 	}
+	if (a.hostmaster && a.rname)
+		return ctl_usage("give --hostmaster or --rname, not both");
 	if (help) {
 		usage(stdout);
 		return 0;

@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "rdata.h"
 
 /* ---- errors ---- */
 
@@ -90,6 +91,11 @@ const char *ctl_q(const char *s)
 int ctl_open_read(ctl_t *c)
 {
 	int rc = store_open(&c->store, c->db, STORE_RDONLY);
+	/* A schema-1 store is migrated by the first open with write access
+	 * (store.h); a read command takes that step too when it may write,
+	 * so that an upgrade needs no special command. */
+	if (rc == ERR_VERSION && store_open(&c->store, c->db, 0) == 0)
+		return 0;
 	if (rc == -ENOENT)
 		return ctl_fail(rc, "no store in %s; create it with zone add", ctl_q(c->db));
 	if (rc < 0)
@@ -173,26 +179,45 @@ int ctl_zone_must(ctl_t *c, store_txn_t *txn, const char *text, dname_t *name,
 	return 0;
 }
 
-int ctl_has_cname(store_txn_t *txn, const dname_t *name)
+int ctl_host_clash(store_txn_t *txn, uint32_t zone_id, const dname_t *name)
 {
 	store_rr_iter_t it;
 	store_rr_t rr;
-	int rc = store_name_get(txn, name, &it);
+	uint16_t found = 0;
+	int rc = store_name_get(txn, zone_id, name, &it);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
 		return rc;
-	while ((rc = store_rr_next(&it, &rr)) == 1)
+	while ((rc = store_rr_next(&it, &rr)) == 1) {
 		if (rr.type == RR_CNAME)
-			return 1;
-	return rc;
+			return RR_CNAME;
+		if ((rr.type == RR_A || rr.type == RR_AAAA) && !found)
+			found = rr.type;
+	}
+	return rc < 0 ? rc : found;
 }
 
-/* store_host_walk(zone) also yields the hosts of zones below it. */
-int ctl_host_in_zone(store_txn_t *txn, const dname_t *name, uint32_t zone_id)
+const char *ctl_type(uint16_t type)
 {
-	store_zone_t z;
-	return store_zone_find(txn, name, &z) == 0 && z.id == zone_id;
+	size_t size;
+	char *b = rot_buf(&size);
+	if (rrtype_format(type, b, size) < 0)
+		snprintf(b, size, "TYPE%u", type);
+	return b;
+}
+
+const char *ctl_nodot(const char *text, size_t len)
+{
+	size_t size;
+	char *b = rot_buf(&size);
+	if (len > 1 && text[len - 1] == '.')
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(b, text, len);
+	b[len] = '\0';
+	return b;
 }
 
 const char *ctl_kind_name(uint8_t kind)

@@ -281,6 +281,8 @@ Update the demo host, then ask pdns:
   curl -s $U/metrics
   curl -s http://127.0.0.1:$API_PORT/metrics
 More hosts:  $BUILD/kyednsctl --db $DB host add laptop.$ZONE
+Zone file:   $BUILD/kyednsctl --db $DB zone export $ZONE
+SOA:         $BUILD/kyednsctl --db $DB zone soa $ZONE --refresh 3600
 Logs:        $RUN/log/{backend,pdns,updater}.log
 Press Ctrl-C to stop.
 EOF

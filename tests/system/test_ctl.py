@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 
+import dns.rcode
 import dns.rdatatype
 import pytest
 
@@ -61,9 +62,11 @@ def test_version_and_help(ctl):
     p = ctl.run("--version")
     assert p.stdout.startswith("kyednsctl ") and p.stderr == ""
     p = ctl.run("--help")
-    for cmd in ("zone add", "zone list", "zone show", "zone del", "host add", "host list",
+    for cmd in ("zone add", "zone list", "zone show", "zone del", "zone soa", "zone ns",
+                "zone set", "zone export", "zone import", "host add", "host list",
                 "host show", "host del", "host token", "host import", "record add",
-                "record del", "record list"):
+                "record del", "record list", "autoprimary add", "autoprimary list",
+                "autoprimary del", "--zone ZONE", "--kind slave --master"):
         assert cmd in p.stdout
     assert not os.path.exists(ctl.db), "--help must not create the store"
 
@@ -91,6 +94,26 @@ def test_version_and_help(ctl):
     ("record", "add", "a.example.com", "A"),
     ("record", "del", "a.example.com"),
     ("record", "list"),
+    ("record", "add", "a.example.com", "A", "192.0.2.1", "--zone"),
+    ("record", "list", "example.com", "--zone", "example.com"),
+    ("zone", "add", "example.com", "--kind", "slave"),               # --master is required
+    ("zone", "add", "example.com", "--kind", "slave", "--master", "192.0.2.1",
+     "--ns", "ns.example"),                                         # slaves take no --ns
+    ("zone", "add", "example.com", "--ns", "n.example", "--master", "192.0.2.1"),
+    ("zone", "add", "example.com", "--ns", "n.example", "--hostmaster", "a@b.example",
+     "--rname", "a.b.example"),
+    ("zone", "soa", "example.com"),                                  # nothing to change
+    ("zone", "soa", "example.com", "--serial", "4294967296"),
+    ("zone", "soa", "example.com", "--refresh", "x"),
+    ("zone", "soa", "example.com", "--ns", "n.example"),
+    ("zone", "ns", "example.com"),
+    ("zone", "set", "example.com"),
+    ("zone", "set", "example.com", "--kind", "bogus"),
+    ("zone", "export"),
+    ("zone", "import", "example.com"),
+    ("autoprimary", "add", "192.0.2.1"),
+    ("autoprimary", "del", "192.0.2.1"),
+    ("autoprimary", "list", "x"),
     ("--bogus", "zone", "list"),
     ("-x", "zone", "list"),
     ("--json=1", "zone", "list"),
@@ -149,13 +172,15 @@ def test_zone_add_show_list(ctl):
     assert z["serial"] > 0
 
     show = ctl.json("zone", "show", "example.com")
-    assert show["ns"] == ["ns1.example.com.", "ns2.example.net."]
+    # content is pdns's backend form: no trailing dot, case as given
+    assert show["ns"] == ["NS1.example.com", "ns2.example.net"]
     assert show["serial"] == z["serial"] and show["hosts"] == 0
+    assert show["masters"] == [] and show["account"] is None and show["transferred"]
 
     recs = records(ctl, "example.com")
-    assert recs[("example.com.", "NS")] == [(7200, "ns1.example.com."), (7200, "ns2.example.net.")]
+    assert recs[("example.com.", "NS")] == [(7200, "NS1.example.com"), (7200, "ns2.example.net")]
     soa = recs[("example.com.", "SOA")][0][1].split()
-    assert soa[:2] == ["ns1.example.com.", "first\\.last.example.org."] and len(soa) == 7
+    assert soa[:2] == ["ns1.example.com", "first\\.last.example.org"] and len(soa) == 7
 
     ctl.run("zone", "add", "example.net", "--ns", "ns1.example.com")
     zones = ctl.json("zone", "list")
@@ -360,18 +385,21 @@ def test_host_del_removes_addresses(ctl, zone):
 @pytest.mark.parametrize("rtype,content,want", [
     ("A", "192.0.2.1", "192.0.2.1"),
     ("AAAA", "2001:DB8:0::1", "2001:db8::1"),
-    ("NS", "NS.Example.net", "ns.example.net."),
-    ("CNAME", "Target.Example.net.", "target.example.net."),
-    ("PTR", "host.example.com", "host.example.com."),
-    ("MX", "10 Mail.example.com", "10 mail.example.com."),
+    ("NS", "ns.example.net", "ns.example.net"),
+    ("NS", "ns.example.net.", "ns.example.net"),
+    ("CNAME", "target.example.net.", "target.example.net"),
+    ("CNAME", ".", "."),
+    ("PTR", "host.example.com", "host.example.com"),
+    ("MX", "10 mail.example.com", "10 mail.example.com"),
+    ("MX", "10 mail.example.com.", "10 mail.example.com"),
     ("MX", "0 .", "0 ."),
     ("TXT", "v=spf1 -all", '"v=spf1 -all"'),
     ("TXT", '"a b" "c"', '"a b" "c"'),
     ("TXT", '"quote \\" \\065"', '"quote \\" A"'),
     ("TXT", "x" * 300, '"%s" "%s"' % ("x" * 255, "x" * 45)),
-    ("SRV", "10 5 5060 SIP.example.com", "10 5 5060 sip.example.com."),
+    ("SRV", "10 5 5060 sip.example.com.", "10 5 5060 sip.example.com"),
     ("CAA", "0 issue \"letsencrypt.org\"", "0 issue \"letsencrypt.org\""),
-    ("CAA", "128 IODEF mailto:x@example.com", "128 iodef \"mailto:x@example.com\""),
+    ("CAA", "128 IODEF mailto:x@example.com", "128 IODEF \"mailto:x@example.com\""),
     ("SSHFP", "1 2 " + "AB" * 32, "1 2 " + "ab" * 32),
     ("TLSA", "3 1 1 " + "0F" * 32, "3 1 1 " + "0f" * 32),
     ("DS", "12345 8 2 " + "aa" * 32, "12345 8 2 " + "aa" * 32),
@@ -385,9 +413,9 @@ def test_record_types(ctl, zone, rtype, content, want):
 
 
 @pytest.mark.parametrize("rtype,content", [
-    ("A", "1.2.3"), ("A", "01.2.3.4"), ("A", "1.2.3.4 "), ("A", "::1"), ("A", ""),
+    ("A", "1.2.3"), ("A", "01.2.3.4"), ("A", "1.2.3.4 5"), ("A", "::1"), ("A", ""),
     ("AAAA", "1.2.3.4"), ("AAAA", "2001:db8::g"), ("AAAA", "fe80::1%lo"),
-    ("CNAME", "a..b"), ("CNAME", "."), ("CNAME", "two words"), ("NS", "bad..name"),
+    ("CNAME", "a..b"), ("CNAME", "two words"), ("NS", "bad..name"),
     ("MX", "mail.example.com"), ("MX", "70000 mail.example.com"), ("MX", "10"),
     ("SRV", "10 5 sip.example.com"), ("SRV", "1 2 3 4 5"),
     ("TXT", '"unterminated'), ("TXT", '"a"b'), ("TXT", '"bad \\300"'),
@@ -400,10 +428,12 @@ def test_record_bad_content(ctl, zone, rtype, content):
     assert ("r.example.com.", rtype) not in records(ctl, zone)
 
 
-@pytest.mark.parametrize("rtype", ["SOA", "ANY", "HTTPS", "FOO", "TYPE1"])
+@pytest.mark.parametrize("rtype", ["SOA", "ANY", "AXFR", "OPT", "TSIG", "FOO", "TYPE0"])
 def test_record_bad_type(ctl, zone, rtype):
     line = fail(ctl, "record", "add", "r.example.com", rtype, "x")
     assert "unsupported record type" in line
+    if rtype == "SOA":
+        assert "zone soa" in line
 
 
 def test_record_clashes_and_duplicates(ctl, zone):
@@ -414,6 +444,10 @@ def test_record_clashes_and_duplicates(ctl, zone):
     assert "CNAME" in fail(ctl, "record", "add", "a.example.com", "CNAME", "t.example.net")
     assert "apex" in fail(ctl, "record", "add", "example.com", "CNAME", "t.example.net")
     assert "already exists" in fail(ctl, "record", "add", "a.example.com", "A", "192.0.2.1")
+    # the same content with a trailing dot, or without, is the same record
+    ctl.run("record", "add", "mx.example.com", "MX", "10 mail.example.net.")
+    assert "already exists" in fail(ctl, "record", "add", "mx.example.com", "MX",
+                                    "10 mail.example.net")
     assert "outside every zone" in fail(ctl, "record", "add", "a.example.org", "A", "192.0.2.1")
     assert "invalid domain name" in fail(ctl, "record", "add", "a..example.com", "A", "192.0.2.1")
 
@@ -564,12 +598,16 @@ SERVED = [
     # (type, content given to kyednsctl, rdata text as dnspython prints it)
     ("A", "192.0.2.1", "192.0.2.1"),
     ("AAAA", "2001:DB8:0:0::1", "2001:db8::1"),
-    ("MX", "10 Mail.Example.com", "10 mail.example.com."),
+    ("MX", "10 mail.example.com", "10 mail.example.com."),
     ("TXT", "v=spf1 include:_spf.example.net ~all", '"v=spf1 include:_spf.example.net ~all"'),
     ("TXT", '"two" "strings \\"quoted\\" \\233"', '"two" "strings \\"quoted\\" \\233"'),
     ("TXT", "y" * 300, '"%s" "%s"' % ("y" * 255, "y" * 45)),
-    ("SRV", "10 5 5060 SIP.example.com", "10 5 5060 sip.example.com."),
+    ("SRV", "10 5 5060 sip.example.com.", "10 5 5060 sip.example.com."),
     ("CAA", '0 issue "letsencrypt.org"', '0 issue "letsencrypt.org"'),
+    ("HINFO", '"PC" "Linux"', '"PC" "Linux"'),
+    ("NAPTR", '100 10 "u" "E2U+sip" "!^.*$!sip:info@example.com!" .',
+     '100 10 "u" "E2U+sip" "!^.*$!sip:info@example.com!" .'),
+    ("TYPE65280", "\\# 3 abcdef", "\\# 3 abcdef"),
     ("SSHFP", "4 2 " + "AB" * 32, "4 2 " + "ab" * 32),
     ("TLSA", "3 1 1 " + "0f" * 32, "3 1 1 " + "0f" * 32),
 ]
@@ -645,3 +683,465 @@ def test_import_digit_token_and_no_token_echo(ctl, tmp_path):
     f.write_text("d4.example.com 1.2.3.999\n")
     line = ctl.fail("host", "import", str(f))
     assert "1.2.3.999" not in line
+
+
+# ---- schema 2: records belong to a zone ----
+
+@pytest.fixture
+def cut(ctl, zone):
+    """example.com with the child zone sub.example.com below it."""
+    out = ctl.json("zone", "add", "sub.example.com", "--ns", "ns1.sub.example.com",
+                   "--ns", "ns2.example.net")
+    assert out["delegated_from"] == "example.com."
+    return "sub.example.com."
+
+
+def test_zone_add_delegates_from_parent(ctl, zone, cut):
+    """A child zone added below a zone of the store gets its delegation NS
+    in the parent too; the child's apex NS set lives in the child."""
+    parent, child = records(ctl, zone), records(ctl, cut)
+    assert parent[("sub.example.com.", "NS")] == [(3600, "ns1.sub.example.com"),
+                                                  (3600, "ns2.example.net")]
+    assert child[("sub.example.com.", "NS")] == parent[("sub.example.com.", "NS")]
+    assert ("sub.example.com.", "SOA") not in parent
+    # a grandchild under a child: delegated from the child, not the top
+    out = ctl.json("zone", "add", "deep.sub.example.com", "--ns", "ns.example.net")
+    assert out["delegated_from"] == "sub.example.com."
+    assert ("deep.sub.example.com.", "NS") in records(ctl, cut)
+    assert ("deep.sub.example.com.", "NS") not in records(ctl, zone)
+    # a zone whose parent is not in the store: nothing delegated
+    out = ctl.json("zone", "add", "example.org", "--ns", "ns.example.net")
+    assert out["delegated_from"] is None
+    human = ctl.run("zone", "add", "x.example.com", "--ns", "ns.example.net").stdout
+    assert "delegation" in human and "example.com." in human
+
+
+def test_record_zone_defaults_and_cut(ctl, zone, cut):
+    """NS, DS and glue of a cut go to the parent (DS by default, the others
+    with --zone); records below the apex go to the closest zone."""
+    ds = "12345 13 2 " + "ab" * 32
+    out = ctl.json("record", "add", "sub.example.com", "DS", ds)
+    assert out["zone"] == zone                       # DS at an apex: the parent
+    out = ctl.json("record", "add", "ns1.sub.example.com", "A", "192.0.2.53", "--zone", zone)
+    assert out["zone"] == zone                       # glue, explicitly in the parent
+    out = ctl.json("record", "add", "ns1.sub.example.com", "A", "192.0.2.53")
+    assert out["zone"] == cut                        # the child's own address record
+    out = ctl.json("record", "add", "www.sub.example.com", "AAAA", "2001:db8::80")
+    assert out["zone"] == cut
+    ctl.run("record", "add", "sub.example.com", "NS", "ns3.example.net")  # child apex NS
+
+    parent, child = records(ctl, zone), records(ctl, cut)
+    assert parent[("sub.example.com.", "DS")] == [(3600, ds)]
+    assert parent[("ns1.sub.example.com.", "A")] == [(3600, "192.0.2.53")]
+    assert [c for _, c in parent[("sub.example.com.", "NS")]] == \
+        ["ns1.sub.example.com", "ns2.example.net"]
+    assert ("www.sub.example.com.", "AAAA") not in parent
+    assert ("sub.example.com.", "DS") not in child
+    assert [c for _, c in child[("sub.example.com.", "NS")]] == \
+        ["ns1.sub.example.com", "ns2.example.net", "ns3.example.net"]
+    assert child[("ns1.sub.example.com.", "A")] == [(3600, "192.0.2.53")]
+    assert child[("www.sub.example.com.", "AAAA")] == [(3600, "2001:db8::80")]
+
+    # del follows the same rule: the DS goes from the parent
+    ctl.run("record", "del", "sub.example.com", "DS")
+    assert ("sub.example.com.", "DS") not in records(ctl, zone)
+    ctl.run("record", "del", "ns1.sub.example.com", "A", "--zone", zone)
+    assert ("ns1.sub.example.com.", "A") not in records(ctl, zone)
+    assert ("ns1.sub.example.com.", "A") in records(ctl, cut)
+
+    # --zone errors
+    line = fail(ctl, "record", "add", "www.example.com", "A", "192.0.2.1", "--zone", cut)
+    assert "not in zone sub.example.com." in line and "outside every zone" in line
+    line = fail(ctl, "record", "add", "www.example.com", "A", "192.0.2.1",
+                "--zone", "nope.example.com")
+    assert "not in zone" in line
+    line = fail(ctl, "record", "add", "a.nope.example.com", "A", "192.0.2.1",
+                "--zone", "nope.example.com")
+    assert "nope.example.com." in line and "not found" in line
+    # a DS at the apex of a top zone has no parent in the store
+    line = fail(ctl, "record", "add", "example.com", "DS", ds)
+    assert "parent zone" in line
+
+
+def test_record_content_words_and_case(ctl, zone):
+    """CONTENT may come as several words; names keep their case (pdns's
+    backend form) and lose the trailing dot."""
+    out = ctl.json("record", "add", "w.example.com", "MX", "20", "Mail.Example.NET.")
+    assert out["content"] == "20 Mail.Example.NET"
+    assert records(ctl, zone)[("w.example.com.", "MX")] == [(3600, "20 Mail.Example.NET")]
+    p = ctl.run("record", "add", "w.example.com", "TXT", "two", "words")
+    assert '"two words"' in p.stdout and "zone example.com." in p.stdout
+
+
+def test_host_owned_addresses(ctl, zone):
+    """A and AAAA at a host's name belong to the host: the store refuses
+    static ones, and the CLI says why in one line."""
+    ctl.run("host", "add", "dyn.example.com", "--ipv4", "192.0.2.10")
+    for args in (("record", "add", "dyn.example.com", "A", "192.0.2.11"),
+                 ("record", "add", "dyn.example.com", "AAAA", "2001:db8::11"),
+                 ("record", "del", "dyn.example.com", "A", "192.0.2.10"),
+                 ("record", "del", "dyn.example.com", "A")):
+        line = fail(ctl, *args)
+        assert "dynamic host" in line and "belong to the host" in line, line
+    assert records(ctl, zone)[("dyn.example.com.", "A")] == [(60, "192.0.2.10")]
+    # other types at a host are fine
+    ctl.run("record", "add", "dyn.example.com", "TXT", "hello")
+    ctl.run("record", "add", "dyn.example.com", "MX", "10 dyn.example.com")
+    assert "clash" in fail(ctl, "record", "add", "dyn.example.com", "CNAME", "x.example.net")
+
+
+@pytest.mark.parametrize("rtype,content", [("A", "192.0.2.1"), ("AAAA", "2001:db8::1"),
+                                           ("CNAME", "t.example.net")])
+def test_host_refused_at_static_addresses(ctl, zone, rtype, content):
+    ctl.run("record", "add", "st.example.com", rtype, content)
+    line = fail(ctl, "host", "add", "st.example.com")
+    assert "static %s record" % rtype in line and "zone example.com." in line, line
+    fail(ctl, "host", "show", "st.example.com")
+    ctl.run("record", "del", "st.example.com", rtype)
+    ctl.run("host", "add", "st.example.com")
+
+
+def test_zone_refused_at_a_host(ctl, zone):
+    ctl.run("host", "add", "h.example.com")
+    line = fail(ctl, "zone", "add", "h.example.com", "--ns", "ns.example.net")
+    assert "dynamic host" in line and "delete the host first" in line
+    # a zone that would cut a host of the parent off is refused too
+    ctl.run("host", "add", "a.b.example.com")
+    line = fail(ctl, "zone", "add", "b.example.com", "--ns", "ns.example.net")
+    assert "a.b.example.com." in line and "cut off" in line
+    assert [z["zone"] for z in ctl.json("zone", "list")] == [zone]
+
+
+def test_host_show_prints_zone(ctl, zone, cut):
+    ctl.run("host", "add", "h.sub.example.com")
+    h = ctl.json("host", "show", "h.sub.example.com")
+    assert h["zone"] == cut and h["zone_id"] == ctl.json("zone", "show", cut)["id"]
+    assert re.search(r"^zone\s+sub\.example\.com\.$", ctl.run("host", "show",
+                     "h.sub.example.com").stdout, re.M)
+
+
+# ---- zone soa / ns / set ----
+
+def test_zone_soa(ctl, zone):
+    z0 = ctl.json("zone", "show", zone)
+    out = ctl.json("zone", "soa", zone, "--refresh", "7200", "--retry", "900",
+                   "--expire", "1209600", "--minimum", "300", "--ttl", "600",
+                   "--mname", "NS2.example.net.", "--hostmaster", "dns.admin@example.org")
+    assert (out["refresh"], out["retry"], out["expire"], out["minimum"], out["ttl"]) == \
+        (7200, 900, 1209600, 300, 600)
+    assert out["mname"] == "ns2.example.net." and out["rname"] == "dns\\.admin.example.org."
+    assert out["changed"] and out["serial"] != z0["serial"]     # a change bumps the serial
+    soa = records(ctl, zone)[("example.com.", "SOA")]
+    assert soa == [(600, "ns2.example.net dns\\.admin.example.org %d 7200 900 1209600 300"
+                    % out["serial"])]
+    # --rname takes the name itself
+    assert ctl.json("zone", "soa", zone, "--rname", "hm.example.org")["rname"] == "hm.example.org."
+    # a YYYYMMDDnn serial ahead of the clock is kept as written
+    out = ctl.json("zone", "soa", zone, "--serial", "2026112801")
+    assert out["serial"] == 2026112801
+    # and keeps counting from there on the next change
+    ctl.run("record", "add", "n.example.com", "A", "192.0.2.1")
+    assert serial(ctl, zone) == 2026112802
+    # a serial behind the current one is refused: the store would bump it
+    line = fail(ctl, "zone", "soa", zone, "--serial", "2026112800")
+    assert "not ahead" in line and "2026112802" in line and "bump" in line
+    assert serial(ctl, zone) == 2026112802
+    # 2^31 or more ahead is behind in RFC 1982 terms
+    line = fail(ctl, "zone", "soa", zone, "--serial", str(2026112802 + 2 ** 31))
+    assert "not ahead" in line
+    # RFC 1982: wrapping forward is ahead
+    assert ctl.json("zone", "soa", zone, "--serial", "4000000000")["serial"] == 4000000000
+    assert ctl.json("zone", "soa", zone, "--serial", "5")["serial"] == 5
+    # the same values again: nothing changes, no bump
+    p = ctl.run("zone", "soa", zone, "--serial", "5", "--refresh", "7200")
+    assert p.stdout.startswith("unchanged example.com. SOA ") and serial(ctl, zone) == 5
+    assert "invalid domain name" in fail(ctl, "zone", "soa", zone, "--mname", "a..b")
+    assert "invalid domain name" in fail(ctl, "zone", "soa", zone, "--hostmaster", "x@")
+    assert "not found" in fail(ctl, "zone", "soa", "nope.example", "--ttl", "5")
+
+
+def test_zone_ns(ctl, zone, cut):
+    out = ctl.json("zone", "ns", cut, "ns5.example.net.", "ns6.example.net")
+    assert out["ns"] == ["ns5.example.net", "ns6.example.net"]
+    assert out["delegation_in"] == zone
+    assert [c for _, c in records(ctl, cut)[(cut, "NS")]] == ["ns5.example.net", "ns6.example.net"]
+    assert [c for _, c in records(ctl, zone)[(cut, "NS")]] == ["ns5.example.net", "ns6.example.net"]
+    s = serial(ctl, zone)
+    ctl.run("zone", "ns", zone, "ns1.example.com", "--ttl", "86400")
+    assert records(ctl, zone)[(zone, "NS")] == [(86400, "ns1.example.com")]
+    assert serial(ctl, zone) != s
+    p = ctl.run("zone", "ns", zone, "a.example.net", "b.example.net")
+    assert p.stdout.startswith("zone example.com. NS: a.example.net b.example.net")
+    assert "invalid domain name" in fail(ctl, "zone", "ns", zone, "ok.example.net", "bad..name")
+    assert records(ctl, zone)[(zone, "NS")] == [(86400, "a.example.net"), (86400, "b.example.net")]
+    assert "not found" in fail(ctl, "zone", "ns", "nope.example", "ns.example.net")
+
+
+def test_slave_zone_and_zone_set(ctl, zone):
+    out = ctl.json("zone", "add", "sec.example", "--kind", "secondary", "--master", "192.0.2.1",
+                   "--master", "192.0.2.2:5300", "--master", "2001:DB8::1",
+                   "--master", "[2001:db8::2]:53", "--account", "ops")
+    assert out["kind"] == "slave" and not out["transferred"]
+    assert out["masters"] == ["192.0.2.1", "192.0.2.2:5300", "2001:db8::1", "[2001:db8::2]:53"]
+    assert out["account"] == "ops" and out["last_check"] == 0
+    # no SOA until the first transfer: nothing to list or export
+    assert ctl.json("record", "list", "sec.example") == []
+    assert "never transferred" in fail(ctl, "zone", "export", "sec.example")
+    human = ctl.run("zone", "show", "sec.example").stdout
+    assert re.search(r"^masters\s+192\.0\.2\.1 192\.0\.2\.2:5300", human, re.M)
+    assert re.search(r"^last check\s+-$", human, re.M)
+    assert re.search(r"^account\s+ops$", human, re.M)
+    assert "not transferred" in human
+    # a slave's SOA and NS come from its primary
+    assert "slave" in fail(ctl, "zone", "soa", "sec.example", "--ttl", "60")
+    assert "slave" in fail(ctl, "zone", "ns", "sec.example", "ns.example.net")
+
+    out = ctl.json("zone", "set", "sec.example", "--master", "198.51.100.1", "--account", "")
+    assert out["masters"] == ["198.51.100.1"] and out["account"] is None
+    out = ctl.json("zone", "set", zone, "--kind", "master", "--account", "team")
+    assert out["kind"] == "master" and out["account"] == "team"
+    line = fail(ctl, "zone", "set", zone, "--kind", "slave")
+    assert "--master" in line
+    line = fail(ctl, "zone", "set", "sec.example", "--kind", "native")
+    assert "never transferred" in line
+    assert ctl.json("zone", "show", "sec.example")["kind"] == "slave"
+    assert ctl.json("zone", "show", zone)["kind"] == "master"
+
+    for bad in ("192.0.2", "192.0.2.1:0", "192.0.2.1:65536", "[192.0.2.1]:53", "[::1",
+                "::1:53x", "host.example:53"):
+        line = fail(ctl, "zone", "add", "bad.example", "--kind", "slave", "--master", bad)
+        assert "--master" in line or "port" in line, line
+    assert "bad.example." not in [z["zone"] for z in ctl.json("zone", "list")]
+
+
+# ---- autoprimaries ----
+
+def test_autoprimary(ctl, zone):
+    assert ctl.json("autoprimary", "list") == []
+    ctl.run("autoprimary", "add", "192.0.2.1", "ns1.example.net.", "acct")
+    ctl.run("autoprimary", "add", "2001:DB8::1", "ns2.example.net")
+    got = ctl.json("autoprimary", "list")
+    assert {(a["ip"], a["nameserver"], a["account"]) for a in got} == \
+        {("192.0.2.1", "ns1.example.net.", "acct"), ("2001:db8::1", "ns2.example.net.", None)}
+    # re-adding replaces the account
+    ctl.run("autoprimary", "add", "192.0.2.1", "ns1.example.net", "other")
+    assert [a["account"] for a in ctl.json("autoprimary", "list")
+            if a["ip"] == "192.0.2.1"] == ["other"]
+    human = ctl.run("autoprimary", "list").stdout.splitlines()
+    assert human[0].split() == ["IP", "NAMESERVER", "ACCOUNT"] and len(human) == 3
+    ctl.run("autoprimary", "del", "192.0.2.1", "ns1.example.net")
+    assert [a["ip"] for a in ctl.json("autoprimary", "list")] == ["2001:db8::1"]
+    assert "not found" in fail(ctl, "autoprimary", "del", "192.0.2.1", "ns1.example.net")
+    assert "invalid address" in fail(ctl, "autoprimary", "add", "192.0.2", "ns.example.net")
+    assert "invalid domain name" in fail(ctl, "autoprimary", "add", "192.0.2.1", "a..b")
+
+
+# ---- zone export / import, and pdns ----
+
+def test_zone_export_format(ctl, zone):
+    ctl.run("zone", "soa", zone, "--serial", "2026112801")
+    ctl.run("record", "add", "www.example.com", "CNAME", "Target.example.net")
+    ctl.run("record", "add", "example.com", "MX", "10 mail.example.com")
+    ctl.run("record", "add", "_sip._udp.example.com", "SRV", "0 5 5060 sip.example.com")
+    ctl.run("record", "add", "t.example.com", "TXT", '"a b" "c"')
+    ctl.run("record", "add", "e.example.com", "MX", "0 .")
+    ctl.run("record", "add", "r.example.com", "TYPE65280", "\\# 2 abcd")
+    lines = ctl.run("zone", "export", zone).stdout.splitlines()
+    soa = [l for l in lines if "\tSOA\t" in l]
+    assert lines[0] == soa[0]
+    f = lines[0].split("\t")
+    assert f[:4] == ["example.com.", "3600", "IN", "SOA"]
+    assert f[4].split()[:3] == ["ns1.example.com.", "hostmaster.example.com.",
+                                str(serial(ctl, zone))]
+    assert "www.example.com.\t3600\tIN\tCNAME\tTarget.example.net." in lines
+    assert "example.com.\t3600\tIN\tMX\t10 mail.example.com." in lines
+    assert "example.com.\t3600\tIN\tNS\tns1.example.com." in lines
+    assert "_sip._udp.example.com.\t3600\tIN\tSRV\t0 5 5060 sip.example.com." in lines
+    assert 't.example.com.\t3600\tIN\tTXT\t"a b" "c"' in lines
+    assert "e.example.com.\t3600\tIN\tMX\t0 ." in lines
+    assert "r.example.com.\t3600\tIN\tTYPE65280\t\\# 2 abcd" in lines
+    assert all(len(l.split("\t")) == 5 for l in lines)
+    assert "not found" in fail(ctl, "zone", "export", "nope.example")
+    assert "--json" in usage(ctl, "--json", "zone", "export", zone)
+
+
+ROUNDTRIP = [
+    ("www", "CNAME", "target.example.net."),
+    ("@", "MX", "10 mail.example.com."),
+    ("mail", "A", "192.0.2.25"),
+    ("mail", "AAAA", "2001:db8::25"),
+    ("_sip._udp", "SRV", "0 5 5060 sip.example.com."),
+    ("t", "TXT", '"hello world" "second"'),
+    ("@", "CAA", '0 issue "letsencrypt.org"'),
+    ("hinfo", "HINFO", '"PC" "Linux"'),
+    ("rp", "RP", "admin.example.com. txt.example.com."),
+    ("loc", "LOC", "51 30 12.748 N 0 7 39.612 W 0.00m 1m 10000m 10m"),
+    ("naptr", "NAPTR", '100 10 "u" "E2U+sip" "!^.*$!sip:info@example.com!" .'),
+    ("sv", "HTTPS", "1 . alpn=h2"),
+    ("dn", "DNAME", "example.net."),
+    ("sub", "DS", "12345 13 2 " + "ab" * 32),
+    ("ns1.sub", "A", "192.0.2.53"),
+    ("u", "TYPE65280", "\\# 2 abcd"),
+    ("rt", "TYPE21", "\\# 4 000a0000"),      # RT: no pdns parser, RFC 3597 only
+    ("afsdb", "AFSDB", "1 afs.example.net."),
+    ("spf", "SPF", '"v=spf1 -all"'),
+    ("uri", "URI", '10 1 "https://example.com/"'),
+]
+
+# Names in these types' content: pdns 4.7's zone parser strips the trailing
+# dot only for MX RP SRV NS CNAME DNAME PTR AFSDB SOA (zoneparser-tng.cc)
+# and feeds the others verbatim, so the backend must normalize them.
+ROUNDTRIP_VERBATIM = [
+    ("kx", "KX", "10 kx.example.net."),
+    ("minfo", "MINFO", "rm.example.net. em.example.net."),
+    ("svcb", "SVCB", "1 svc.example.net. alpn=h2"),
+    ("mb", "MB", "mb.example.net."),
+    ("lp", "LP", "10 lp.example.net."),
+    ("ns1.sub", "A", "192.0.2.53"),
+]
+
+
+def _zone_rows(ctl, zone):
+    """The zone as a set of (name, type, ttl, content), SOA without serial."""
+    rows = set()
+    for r in ctl.json("record", "list", zone):
+        c = r["content"]
+        if r["type"] == "SOA":
+            c = " ".join(c.split()[:2] + c.split()[3:])
+        rows.add((r["name"], r["type"], r["ttl"], c))
+    return rows
+
+
+def test_zone_export_loads_with_pdnsutil(ctl, zone, store, tmp_path):
+    """kyednsctl's export is a zone file pdns parses: pdnsutil load-zone of
+    it through a real pdns + kyedns-backend gives back the same zone, its
+    serial bumped (the hosts' addresses survive the replace), and it equals
+    pdns's own export of the zone (the API's /export)."""
+    _export_roundtrip(ctl, zone, store, tmp_path, ROUNDTRIP)
+
+
+def test_zone_export_loads_names_fed_verbatim(ctl, zone, store, tmp_path):
+    _export_roundtrip(ctl, zone, store, tmp_path, ROUNDTRIP_VERBATIM)
+
+
+def _export_roundtrip(ctl, zone, store, tmp_path, rows):
+    from backend_util import start_stack
+    import urllib.request
+    ctl.run("zone", "soa", zone, "--serial", "2026112801", "--refresh", "7200")
+    ctl.run("zone", "add", "sub.example.com", "--ns", "ns1.sub.example.com")
+    for owner, rtype, content in rows:
+        name = zone if owner == "@" else "%s.%s" % (owner, zone)
+        args = ["record", "add", name, rtype, content]
+        if owner.startswith("sub") or owner == "ns1.sub":
+            args += ["--zone", zone]
+        ctl.run(*args)
+    ctl.run("host", "add", "dyn.example.com", "--ipv4", "198.51.100.7")
+    before = _zone_rows(ctl, zone)
+    s0 = serial(ctl, zone)
+    export = ctl.run("zone", "export", zone).stdout
+    f = tmp_path / "example.com.zone"
+    f.write_text(export)
+    stack = start_stack(tmp_path, store, settings={"remote-dnssec": "yes"})
+    try:
+        req = urllib.request.Request(stack.api_url + "/api/v1/servers/localhost/zones/%s/export"
+                                     % zone, headers={"X-API-Key": stack.api_key})
+        theirs = urllib.request.urlopen(req, timeout=10).read().decode()
+        assert sorted(theirs.splitlines()) == sorted(export.splitlines())
+        # the export plus one record: proof that the load replaced the zone
+        f.write_text(export + "added.example.com.\t300\tIN\tA\t192.0.2.200\n")
+        stack.pdnsutil("load-zone", zone, str(f))
+        check = stack.pdnsutil("check-zone", zone, check=False)
+        assert "Checked" in check and " 0 errors" in check, check
+        assert " 0 warnings" in check and "\n[" not in check, check
+        # a whole-zone replace: every record back, and the host's address kept
+        after = _zone_rows(ctl, zone)
+        assert after - before == {("added.example.com.", "A", 300, "192.0.2.200")}
+        assert before - after == set(), stack.backend.log_text()[-3000:]
+        # the file's serial is the current one, not ahead: the store bumps it
+        # (old + 1, since the YYYYMMDDnn serial is ahead of the clock)
+        assert serial(ctl, zone) == s0 + 1
+        assert ctl.json("host", "show", "dyn.example.com")["ipv4"] == "198.51.100.7"
+        if ("www", "CNAME", "target.example.net.") in rows:
+            r = stack.query("www.example.com.", "CNAME")
+            assert [rd.to_text() for rrset in r.answer for rd in rrset] == ["target.example.net."]
+    finally:
+        stack.stop()
+
+
+def test_zone_import_runs_pdnsutil(ctl, zone, store, tmp_path):
+    """zone import is a thin wrapper of pdnsutil load-zone; without
+    pdnsutil it says what it needs, and it checks the zone first."""
+    f = tmp_path / "in.zone"
+    f.write_text("example.com. 3600 IN SOA ns1.example.com. hm.example.com. 2026112805 "
+                 "10800 3600 604800 60\n"
+                 "example.com. 3600 IN NS ns1.example.com.\n"
+                 "imported.example.com. 300 IN A 192.0.2.99\n")
+    p = ctl.run("zone", "import", zone, str(f), env={"PATH": str(tmp_path / "empty")},
+                check=False)
+    assert p.returncode == 1 and "pdnsutil" in p.stderr and "--config-dir" in p.stderr
+    assert "not found" in fail(ctl, "zone", "import", "nope.example", str(f))
+    assert "not found" in fail(ctl, "zone", "import", zone, str(tmp_path / "missing.zone"))
+    ctl.run("host", "add", "dyn.example.com", "--ipv4", "198.51.100.7")
+    from backend_util import start_stack
+    stack = start_stack(tmp_path, store)
+    try:
+        p = ctl.run("zone", "import", zone, str(f), "--config-dir", stack.pdns.dir,
+                    env={"PATH": "/usr/bin:/usr/sbin:/bin"}, check=False)
+        assert p.returncode == 0, (p.stdout, p.stderr, stack.backend.log_text()[-2000:])
+        assert "imported example.com. SOA ns1.example.com hm.example.com 2026112805" in p.stdout
+        recs = records(ctl, zone)
+        assert recs[("imported.example.com.", "A")] == [(300, "192.0.2.99")]
+        assert recs[("example.com.", "NS")] == [(3600, "ns1.example.com")]
+        assert recs[("dyn.example.com.", "A")] == [(60, "198.51.100.7")]  # the host's, kept
+        f.write_text("example.com. 3600 IN SOA broken\n")
+        p = ctl.run("zone", "import", zone, str(f), "--config-dir", stack.pdns.dir,
+                    env={"PATH": "/usr/bin:/usr/sbin:/bin"}, check=False)
+        assert p.returncode == 1 and "pdnsutil load-zone" in p.stderr.strip().splitlines()[-1]
+        assert records(ctl, zone)[("imported.example.com.", "A")] == [(300, "192.0.2.99")]
+    finally:
+        stack.stop()
+
+
+def test_new_zone_served_after_hint(ctl, zone, store, tmp_path):
+    """A zone added while pdns runs is REFUSED until pdns's zone cache is
+    refreshed; the commands zone add prints make it answer at once, also
+    when a REFUSED answer sits in pdns's packet cache already."""
+    from backend_util import start_stack
+    stack = start_stack(tmp_path, store, settings={"zone-cache-refresh-interval": 3600,
+                                                   "cache-ttl": 60})
+    try:
+        assert stack.query("example.com.", "SOA").rcode() == 0
+        p = ctl.run("zone", "add", "new.example", "--ns", "ns1.new.example")
+        hints = re.findall(r"run: (pdns_control .+)$", p.stdout, re.M)
+        assert hints == ["pdns_control rediscover", "pdns_control purge 'new.example.$'"]
+        j = ctl.json("zone", "add", "json.example", "--ns", "ns1.new.example")
+        assert j["serve_now"] == hints[0] and j["purge"] == "pdns_control purge 'json.example.$'"
+        assert stack.query("new.example.", "SOA").rcode() == dns.rcode.REFUSED  # now cached
+        stack.control("rediscover")
+        stack.control("purge", "new.example.$")
+        r = stack.query("new.example.", "SOA")
+        assert r.rcode() == 0 and r.answer and r.answer[0][0].mname.to_text() == "ns1.new.example."
+        # rediscover alone serves a zone nobody asked for yet
+        assert stack.query("json.example.", "SOA").rcode() == 0
+    finally:
+        stack.stop()
+
+
+def test_read_command_migrates_schema1_store(ctl, store):
+    """A schema-1 store (tests/data/store-v1.dump, written by the schema-1
+    code) is migrated by the first kyednsctl command, even a read one, and
+    then reads as schema 2: the delegation in the parent, content without
+    trailing dots, hosts in their zone."""
+    from conftest import ROOT
+    os.makedirs(store)
+    with open(os.path.join(ROOT, "tests", "data", "store-v1.dump")) as f:
+        subprocess.run(["mdb_load", store], stdin=f, check=True, capture_output=True)
+    assert sorted(z["zone"] for z in ctl.json("zone", "list")) == \
+        ["dyn.example.test.", "example.test.", "other.test."]
+    parent = records(ctl, "example.test")
+    assert ("dyn.example.test.", "NS") in parent            # the delegation, copied
+    assert parent[("example.test.", "MX")] == [(3600, "10 mx.example.test")]
+    assert ("home.dyn.example.test.", "A") not in parent
+    child = records(ctl, "dyn.example.test")
+    assert child[("home.dyn.example.test.", "A")] == [(60, "203.0.113.5")]
+    assert ctl.json("host", "show", "home.dyn.example.test")["zone"] == "dyn.example.test."

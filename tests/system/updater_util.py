@@ -10,6 +10,7 @@
 Everything runs on loopback on free ports; the daemon is stopped with
 SIGTERM (and its exit status checked) when the block ends.
 """
+import json
 import os
 import re
 import signal
@@ -36,18 +37,27 @@ def populate(ctl, hosts=TOKENS, zone=ZONE):
 
 
 def plant_cname(db, host, target, ttl=60):
-    """Writes a CNAME RRset at host straight into the store's names table
-    with lmdb-utils' mdb_load, in the encoding documented in store.h.  The
-    store refuses a CNAME at a host's name, so this is the only way to make
-    the store refuse one host's update while the daemon runs."""
+    """Writes a CNAME RRset at host straight into the store's records table
+    with lmdb-utils' mdb_load, in the schema-2 encoding documented in
+    store.h (key: zone id, then the owner's canonical key relative to the
+    zone apex; content in backend form, no trailing dot).  The store
+    refuses a CNAME at a host's name, so this is the only way to make the
+    store refuse one host's update while the daemon runs."""
     def esc(b):
         return "".join("\\%02x" % c if c < 0x20 or c >= 0x7f else
                        ("\\\\" if c == 0x5c else chr(c)) for c in b)
-    key = b"".join(bytes([len(l)]) + l.encode() for l in reversed(host.rstrip(".").split(".")))
-    tgt = target.encode()
+    p = subprocess.run([binary("kyednsctl"), "--db", db, "--json", "host", "show", host],
+                       capture_output=True, text=True, check=True)
+    shown = json.loads(p.stdout)
+    zone_id, apex = shown["zone_id"], shown["zone"]
+    rel = host.rstrip(".").lower()[:-len(apex.rstrip("."))].rstrip(".")
+    canon = b"".join(bytes(c + 1 if c <= 0x40 else c for c in l.encode()) + b"\0"
+                     for l in reversed(rel.split(".")))
+    key = zone_id.to_bytes(4, "big") + canon
+    tgt = target.rstrip(".").encode()
     val = (b"\x00\x05" + ttl.to_bytes(4, "big") + b"\x00\x01" + len(tgt).to_bytes(2, "big") + tgt)
     dump = "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n" % (esc(key), esc(val))
-    subprocess.run(["mdb_load", "-s", "names", db], input=dump, text=True, check=True,
+    subprocess.run(["mdb_load", "-s", "records", db], input=dump, text=True, check=True,
                    capture_output=True)
 
 
