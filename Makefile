@@ -30,7 +30,8 @@ LLHTTP_INC := /usr/share/include/llhttp
 
 COMMON_OBJS  := $(B)/common/err.o $(B)/common/dname.o $(B)/common/addr.o \
                 $(B)/common/token.o $(B)/common/store.o $(B)/common/rdata.o
-BACKEND_OBJS := $(B)/backend/main.o $(B)/backend/rb.o $(B)/backend/server.o
+BACKEND_OBJS := $(B)/backend/main.o $(B)/backend/rb.o $(B)/backend/rbwrite.o \
+                $(B)/backend/txn.o $(B)/backend/server.o
 UPDATER_OBJS := $(B)/updater/main.o $(B)/updater/http.o $(B)/updater/dd.o \
                 $(B)/updater/server.o $(B)/updater/writer.o $(B)/updater/purge.o \
                 $(B)/updater/limit.o $(B)/updater/metrics.o

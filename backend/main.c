@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kyedns-backend [--db DIR] [--socket PATH] [--socket-group GROUP]\n"
+		"                      [--txn-timeout SECONDS] [--txn-max-mb MB]\n"
 		"\n"
 		"PowerDNS remote backend for KyedNS: answers pdns (launch=remote,\n"
 		"remote-connection-string=unix:path=PATH) from the store in DIR.\n"
@@ -35,6 +36,8 @@ static void usage(FILE *f)
 		"                        default " DEFAULT_SOCKET ")\n"
 		"  --socket-group GROUP  group of the socket, mode 0660, so pdns can\n"
 		"                        connect (env KYEDNS_SOCKET_GROUP)\n"
+		"  --txn-timeout SECONDS drop a pdns transaction idle this long (default 60)\n"
+		"  --txn-max-mb MB       memory one pdns transaction may buffer (default 256)\n"
 		"  --help                this text\n"
 		"  --version             print the version\n");
 }
@@ -65,16 +68,34 @@ int main(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},
 		{"socket", required_argument, NULL, 's'},
 		{"socket-group", required_argument, NULL, 'g'},
+		{"txn-timeout", required_argument, NULL, 't'},
+		{"txn-max-mb", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	unsigned long txn_timeout = 60, txn_max_mb = 256;
+	char *end;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': db = optarg; break;
 		case 's': sock = optarg; break;
 		case 'g': group = optarg; break;
+		case 't':
+			txn_timeout = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || txn_timeout < 1 || txn_timeout > 86400) {
+				fprintf(stderr, "kyedns-backend: --txn-timeout wants 1..86400 seconds\n");
+				return 2;
+			}
+			break;
+		case 'm':
+			txn_max_mb = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || txn_max_mb < 1 || txn_max_mb > 65536) {
+				fprintf(stderr, "kyedns-backend: --txn-max-mb wants 1..65536\n");
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts(RB_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -96,16 +117,16 @@ int main(int argc, char **argv)
 	}
 
 	/*
-	 * Read-write, because setNotified records pdns's notified serial; the
-	 * only write, and a short one.  A store we may only read still serves
-	 * lookups.
+	 * Read-write: pdns writes through us (transactions, metadata, TSIG
+	 * keys, notified serials).  A store we may only read still serves
+	 * lookups; the writes then fail with a log line.
 	 */
 	store_t *store;
 	int rc = store_open(&store, db, 0);
 	if (rc == -EACCES || rc == -EROFS || rc == -EPERM) {
 		rc = store_open(&store, db, STORE_RDONLY);
 		if (rc == 0)
-			server_log("opened store %s read-only (setNotified will fail)", db);
+			server_log("opened store %s read-only (writes from pdns will fail)", db);
 	}
 	if (rc < 0) {
 		server_log("cannot open store %s (%s)", db, err_str(rc));
@@ -115,6 +136,8 @@ int main(int argc, char **argv)
 	rb_t rb;
 	rb_init(&rb, store);
 	rb.log = rb_log;
+	rb.txn_timeout = (unsigned)txn_timeout;
+	rb.txn_max_bytes = (size_t)txn_max_mb << 20;
 
 	uv_loop_t *loop = uv_default_loop();
 	static server_t srv; /* large (read buffer): not on the stack */

@@ -5,21 +5,10 @@
  * few hundred bytes); replies are written by hand because they are the hot
  * path and jansson would build a tree only to serialise it again.  Facts
  * about what pdns 4.7.3 sends and accepts are in DESIGN.md "The backend".
+ * This half holds the framing, the dispatch, the read path and the
+ * statistics; rbwrite.c the write side; rbint.h what both use.
  */
-#include "rb.h"
-
-#include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <jansson.h>
-
-#include "err.h"
-#include "rdata.h"
+#include "rbint.h"
 
 /* ---- output buffer and compact JSON writer ---- */
 
@@ -41,131 +30,6 @@ void rb_buf_consume(rb_buf_t *b, size_t n)
 	b->len -= n;
 }
 
-/* The slow half of buf_reserve: grows the buffer. */
-static int buf_grow(rb_buf_t *b, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < n) {
-		if (cap > SIZE_MAX / 2) {
-			b->oom = 1;
-			return -ENOMEM;
-		}
-		cap *= 2;
-	}
-	char *p = realloc(b->p, cap);
-	if (!p) {
-		b->oom = 1;
-		return -ENOMEM;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* Makes room for n more bytes; returns 0 or -ENOMEM (and sets oom).  Inline:
- * a reply is a dozen small appends that nearly always fit. */
-static inline int buf_reserve(rb_buf_t *b, size_t n)
-{
-	if (b->cap - b->len >= n)
-		return 0;
-	return buf_grow(b, n);
-}
-
-static inline void put(rb_buf_t *b, const void *s, size_t n)
-{
-	if (buf_reserve(b, n) < 0)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-#define PUTLIT(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-static void put_u64(rb_buf_t *b, uint64_t v)
-{
-	char tmp[20];
-	int i = sizeof tmp;
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(b, tmp + i, sizeof tmp - i);
-}
-
-/*
- * 0: copy as is; otherwise the character after the backslash ('u' for
- * \u00XX).  Bytes >= 0x80 are escaped too, as \u00XX: the output is then
- * plain ASCII and valid JSON whatever bytes a name or content holds.  In
- * practice it never happens - pdns and rdata_normalize both escape
- * non-printable bytes as \DDD text - so the loss of exactness (a raw byte
- * reads back as a code point) does not matter.
- */
-static const char json_esc[256] = {
-	['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n',
-	['\r'] = 'r', ['\t'] = 't',
-	[0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u',
-	[0x05] = 'u', [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u',
-	[0x0f] = 'u', [0x10] = 'u', [0x11] = 'u', [0x12] = 'u', [0x13] = 'u',
-	[0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u', [0x18] = 'u',
-	[0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
-	[0x1e] = 'u', [0x1f] = 'u', [0x7f] = 'u',
-	[0x80 ... 0xff] = 'u',
-};
-
-/* Writes s (n bytes, any content) as a JSON string with quotes. */
-static void put_str(rb_buf_t *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	/* Worst case 6 bytes per input byte; reserve once for the common
-	 * short case so the loop does not check per byte. */
-	if (buf_reserve(b, n * 6 + 2) < 0)
-		return;
-	char *o = b->p + b->len;
-	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char e = json_esc[c];
-		if (!e) {
-			*o++ = (char)c;
-		} else if (e != 'u') {
-			*o++ = '\\';
-			*o++ = e;
-		} else {
-			*o++ = '\\';
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->p);
-}
-
-static void put_cstr(rb_buf_t *b, const char *s)
-{
-	put_str(b, s, strlen(s));
-}
-
-/* {"result":false,"log":["<message>"]}\n */
-static void put_fail(rb_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put_fail(rb_buf_t *b, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof msg)
-		n = sizeof msg - 1;
-	PUTLIT(b, "{\"result\":false,\"log\":[");
-	put_str(b, msg, (size_t)n);
-	PUTLIT(b, "]}\n");
-}
-
 /* ---- statistics ---- */
 
 uint64_t rb_now_ns(void)
@@ -173,16 +37,6 @@ uint64_t rb_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned hist_bucket(uint64_t v)
-{
-	if (v < RB_HIST_SUB)
-		return (unsigned)v;
-	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* >= 3 */
-	unsigned sub = (unsigned)(v >> (e - 3)) & (RB_HIST_SUB - 1);
-	unsigned b = RB_HIST_SUB + (e - 3) * RB_HIST_SUB + sub;
-	return b < RB_HIST_BUCKETS ? b : RB_HIST_BUCKETS - 1;
 }
 
 /* Upper bound (ns) of the values in bucket b. */
@@ -211,252 +65,214 @@ static uint64_t hist_percentile(const uint64_t *h, uint64_t total, double p)
 	return hist_upper(RB_HIST_BUCKETS - 1);
 }
 
-/* start 0: this request was not timed (see RB_TIME_EVERY). */
-static void count(rb_t *rb, enum rb_method m, int failed, uint64_t start)
-{
-	rb_method_stats_t *s = &rb->m[m];
-	s->count++;
-	if (failed)
-		s->errors++;
-	if (start) {
-		s->timed++;
-		s->hist[hist_bucket(rb_now_ns() - start)]++;
-	}
-}
-
-/*
- * Whether a line about a peer's bad input may be logged now: at most
- * RB_LOG_PER_SEC a second, so a client spewing garbage cannot flood the
- * journal.  The first line of a new second reports what was dropped.
- */
-static int log_ok(rb_t *rb)
-{
-	if (!rb->log)
-		return 0;
-	uint64_t sec = rb_now_ns() / 1000000000u;
-	if (sec != rb->log_sec) {
-		if (rb->log_dropped)
-			rb->log(rb->log_arg, "%" PRIu64 " log lines about bad requests dropped",
-				rb->log_dropped);
-		rb->log_sec = sec;
-		rb->log_count = 0;
-		rb->log_dropped = 0;
-	}
-	if (rb->log_count >= RB_LOG_PER_SEC) {
-		rb->log_dropped++;
-		return 0;
-	}
-	rb->log_count++;
-	return 1;
-}
-
-static const char *const method_names[RB_M_COUNT] = {
-	[RB_M_INITIALIZE] = "initialize",
-	[RB_M_LOOKUP] = "lookup",
-	[RB_M_GETALLDOMAINS] = "getAllDomains",
-	[RB_M_GETDOMAININFO] = "getDomainInfo",
-	[RB_M_GETALLDOMAINMETADATA] = "getAllDomainMetadata",
-	[RB_M_GETDOMAINMETADATA] = "getDomainMetadata",
-	[RB_M_LIST] = "list",
-	[RB_M_GETUPDATEDMASTERS] = "getUpdatedMasters",
-	[RB_M_SETNOTIFIED] = "setNotified",
-	[RB_M_DIRECTBACKENDCMD] = "directBackendCmd",
-	[RB_M_UNKNOWN] = "unknown",
-	[RB_M_INVALID] = "invalid",
-};
-
-/* ---- store access ---- */
-
-/* Takes a fresh snapshot for this request.  NULL and *rc on failure. */
-static store_txn_t *txn_get(rb_t *rb, int *rc)
-{
-	if (rb->txn_live)
-		return rb->txn;
-	if (rb->txn) {
-		*rc = store_txn_renew(rb->txn);
-		if (*rc == 0) {
-			rb->txn_live = 1;
-			return rb->txn;
-		}
-		/* A txn that cannot be renewed is of no further use. */
-		store_txn_abort(rb->txn);
-		rb->txn = NULL;
-	}
-	*rc = store_txn_begin(rb->store, 0, &rb->txn);
-	if (*rc < 0) {
-		rb->txn = NULL;
-		return NULL;
-	}
-	rb->txn_live = 1;
-	return rb->txn;
-}
-
-/* Releases the snapshot; the txn handle is kept for the next request. */
-static void txn_put(rb_t *rb)
-{
-	if (rb->txn_live) {
-		store_txn_reset(rb->txn);
-		rb->txn_live = 0;
-	}
-}
+/* ---- lifecycle ---- */
 
 void rb_init(rb_t *rb, store_t *store)
 {
 	memset(rb, 0, sizeof *rb);
 	rb->store = store;
 	rb->started = (uint64_t)time(NULL);
+	rb->txn_timeout = TXN_DEFAULT_TIMEOUT;
+	rb->txn_max_bytes = TXN_DEFAULT_MAX_BYTES;
 }
 
 void rb_free(rb_t *rb)
 {
+	free(rb->scratch);
+	rb->scratch = NULL;
 	txn_put(rb);
 	store_txn_abort(rb->txn);
 	rb->txn = NULL;
 }
 
-/* ---- parameter helpers ---- */
-
-static int get_str(json_t *params, const char *key, const char **s, size_t *n)
-{
-	json_t *v = json_object_get(params, key);
-	if (!json_is_string(v))
-		return -EINVAL;
-	*s = json_string_value(v);
-	*n = json_string_length(v);
-	return 0;
-}
-
-/* Integers 0..UINT32_MAX; pdns sends ids and serials as JSON numbers. */
-static int get_u32(json_t *params, const char *key, uint32_t *out)
-{
-	json_t *v = json_object_get(params, key);
-	if (!json_is_integer(v))
-		return -EINVAL;
-	json_int_t i = json_integer_value(v);
-	if (i < 0 || i > (json_int_t)UINT32_MAX)
-		return -ERANGE;
-	*out = (uint32_t)i;
-	return 0;
-}
-
-static const char *kind_name(uint8_t kind)
-{
-	switch (kind) {
-	case STORE_KIND_MASTER: return "master";
-	case STORE_KIND_SLAVE: return "slave";
-	default: return "native";
-	}
-}
-
-static void put_type(rb_buf_t *b, uint16_t type)
-{
-	/* The types of nearly every row, as JSON text, without a table walk. */
-	switch (type) {
-	case RR_A: PUTLIT(b, "\"A\""); return;
-	case RR_AAAA: PUTLIT(b, "\"AAAA\""); return;
-	case RR_SOA: PUTLIT(b, "\"SOA\""); return;
-	case RR_NS: PUTLIT(b, "\"NS\""); return;
-	case RR_MX: PUTLIT(b, "\"MX\""); return;
-	case RR_TXT: PUTLIT(b, "\"TXT\""); return;
-	case RR_CNAME: PUTLIT(b, "\"CNAME\""); return;
-	}
-	const char *name = rrtype_name(type);
-	if (name) {
-		put_cstr(b, name);
-	} else {
-		char tmp[16];
-		int n = snprintf(tmp, sizeof tmp, "TYPE%u", (unsigned)type);
-		put_str(b, tmp, (size_t)n);
-	}
-}
-
 /*
- * One record row.  qname is already JSON text (quoted, escaped) so that a
- * lookup escapes the name once for all its rows.
+ * Writes an SOA name (the zone row's absolute text, "ns1.example.com.") in
+ * pdns's content form, without the trailing dot.  Plain names are copied;
+ * anything with escapes goes through a parse so the escaping is pdns's.
  */
-static void put_row(rb_buf_t *b, int first, uint16_t type, const char *qname_json, size_t qlen,
-		    const char *content, size_t clen, uint32_t ttl, uint32_t domain_id)
+static int soa_name(const char *s, size_t n, char *out, size_t size)
 {
-	if (!first)
-		PUTLIT(b, ",");
-	PUTLIT(b, "{\"qtype\":");
-	put_type(b, type);
-	PUTLIT(b, ",\"qname\":");
-	put(b, qname_json, qlen);
-	PUTLIT(b, ",\"content\":");
-	put_str(b, content, clen);
-	PUTLIT(b, ",\"ttl\":");
-	put_u64(b, ttl);
-	PUTLIT(b, ",\"domain_id\":");
-	put_u64(b, domain_id);
-	/* No "auth": pdns 4.7 reads it only with remote-dnssec=yes and then
-	 * defaults it to true; leaving it out keeps replies ~12% smaller, which
-	 * matters because pdns re-parses a reply on every 1500-byte read, so
-	 * AXFR cost grows with the square of the reply size. */
-	PUTLIT(b, "}");
+	int plain = n > 1 && n < size;
+	for (size_t i = 0; plain && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		plain = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			c == '.';
+	}
+	if (plain) {
+		size_t len = s[n - 1] == '.' ? n - 1 : n;
+		memcpy(out, s, len);
+		out[len] = '\0';
+		return (int)len;
+	}
+	dname_t d;
+	if (n == 0 || dname_parse(&d, s, n) < 0) {
+		if (size < 2)
+			return -ENOSPC;
+		out[0] = '.';
+		out[1] = '\0';
+		return 1;
+	}
+	return dname_to_text_nodot(&d, out, size);
 }
 
-/* The SOA row synthesized from the zone: exactly 7 fields. */
+/* The SOA row: from the transaction's pending SOA when tx is given and has
+ * one, else from the zone row. */
 static void put_soa_row(rb_buf_t *b, int first, const char *qname_json, size_t qlen,
-			const store_zone_t *z)
+			const store_zone_t *z, const txn_t *tx)
 {
-	char content[600];
-	int n = snprintf(content, sizeof content, "%.*s %.*s %" PRIu32 " %" PRIu32 " %" PRIu32
+	char mname[DNAME_MAX_TEXT], rname[DNAME_MAX_TEXT], content[2 * DNAME_MAX_TEXT + 64];
+	uint32_t serial = z->serial, refresh = z->refresh, retry = z->retry, expire = z->expire,
+		 minimum = z->minimum, ttl = z->ttl;
+	int mn, rn;
+	if (tx && tx->soa_set) {
+		mn = soa_name(tx->mname, strlen(tx->mname), mname, sizeof mname);
+		rn = soa_name(tx->rname, strlen(tx->rname), rname, sizeof rname);
+		serial = tx->serial, refresh = tx->refresh, retry = tx->retry;
+		expire = tx->expire, minimum = tx->minimum, ttl = tx->soa_ttl;
+	} else {
+		mn = soa_name(z->mname, z->mname_len, mname, sizeof mname);
+		rn = soa_name(z->rname, z->rname_len, rname, sizeof rname);
+	}
+	if (mn < 0 || rn < 0)
+		mn = rn = 0, mname[0] = rname[0] = '\0';
+	int n = snprintf(content, sizeof content, "%s %s %" PRIu32 " %" PRIu32 " %" PRIu32
 			 " %" PRIu32 " %" PRIu32,
-			 (int)z->mname_len, z->mname, (int)z->rname_len, z->rname, z->serial,
-			 z->refresh, z->retry, z->expire, z->minimum);
+			 mname, rname, serial, refresh, retry, expire, minimum);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof content)
 		n = sizeof content - 1;
-	put_row(b, first, RR_SOA, qname_json, qlen, content, (size_t)n, z->ttl, z->id);
+	put_row(b, first, RR_SOA, qname_json, qlen, content, (size_t)n, ttl, z->id, 1);
 }
 
-/* qname JSON text built in a small stack buffer. */
-typedef struct qjson {
-	char buf[DNAME_MAX_TEXT * 6 + 8];
-	size_t len;
-} qjson_t;
-
-static void qjson_set(qjson_t *q, const char *s, size_t n)
+/* Whether the zone shows an SOA (a slave zone never transferred has none). */
+static int has_soa(const store_zone_t *z, const txn_t *tx)
 {
-	rb_buf_t tmp = {0};
-	/* Small names fit the stack buffer; callers bound n by the parse
-	 * of the same text (a valid name is under DNAME_MAX_TEXT). */
-	if (n > DNAME_MAX_TEXT)
-		n = DNAME_MAX_TEXT;
-	tmp.p = q->buf;
-	tmp.cap = sizeof q->buf;
-	put_str(&tmp, s, n);
-	q->len = tmp.len;
+	return (tx && tx->soa_set) || !(z->flags & STORE_ZONE_NOSOA);
 }
 
-/* ---- methods ---- */
-
-/* Type code of a qtype string (n bytes); 0 for types we never store. */
-static uint16_t qtype_code(const char *s, size_t n)
-{
-	char t[16];
-	if (n == 0 || n >= sizeof t || memchr(s, '\0', n))
-		return 0;
-	memcpy(t, s, n);
-	t[n] = '\0';
-	if (strcmp(t, "ANY") == 0)
-		return RR_ANY;
-	if (strcmp(t, "SOA") == 0)
-		return RR_SOA;
-	return rrtype_from_str(t);
-}
+/* ---- the view: one zone's records, with the connection's buffered writes ---- */
 
 /*
- * lookup: qname (qnlen bytes, unescaped JSON string value) and qtype.
- * Returns 0, or 1 when the reply is a failure worth counting as an error.
+ * What a reader sees of zone z: the store's records, except that owners
+ * the open transaction of this connection touched come from its overlay,
+ * and in a whole-zone replace untouched owners show only the host-owned
+ * A/AAAA (all the commit will keep of them).
  */
-static int lookup(rb_t *rb, const char *qname, size_t qnlen, const char *qtype, size_t qtlen,
-		  rb_buf_t *out)
+typedef struct view {
+	store_txn_t *st;
+	store_zone_t z;
+	txn_t *ov;            /* the connection's transaction on z, or NULL */
+} view_t;
+
+/* 1 and *it when name has records in the view, 0 when none, < 0. */
+static int view_get(view_t *v, const dname_t *name, store_rr_iter_t *it, int *only_addrs)
+{
+	*only_addrs = 0;
+	if (v->ov) {
+		txn_owner_t *o = txn_find(v->ov, name);
+		if (o) {
+			if (!o->n)
+				return 0;
+			int rc = txn_owner_iter(o, it);
+			return rc < 0 ? rc : 1;
+		}
+	}
+	return base_get(v->st, v->z.id, v->ov && v->ov->replace, name, it, only_addrs);
+}
+
+struct below_ctx {
+	view_t *v;
+	const dname_t *name;
+};
+
+static int below_host_cb(const dname_t *hname, const store_host_t *h, void *arg)
+{
+	struct below_ctx *c = arg;
+	if (h->zone_id != c->v->z.id || dname_equal(hname, c->name) || txn_find(c->v->ov, hname))
+		return 0;
+	addr_t a4, a6;
+	int rc = store_host_addrs(c->v->st, hname, &a4, &a6);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	return a4.family || a6.family;
+}
+
+static int below_walk_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
+{
+	struct below_ctx *c = arg;
+	(void)it;
+	if (!dname_is_below(owner, c->name) || dname_equal(owner, c->name))
+		return 0;
+	return txn_find(c->v->ov, owner) == NULL;
+}
+
+/* 1 if some owner strictly below name has records in the view (so name,
+ * without records itself, is an empty non-terminal), 0 if none, < 0. */
+static int view_has_below(view_t *v, const dname_t *name)
+{
+	if (!v->ov)
+		return store_name_has_below(v->st, v->z.id, name);
+	txn_t *t = v->ov;
+	uint8_t key[DNAME_MAX_CANON];
+	int klen = dname_canon_key(name, &t->apex, key);
+	if (klen < 0)
+		return 0;
+	txn_sort(t);
+	int deleted = 0;
+	for (size_t i = txn_lower_bound(t, key, (size_t)klen); i < t->n; i++) {
+		const txn_owner_t *o = t->owners[i];
+		if (o->klen < (size_t)klen || memcmp(o->key, key, (size_t)klen) != 0)
+			break;
+		if (o->klen == (size_t)klen)
+			continue; /* name itself */
+		if (o->n)
+			return 1;
+		deleted = 1;
+	}
+	struct below_ctx c = {.v = v, .name = name};
+	if (t->replace)
+		return store_host_walk(v->st, name, below_host_cb, &c);
+	int rc = store_name_has_below(v->st, v->z.id, name);
+	if (rc <= 0 || !deleted)
+		return rc;
+	/* Some owners below were deleted in the overlay: look for a stored
+	 * one that was not.  Rare (a read inside a transaction that deleted
+	 * names), so a walk of the zone is acceptable. */
+	return store_name_walk(v->st, v->z.id, below_walk_cb, &c);
+}
+
+/* store_name_below_cut over the view. */
+static int view_below_cut(view_t *v, const dname_t *name, int at_or_below)
+{
+	if (!v->ov)
+		return store_name_below_cut(v->st, v->z.id, name, at_or_below);
+	dname_t a = *name;
+	if (!at_or_below && a.labels > v->z.name.labels)
+		dname_parent(&a);
+	for (; a.labels > v->z.name.labels; dname_parent(&a)) {
+		store_rr_iter_t it;
+		int only, rc = view_get(v, &a, &it, &only);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 && (rc = iter_has(&it, only, RR_NS)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- lookup ---- */
+
+/*
+ * lookup: qname (qnlen bytes, unescaped JSON string value), qtype and
+ * pdns's zone-id (-1: the closest enclosing zone).  Returns 0, or 1 when
+ * the reply is a failure worth counting as an error.
+ */
+static int lookup(rb_t *rb, rb_conn_t *conn, const char *qname, size_t qnlen, const char *qtype,
+		  size_t qtlen, int64_t zone_id, rb_buf_t *out)
 {
 	dname_t name;
-	int rc = dname_parse(&name, qname, qnlen);
+	int rc = dname_parse_pdns(&name, qname, qnlen);
 	if (rc < 0) {
 		if (log_ok(rb)) {
 			/* The name is the peer's text: logged escaped, bounded. */
@@ -468,20 +284,32 @@ static int lookup(rb_t *rb, const char *qname, size_t qnlen, const char *qtype, 
 		put_fail(out, "lookup: cannot parse qname (%s)", err_str(rc));
 		return 1;
 	}
-	uint16_t qt = qtype_code(qtype, qtlen);
-	if (qt == 0) {
-		/* A type we never store (NSEC, DNSKEY, TYPE12345...). */
+	uint16_t qt;
+	if (qtype_code(qtype, qtlen, &qt) < 0) {
+		/* A type pdns knows and we do not: nothing stored under it. */
 		PUTLIT(out, "{\"result\":[]}\n");
 		return 0;
 	}
-	store_txn_t *txn = txn_get(rb, &rc);
-	if (!txn) {
+	view_t v = {0};
+	v.st = txn_get(rb, &rc);
+	if (!v.st) {
 		put_fail(out, "lookup: cannot read store (%s)", err_str(rc));
 		return 1;
 	}
-	store_zone_t z;
-	rc = store_zone_find(txn, &name, &z);
-	if (rc == ERR_NOZONE) {
+	if (zone_id >= 0) {
+		rc = zone_id > UINT32_MAX ? -ENOENT : store_zone_get_by_id(v.st, (uint32_t)zone_id, &v.z);
+		if (rc == 0 && !dname_is_below(&name, &v.z.name))
+			rc = -ENOENT;
+	} else {
+		rc = store_zone_find(v.st, &name, &v.z);
+		/* The DS of a zone lives in its parent, at the cut. */
+		if (rc == 0 && qt == RR_DS && name.labels > 0 && dname_equal(&name, &v.z.name)) {
+			dname_t parent = name;
+			dname_parent(&parent);
+			rc = store_zone_find(v.st, &parent, &v.z);
+		}
+	}
+	if (rc == -ENOENT || rc == ERR_NOZONE) {
 		PUTLIT(out, "{\"result\":[]}\n");
 		return 0;
 	}
@@ -489,45 +317,57 @@ static int lookup(rb_t *rb, const char *qname, size_t qnlen, const char *qtype, 
 		put_fail(out, "lookup: cannot find zone (%s)", err_str(rc));
 		return 1;
 	}
+	if (conn && conn->tx && conn->tx->zone_id == v.z.id)
+		v.ov = conn->tx;
 
 	size_t start = out->len;
 	qjson_t q;
 	qjson_set(&q, qname, qnlen);
 	int first = 1;
-	int apex = dname_equal(&name, &z.name);
+	int apex = name.labels == v.z.name.labels;
 	PUTLIT(out, "{\"result\":[");
-	if (apex && (qt == RR_ANY || qt == RR_SOA)) {
-		put_soa_row(out, first, q.buf, q.len, &z);
+	if (apex && (qt == RR_ANY || qt == RR_SOA) && has_soa(&v.z, v.ov)) {
+		put_soa_row(out, first, q.buf, q.len, &v.z, v.ov);
 		first = 0;
 	}
 	if (qt != RR_SOA) {
 		store_rr_iter_t it;
-		rc = store_name_get(txn, &name, &it);
-		if (rc == 0) {
+		int only;
+		rc = view_get(&v, &name, &it, &only);
+		int occluded = 0, cut = 0;
+		if (rc == 1 && !apex) {
+			/* auth 0 for what a delegation of this zone hides: names
+			 * below it, and at the cut all but the DS. */
+			occluded = view_below_cut(&v, &name, 0);
+			if (occluded == 0)
+				cut = iter_has(&it, only, RR_NS);
+			rc = occluded < 0 ? occluded : cut < 0 ? cut : 1;
+		}
+		if (rc == 1) {
 			store_rr_t rr;
-			while ((rc = store_rr_next(&it, &rr)) == 1) {
+			while ((rc = rr_next(&it, only, &rr)) == 1) {
 				if (qt != RR_ANY && rr.type != qt)
 					continue;
 				put_row(out, first, rr.type, q.buf, q.len, rr.data, rr.len, rr.ttl,
-					z.id);
+					v.z.id, !(occluded || (cut && rr.type != RR_DS)));
 				first = 0;
 			}
-		} else if (rc == -ENOENT) {
-			rc = 0;
+		} else if (rc == 0 && qt == RR_ANY && !apex) {
 			/* No records: an empty non-terminal must say so, or pdns
 			 * answers NXDOMAIN for it. */
-			if (qt == RR_ANY && !apex) {
-				rc = store_name_has_below(txn, &name);
-				if (rc == 1) {
-					PUTLIT(out, "{\"qtype\":\"ENT\",\"qname\":");
-					put(out, q.buf, q.len);
-					PUTLIT(out, ",\"content\":\"\",\"ttl\":");
-					put_u64(out, z.ttl);
-					PUTLIT(out, ",\"domain_id\":");
-					put_u64(out, z.id);
-					PUTLIT(out, "}");
-					rc = 0;
-				}
+			rc = view_has_below(&v, &name);
+			if (rc == 1) {
+				occluded = view_below_cut(&v, &name, 0);
+				rc = occluded < 0 ? occluded : 0;
+				PUTLIT(out, "{\"qtype\":\"ENT\",\"qname\":");
+				put(out, q.buf, q.len);
+				PUTLIT(out, ",\"content\":\"\",\"ttl\":");
+				put_u64(out, v.z.ttl);
+				PUTLIT(out, ",\"domain_id\":");
+				put_u64(out, v.z.id);
+				if (occluded)
+					PUTLIT(out, ",\"auth\":0");
+				PUTLIT(out, "}");
 			}
 		}
 	}
@@ -540,7 +380,7 @@ static int lookup(rb_t *rb, const char *qname, size_t qnlen, const char *qtype, 
 	return 0;
 }
 
-static int m_lookup(rb_t *rb, json_t *params, rb_buf_t *out)
+static int m_lookup(rb_t *rb, rb_conn_t *conn, json_t *params, rb_buf_t *out)
 {
 	const char *qname, *qtype;
 	size_t qnlen, qtlen;
@@ -549,7 +389,10 @@ static int m_lookup(rb_t *rb, json_t *params, rb_buf_t *out)
 		put_fail(out, "lookup: qname and qtype must be strings");
 		return 1;
 	}
-	return lookup(rb, qname, qnlen, qtype, qtlen, out);
+	int64_t zone_id = -1;
+	if (get_i64(params, "zone-id", &zone_id) < 0)
+		zone_id = -1;
+	return lookup(rb, conn, qname, qnlen, qtype, qtlen, zone_id, out);
 }
 
 /*
@@ -567,6 +410,7 @@ static int fast_path = 1; /* tests turn it off to compare both paths */
 typedef struct fp {
 	const char *method, *qname, *qtype;
 	size_t mlen, qnlen, qtlen;
+	int64_t zone_id;       /* -1 when absent */
 } fp_t;
 
 static const char *fp_ws(const char *p, const char *end)
@@ -630,28 +474,39 @@ static const char *fp_str(const char *p, const char *end, const char **s, size_t
 	return NULL;
 }
 
+/* A small integer as jansson would read it; NULL for anything else. */
+static const char *fp_int(const char *p, const char *end, int64_t *v)
+{
+	int neg = 0;
+	if (p < end && *p == '-')
+		neg = 1, p++;
+	const char *d = p;
+	int64_t x = 0;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	/* no digits, a leading zero, or too long for jansson's integer */
+	if (p == d || (*d == '0' && p - d > 1) || p - d > 18)
+		return NULL;
+	for (const char *q = d; q < p; q++)
+		x = x * 10 + (*q - '0');
+	if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+		return NULL;
+	*v = neg ? -x : x;
+	return p;
+}
+
 /* A value we do not need: plain string, small integer, true/false/null. */
 static const char *fp_skip(const char *p, const char *end)
 {
 	const char *s;
 	size_t n;
+	int64_t v;
 	if (p >= end)
 		return NULL;
 	if (*p == '"')
 		return fp_str(p, end, &s, &n);
-	if (*p == '-' || (*p >= '0' && *p <= '9')) {
-		if (*p == '-')
-			p++;
-		const char *d = p;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-		/* no digits, a leading zero, or too long for jansson's integer */
-		if (p == d || (*d == '0' && p - d > 1) || p - d > 18)
-			return NULL;
-		if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
-			return NULL;
-		return p;
-	}
+	if (*p == '-' || (*p >= '0' && *p <= '9'))
+		return fp_int(p, end, &v);
 	if (end - p >= 4 && (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0))
 		return p + 4;
 	if (end - p >= 5 && memcmp(p, "false", 5) == 0)
@@ -685,12 +540,20 @@ static const char *fp_object(const char *p, const char *end, fp_t *f, int top)
 		else if (top && KEY_IS(k, kn, "parameters")) {
 			/* a repeated key: the last one wins, as in jansson */
 			f->qname = f->qtype = NULL;
+			f->zone_id = -1;
 			p = fp_object(p, end, f, 0);
 		}
 		else if (!top && KEY_IS(k, kn, "qname"))
 			p = fp_str(p, end, &f->qname, &f->qnlen);
 		else if (!top && KEY_IS(k, kn, "qtype"))
 			p = fp_str(p, end, &f->qtype, &f->qtlen);
+		else if (!top && KEY_IS(k, kn, "zone-id")) {
+			/* a non-integer goes to jansson, which ignores it */
+			if (p < end && (*p == '-' || (*p >= '0' && *p <= '9')))
+				p = fp_int(p, end, &f->zone_id);
+			else
+				p = NULL;
+		}
 		else
 			p = fp_skip(p, end);
 		if (!p)
@@ -711,10 +574,22 @@ static int fp_lookup(const char *line, size_t len, fp_t *f)
 {
 	const char *end = line + len;
 	memset(f, 0, sizeof *f);
+	f->zone_id = -1;
 	const char *p = fp_object(line, end, f, 1);
 	if (!p || fp_ws(p, end) != end)
 		return 0;
 	return f->method && KEY_IS(f->method, f->mlen, "lookup") && f->qname && f->qtype;
+}
+
+/* ---- zones ---- */
+
+static const char *kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case STORE_KIND_MASTER: return "master";
+	case STORE_KIND_SLAVE: return "slave";
+	default: return "native";
+	}
 }
 
 static void put_domaininfo(rb_buf_t *b, const store_zone_t *z)
@@ -727,26 +602,57 @@ static void put_domaininfo(rb_buf_t *b, const store_zone_t *z)
 	put_u64(b, z->id);
 	PUTLIT(b, ",\"zone\":");
 	put_str(b, zone, (size_t)n);
-	PUTLIT(b, ",\"masters\":[],\"notified_serial\":");
+	PUTLIT(b, ",\"masters\":[");
+	/* masters: "ip[:port] ..." text, one string each */
+	int first = 1;
+	for (size_t i = 0; i < z->masters_len;) {
+		while (i < z->masters_len && (z->masters[i] == ' ' || z->masters[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < z->masters_len && z->masters[j] != ' ' && z->masters[j] != ',')
+			j++;
+		if (j > i) {
+			if (!first)
+				PUTLIT(b, ",");
+			first = 0;
+			put_str(b, z->masters + i, j - i);
+		}
+		i = j;
+	}
+	PUTLIT(b, "],\"notified_serial\":");
 	put_u64(b, z->notified_serial);
 	PUTLIT(b, ",\"serial\":");
 	put_u64(b, z->serial);
-	PUTLIT(b, ",\"last_check\":0,\"kind\":");
+	PUTLIT(b, ",\"last_check\":");
+	put_u64(b, z->last_check);
+	PUTLIT(b, ",\"kind\":");
 	put_cstr(b, kind_name(z->kind));
+	if (z->account_len) {
+		PUTLIT(b, ",\"account\":");
+		put_str(b, z->account, z->account_len);
+	}
 	PUTLIT(b, "}");
 }
+
+enum { DOMAINS_ALL, DOMAINS_UPDATED, DOMAINS_UNFRESH };
 
 struct walk_ctx {
 	rb_buf_t *out;
 	int first;
-	int only_updated; /* getUpdatedMasters */
-	uint32_t zone_id;
+	int which;        /* DOMAINS_* */
+	uint64_t now;
 };
 
 static int domain_cb(const store_zone_t *z, void *arg)
 {
 	struct walk_ctx *w = arg;
-	if (w->only_updated && (z->kind != STORE_KIND_MASTER || z->serial == z->notified_serial))
+	/* pdns filters neither list itself: it notifies, or SOA-checks,
+	 * every zone it gets, every cycle. */
+	if (w->which == DOMAINS_UPDATED &&
+	    (z->kind != STORE_KIND_MASTER || z->serial == z->notified_serial))
+		return 0;
+	if (w->which == DOMAINS_UNFRESH &&
+	    (z->kind != STORE_KIND_SLAVE || z->last_check + z->refresh >= w->now))
 		return 0;
 	if (!w->first)
 		PUTLIT(w->out, ",");
@@ -755,24 +661,23 @@ static int domain_cb(const store_zone_t *z, void *arg)
 	return w->out->oom ? -ENOMEM : 0;
 }
 
-static int m_domains(rb_t *rb, rb_buf_t *out, int only_updated, const char *what)
+static int m_domains(rb_t *rb, rb_buf_t *out, int which, const char *what)
 {
 	int rc;
 	store_txn_t *txn = txn_get(rb, &rc);
-	if (!txn) {
-		put_fail(out, "%s: cannot read store (%s)", what, err_str(rc));
-		return 1;
-	}
 	size_t start = out->len;
-	struct walk_ctx w = {.out = out, .first = 1, .only_updated = only_updated};
-	PUTLIT(out, "{\"result\":[");
-	rc = store_zone_walk(txn, domain_cb, &w);
-	if (rc < 0) {
+	struct walk_ctx w = {.out = out, .first = 1, .which = which,
+			     .now = (uint64_t)time(NULL)};
+	if (txn) {
+		PUTLIT(out, "{\"result\":[");
+		rc = store_zone_walk(txn, domain_cb, &w);
+	}
+	if (!txn || rc < 0) {
 		out->len = start;
-		/* getUpdatedMasters runs on pdns's communicator connection, where
-		 * a broken reply is fatal for pdns: an empty list is the safe
-		 * answer, and the next check (a few seconds later) retries. */
-		if (only_updated) {
+		/* The communicator's calls: a broken reply is fatal for pdns
+		 * there, so an empty list is the safe answer; the next cycle
+		 * (a few seconds later) retries. */
+		if (which != DOMAINS_ALL) {
 			PUTLIT(out, "{\"result\":[],\"log\":[");
 			put_cstr(out, err_str(rc));
 			PUTLIT(out, "]}\n");
@@ -783,20 +688,6 @@ static int m_domains(rb_t *rb, rb_buf_t *out, int only_updated, const char *what
 	}
 	PUTLIT(out, "]}\n");
 	return 0;
-}
-
-/* Finds a zone by the "name"/"zonename" string (exact apex). */
-static int zone_by_param(store_txn_t *txn, json_t *params, const char *key, store_zone_t *z)
-{
-	const char *s;
-	size_t n;
-	if (get_str(params, key, &s, &n) < 0)
-		return -EINVAL;
-	dname_t name;
-	int rc = dname_parse(&name, s, n);
-	if (rc < 0)
-		return rc;
-	return store_zone_get(txn, &name, z);
 }
 
 static int m_domaininfo(rb_t *rb, json_t *params, rb_buf_t *out)
@@ -825,61 +716,141 @@ static int m_domaininfo(rb_t *rb, json_t *params, rb_buf_t *out)
 	return 0;
 }
 
-static int list_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
+/* ---- list ---- */
+
+struct list_ctx {
+	view_t *v;
+	rb_buf_t *out;
+	int first;
+	dname_t cut;      /* the last delegation passed (canonical order) */
+	int have_cut;
+	size_t oi;        /* next overlay owner to merge */
+	uint8_t key[DNAME_MAX_CANON];
+};
+
+/* Writes the rows of one owner; tracks the delegation that hides names
+ * below it: in canonical order a cut comes right before its names. */
+static int list_owner(struct list_ctx *c, const dname_t *owner, store_rr_iter_t *it, int only)
 {
-	struct walk_ctx *w = arg;
-	char text[DNAME_MAX_TEXT];
-	int n = dname_to_text(owner, text, sizeof text);
-	if (n < 0)
-		return n;
+	int occluded = 0, cut = 0, rc;
+	if (c->have_cut && dname_is_below(owner, &c->cut) && !dname_equal(owner, &c->cut))
+		occluded = 1;
+	else
+		c->have_cut = 0;
+	if (!occluded && owner->labels > c->v->z.name.labels) {
+		if ((cut = iter_has(it, only, RR_NS)) < 0)
+			return cut;
+		if (cut) {
+			c->cut = *owner;
+			c->have_cut = 1;
+		}
+	}
 	qjson_t q;
-	qjson_set(&q, text, (size_t)n);
+	qjson_name(&q, owner);
 	store_rr_t rr;
-	int rc;
-	while ((rc = store_rr_next(it, &rr)) == 1) {
-		put_row(w->out, w->first, rr.type, q.buf, q.len, rr.data, rr.len, rr.ttl,
-			w->zone_id);
-		w->first = 0;
+	while ((rc = rr_next(it, only, &rr)) == 1) {
+		put_row(c->out, c->first, rr.type, q.buf, q.len, rr.data, rr.len, rr.ttl,
+			c->v->z.id, !(occluded || (cut && rr.type != RR_DS)));
+		c->first = 0;
 	}
 	if (rc < 0)
 		return rc;
-	return w->out->oom ? -ENOMEM : 0;
+	return c->out->oom ? -ENOMEM : 0;
 }
 
-static int m_list(rb_t *rb, json_t *params, rb_buf_t *out)
+/* Writes the overlay owners that sort before key (all when key is NULL). */
+static int list_overlay_until(struct list_ctx *c, const uint8_t *key, size_t klen)
+{
+	txn_t *t = c->v->ov;
+	while (c->oi < t->n) {
+		txn_owner_t *o = t->owners[c->oi];
+		if (key) {
+			size_t m = o->klen < klen ? o->klen : klen;
+			int cmp = memcmp(o->key, key, m);
+			if (cmp > 0 || (cmp == 0 && o->klen >= klen))
+				return 0;
+		}
+		c->oi++;
+		if (!o->n)
+			continue;
+		store_rr_iter_t it;
+		int rc = txn_owner_iter(o, &it);
+		if (rc == 0)
+			rc = list_owner(c, &o->name, &it, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int list_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
+{
+	struct list_ctx *c = arg;
+	txn_t *t = c->v->ov;
+	if (!t)
+		return list_owner(c, owner, it, 0);
+	int klen = dname_canon_key(owner, &t->apex, c->key);
+	if (klen < 0)
+		return 0;
+	int rc = list_overlay_until(c, c->key, (size_t)klen);
+	if (rc < 0)
+		return rc;
+	if (c->oi < t->n && t->owners[c->oi]->klen == (size_t)klen &&
+	    memcmp(t->owners[c->oi]->key, c->key, (size_t)klen) == 0)
+	{
+		/* the overlay's version of this owner replaces the stored one */
+		txn_owner_t *o = t->owners[c->oi++];
+		if (!o->n)
+			return 0;
+		store_rr_iter_t oit;
+		if ((rc = txn_owner_iter(o, &oit)) < 0)
+			return rc;
+		return list_owner(c, &o->name, &oit, 0);
+	}
+	if (t->replace) {
+		if ((rc = is_host(c->v->st, c->v->z.id, owner)) <= 0)
+			return rc;
+		return list_owner(c, owner, it, 1);
+	}
+	return list_owner(c, owner, it, 0);
+}
+
+static int m_list(rb_t *rb, rb_conn_t *conn, json_t *params, rb_buf_t *out)
 {
 	int rc;
-	store_txn_t *txn = txn_get(rb, &rc);
-	if (!txn) {
+	view_t v = {0};
+	v.st = txn_get(rb, &rc);
+	if (!v.st) {
 		put_fail(out, "list: cannot read store (%s)", err_str(rc));
 		return 1;
 	}
-	store_zone_t z;
-	rc = zone_by_param(txn, params, "zonename", &z);
-	if (rc == -EINVAL) {
-		/* Some callers only give the id. */
-		uint32_t id;
-		if (get_u32(params, "domain_id", &id) < 0) {
-			put_fail(out, "list: zonename must be a string");
-			return 1;
-		}
-		rc = store_zone_get_by_id(txn, id, &z);
+	int64_t id;
+	if (get_i64(params, "domain_id", &id) == 0 && id >= 0)
+		rc = id > UINT32_MAX ? -ENOENT : store_zone_get_by_id(v.st, (uint32_t)id, &v.z);
+	else if ((rc = zone_by_param(v.st, params, "zonename", &v.z)) == -EINVAL) {
+		put_fail(out, "list: needs domain_id (a number) or zonename (a string)");
+		return 1;
 	}
 	if (rc < 0) {
 		put_fail(out, "list: no such zone (%s)", err_str(rc));
 		return rc == -ENOENT || rc == ERR_BADNAME ? 0 : 1;
 	}
-	char apex[DNAME_MAX_TEXT];
-	int n = dname_to_text(&z.name, apex, sizeof apex);
-	if (n < 0)
-		n = 0;
+	if (conn && conn->tx && conn->tx->zone_id == v.z.id) {
+		v.ov = conn->tx;
+		txn_sort(v.ov);
+	}
 	qjson_t q;
-	qjson_set(&q, apex, (size_t)n);
+	qjson_name(&q, &v.z.name);
 	size_t start = out->len;
 	PUTLIT(out, "{\"result\":[");
-	put_soa_row(out, 1, q.buf, q.len, &z);
-	struct walk_ctx w = {.out = out, .first = 0, .zone_id = z.id};
-	rc = store_name_walk(txn, &z.name, 1, list_cb, &w);
+	struct list_ctx c = {.v = &v, .out = out, .first = 1};
+	if (has_soa(&v.z, v.ov)) {
+		put_soa_row(out, 1, q.buf, q.len, &v.z, v.ov);
+		c.first = 0;
+	}
+	rc = store_name_walk(v.st, v.z.id, list_cb, &c);
+	if (rc >= 0 && v.ov)
+		rc = list_overlay_until(&c, NULL, 0);
 	if (rc < 0) {
 		out->len = start;
 		put_fail(out, "list: cannot walk zone (%s)", err_str(rc));
@@ -930,49 +901,37 @@ static int m_directcmd(rb_t *rb, json_t *params, rb_buf_t *out)
 
 static enum rb_method method_of(const char *s)
 {
-	switch (s[0]) {
-	case 'l':
-		if (strcmp(s, "lookup") == 0)
-			return RB_M_LOOKUP;
-		if (strcmp(s, "list") == 0)
-			return RB_M_LIST;
-		break;
-	case 'i':
-		if (strcmp(s, "initialize") == 0)
-			return RB_M_INITIALIZE;
-		break;
-	case 'g':
-		if (strcmp(s, "getAllDomains") == 0)
-			return RB_M_GETALLDOMAINS;
-		if (strcmp(s, "getDomainInfo") == 0)
-			return RB_M_GETDOMAININFO;
-		if (strcmp(s, "getAllDomainMetadata") == 0)
-			return RB_M_GETALLDOMAINMETADATA;
-		if (strcmp(s, "getDomainMetadata") == 0)
-			return RB_M_GETDOMAINMETADATA;
-		if (strcmp(s, "getUpdatedMasters") == 0)
-			return RB_M_GETUPDATEDMASTERS;
-		break;
-	case 's':
-		if (strcmp(s, "setNotified") == 0)
-			return RB_M_SETNOTIFIED;
-		break;
-	case 'd':
-		if (strcmp(s, "directBackendCmd") == 0)
-			return RB_M_DIRECTBACKENDCMD;
-		break;
-	}
+	/* Few calls take this path (lookups go the fast way): a table walk. */
+	for (int m = 0; m < RB_M_UNKNOWN; m++)
+		if (strcmp(s, method_names[m]) == 0)
+			return (enum rb_method)m;
 	return RB_M_UNKNOWN;
 }
 
-int rb_handle(rb_t *rb, const char *line, size_t len, rb_buf_t *out, rb_work_t *work)
+/* Defers a write: the work item takes a reference to params. */
+static int defer(rb_work_t *work, enum rb_method m, json_t *params, uint64_t t0)
+{
+	work->method = m;
+	work->params = params ? json_incref(params) : NULL;
+	work->rc = 0;
+	work->err[0] = '\0';
+	work->start_ns = t0;
+	return RB_DEFER;
+}
+
+int rb_handle(rb_t *rb, rb_conn_t *conn, const char *line, size_t len, rb_buf_t *out,
+	      rb_work_t *work)
 {
 	uint64_t t0 = (rb->ticks++ & (RB_TIME_EVERY - 1)) == 0 ? rb_now_ns() : 0;
 	enum rb_method m = RB_M_INVALID;
 	int failed = 1;
 	fp_t f;
+	work->tx = NULL;
+	work->params = NULL;
+	if (conn && conn->tx)
+		conn->tx->last_used = now_sec(); /* any request keeps it alive */
 	if (fast_path && fp_lookup(line, len, &f)) {
-		failed = lookup(rb, f.qname, f.qnlen, f.qtype, f.qtlen, out);
+		failed = lookup(rb, conn, f.qname, f.qnlen, f.qtype, f.qtlen, f.zone_id, out);
 		txn_put(rb);
 		count(rb, RB_M_LOOKUP, failed, t0);
 		return out->oom ? -ENOMEM : 0;
@@ -1009,30 +968,50 @@ int rb_handle(rb_t *rb, const char *line, size_t len, rb_buf_t *out, rb_work_t *
 	m = strlen(json_string_value(jm)) == json_string_length(jm) ? method_of(json_string_value(jm))
 								     : RB_M_UNKNOWN;
 	failed = 0;
+	int rc = 0;
 	switch (m) {
 	case RB_M_INITIALIZE:
 		PUTLIT(out, "{\"result\":true}\n");
 		break;
 	case RB_M_LOOKUP:
-		failed = m_lookup(rb, params, out);
+		failed = m_lookup(rb, conn, params, out);
 		break;
 	case RB_M_GETALLDOMAINS:
-		failed = m_domains(rb, out, 0, "getAllDomains");
+		failed = m_domains(rb, out, DOMAINS_ALL, "getAllDomains");
 		break;
 	case RB_M_GETUPDATEDMASTERS:
-		failed = m_domains(rb, out, 1, "getUpdatedMasters");
+		failed = m_domains(rb, out, DOMAINS_UPDATED, "getUpdatedMasters");
+		break;
+	case RB_M_GETUNFRESHSLAVEINFOS:
+		failed = m_domains(rb, out, DOMAINS_UNFRESH, "getUnfreshSlaveInfos");
 		break;
 	case RB_M_GETDOMAININFO:
 		failed = m_domaininfo(rb, params, out);
 		break;
 	case RB_M_GETALLDOMAINMETADATA:
-		PUTLIT(out, "{\"result\":{}}\n");
+		failed = rb_m_getallmeta(rb, params, out);
 		break;
 	case RB_M_GETDOMAINMETADATA:
-		PUTLIT(out, "{\"result\":[]}\n");
+		failed = rb_m_getmeta(rb, params, out);
 		break;
 	case RB_M_LIST:
-		failed = m_list(rb, params, out);
+		failed = m_list(rb, conn, params, out);
+		break;
+	case RB_M_GETTSIGKEY:
+		failed = rb_m_gettsig(rb, params, out);
+		break;
+	case RB_M_GETTSIGKEYS:
+		failed = rb_m_gettsigs(rb, out);
+		break;
+	case RB_M_SEARCHRECORDS:
+		failed = rb_m_search(rb, params, out);
+		break;
+	case RB_M_SUPERMASTERBACKEND:
+		failed = rb_m_supermaster(rb, params, out);
+		break;
+	case RB_M_GETDOMAINKEYS:
+		/* DNSSEC keys are not stored yet: none. */
+		PUTLIT(out, "{\"result\":[]}\n");
 		break;
 	case RB_M_SETNOTIFIED:
 		if (get_u32(params, "id", &work->id) < 0 ||
@@ -1041,53 +1020,78 @@ int rb_handle(rb_t *rb, const char *line, size_t len, rb_buf_t *out, rb_work_t *
 			failed = 1;
 			break;
 		}
-		json_decref(req);
-		txn_put(rb);
-		work->rc = 0;
-		work->start_ns = t0;
-		return RB_DEFER;
+		rc = defer(work, m, NULL, t0);
+		break;
+	case RB_M_SETFRESH:
+	case RB_M_SETSTALE:
+		if (get_u32(params, "id", &work->id) < 0) {
+			put_fail(out, "%s: id must be an integer 0..4294967295", method_names[m]);
+			failed = 1;
+			break;
+		}
+		rc = defer(work, m, NULL, t0);
+		break;
+	case RB_M_SETDOMAINMETADATA:
+	case RB_M_SETTSIGKEY:
+	case RB_M_DELETETSIGKEY:
+	case RB_M_CREATESLAVEDOMAIN:
+		rc = defer(work, m, params, t0);
+		break;
+	case RB_M_STARTTRANSACTION:
+		failed = rb_m_start(rb, conn, params, out);
+		break;
+	case RB_M_ABORTTRANSACTION:
+		failed = rb_m_abort(rb, conn, params, out);
+		break;
+	case RB_M_COMMITTRANSACTION: {
+		txn_t *tx;
+		if (rb_tx_check(conn, params, "commitTransaction", out, &tx)) {
+			/* a failed transaction ends here: nothing is written */
+			if (conn && conn->tx && conn->tx->failed) {
+				if (rb->log)
+					rb->log(rb->log_arg, "transaction %" PRId64 " of zone id %"
+						PRIu32 " not committed, nothing written (%s)",
+						conn->tx->trxid, conn->tx->zone_id, conn->tx->why);
+				rb_tx_end(rb, conn);
+			}
+			failed = 1;
+			break;
+		}
+		conn->tx = NULL; /* the work item owns it now */
+		rc = defer(work, m, NULL, t0);
+		work->tx = tx;
+		break;
+	}
+	case RB_M_REPLACERRSET:
+		failed = rb_m_replace(rb, conn, params, out);
+		break;
+	case RB_M_FEEDRECORD:
+		failed = rb_m_feed(rb, conn, params, out);
+		break;
+	case RB_M_FEEDENTS:
+		failed = rb_m_feedents(rb, conn, params, "feedEnts", out);
+		break;
+	case RB_M_FEEDENTS3:
+		failed = rb_m_feedents(rb, conn, params, "feedEnts3", out);
+		break;
 	case RB_M_DIRECTBACKENDCMD:
 		failed = m_directcmd(rb, params, out);
 		break;
 	default:
-		/* pdns probes optional methods (getDomainKeys, getTSIGKey...);
-		 * false means "not supported" and is no error. */
+		/* pdns probes optional methods (addDomainKey...); false means
+		 * "not supported" and is no error. */
 		PUTLIT(out, "{\"result\":false}\n");
 		break;
+	}
+	if (rc == RB_DEFER) {
+		txn_put(rb);
+		json_decref(req);
+		return RB_DEFER;
 	}
 done:
 	txn_put(rb);
 	json_decref(req);
 	count(rb, m, failed, t0);
-	return out->oom ? -ENOMEM : 0;
-}
-
-void rb_work_run(rb_t *rb, rb_work_t *work)
-{
-	store_txn_t *txn;
-	int rc = store_txn_begin(rb->store, 1, &txn);
-	if (rc == 0) {
-		rc = store_zone_set_notified(txn, work->id, work->serial);
-		if (rc == 0)
-			rc = store_txn_commit(txn);
-		else
-			store_txn_abort(txn);
-	}
-	work->rc = rc;
-}
-
-int rb_work_done(rb_t *rb, rb_work_t *work, rb_buf_t *out)
-{
-	if (work->rc == 0) {
-		PUTLIT(out, "{\"result\":true}\n");
-	} else {
-		if (rb->log)
-			rb->log(rb->log_arg, "cannot record notified serial %" PRIu32
-				" of zone id %" PRIu32 " (%s)", work->serial, work->id,
-				err_str(work->rc));
-		put_fail(out, "setNotified: cannot record serial (%s)", err_str(work->rc));
-	}
-	count(rb, RB_M_SETNOTIFIED, work->rc != 0 && work->rc != -ENOENT, work->start_ns);
 	return out->oom ? -ENOMEM : 0;
 }
 
@@ -1113,6 +1117,7 @@ int rb_stats_text(rb_t *rb, rb_buf_t *out)
 	stat_line(out, "connections_open", rb->conns_open);
 	stat_line(out, "connections_total", rb->conns_total);
 	stat_line(out, "lines_too_long", rb->lines_too_long);
+	stat_line(out, "transactions_open", rb->txns_open);
 	uint64_t total = 0, errors = 0;
 	for (int m = 0; m < RB_M_COUNT; m++) {
 		const rb_method_stats_t *s = &rb->m[m];
@@ -1153,3 +1158,4 @@ int rb_stats_text(rb_t *rb, rb_buf_t *out)
 		out->p[out->len] = '\0';
 	return out->oom ? -ENOMEM : 0;
 }
+

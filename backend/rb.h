@@ -11,10 +11,37 @@
  * Every reply holds "result"; a failure is {"result":false,"log":[...]},
  * which pdns treats as "no data" and logs, never as a broken connection.
  *
- * The one write, setNotified, may block on the store's single writer lock
- * (the updater fsyncs while holding it), so it is not done here: rb_handle
- * returns RB_DEFER with an rb_work_t, the caller runs rb_work_run() on some
- * other thread and then rb_work_done() back on its own thread.
+ * Writes may block on the store's single writer lock (the updater fsyncs
+ * while holding it), so they are not done here: rb_handle returns RB_DEFER
+ * with an rb_work_t, the caller runs rb_work_run() on some other thread and
+ * then rb_work_done() back on its own thread.  Deferred: setNotified,
+ * setFresh, setStale, setDomainMetadata, setTSIGKey, deleteTSIGKey,
+ * createSlaveDomain and commitTransaction.
+ *
+ * Transactions (startTransaction ... commitTransaction) belong to one
+ * connection (rb_conn_t): pdns's trxid is the unix time and repeats across
+ * connections.  Their writes are buffered in memory (txn.h) and validated
+ * when they arrive; reads on that connection see them; commit applies them
+ * in one LMDB write txn on the worker thread, with grow-and-redo when the
+ * map is full.  Closing the connection aborts it (rb_conn_close); a
+ * transaction idle for rb->txn_timeout seconds is dropped (rb_conn_tick).
+ * A startTransaction while one is open on the connection is refused (pdns
+ * never nests; the client must commit or abort first).  An abort of an
+ * unknown transaction is accepted (pdns sends it on a fresh connection
+ * after a failure); a commit of one is refused, since its writes are lost.
+ * A refused write (bad content, CNAME beside other data, a dyndns host's
+ * A/AAAA, out of zone...) also fails its transaction: pdns ignores most
+ * failed writes and commits anyway, and a transaction commits whole or not
+ * at all.  The one exception: in a whole-zone replace (load-zone, AXFR-in)
+ * A/AAAA fed at a host's name are skipped with a log entry, as an exported
+ * zone carries the hosts' addresses.  Content pdns sends is stored in the
+ * form pdns prints (rdata_normalize), as load-zone passes zone file text.
+ *
+ * Reads: lookup honours pdns's zone-id (-1: the closest zone; a DS at a
+ * zone apex then comes from the parent, where it lives) and list returns
+ * one zone.  Rows carry "auth":0 for what a delegation of their zone hides
+ * (names below a cut, and at the cut all but the DS), as pdns's bind
+ * backend computes it; pdns reads the flag with remote-dnssec=yes.
  *
  * Threading: an rb_t belongs to one thread (the event loop), except that
  * rb_work_run() may run concurrently on one other thread per work item; it
@@ -33,6 +60,7 @@
 #define RB_MAX_LINE (1u << 20) /* a request line longer than this is refused */
 #define RB_DEFER 1             /* rb_handle: run rb_work_run() elsewhere */
 #define RB_LOG_PER_SEC 10      /* log lines about bad requests per second */
+#define RB_SCRATCH (STORE_MAX_CONTENT + 1)
 
 /* A growable output buffer.  Zero-initialise; free with rb_buf_free(). */
 typedef struct rb_buf {
@@ -57,6 +85,25 @@ enum rb_method {
 	RB_M_GETUPDATEDMASTERS,
 	RB_M_SETNOTIFIED,
 	RB_M_DIRECTBACKENDCMD,
+	RB_M_GETUNFRESHSLAVEINFOS,
+	RB_M_SETFRESH,
+	RB_M_SETSTALE,
+	RB_M_SETDOMAINMETADATA,
+	RB_M_GETTSIGKEY,
+	RB_M_GETTSIGKEYS,
+	RB_M_SETTSIGKEY,
+	RB_M_DELETETSIGKEY,
+	RB_M_SEARCHRECORDS,
+	RB_M_SUPERMASTERBACKEND,
+	RB_M_CREATESLAVEDOMAIN,
+	RB_M_GETDOMAINKEYS,
+	RB_M_STARTTRANSACTION,
+	RB_M_COMMITTRANSACTION,
+	RB_M_ABORTTRANSACTION,
+	RB_M_REPLACERRSET,
+	RB_M_FEEDRECORD,
+	RB_M_FEEDENTS,
+	RB_M_FEEDENTS3,
 	RB_M_UNKNOWN,  /* well-formed, method we do not implement */
 	RB_M_INVALID,  /* not JSON, not an object, no method */
 	RB_M_COUNT
@@ -94,13 +141,30 @@ typedef struct rb {
 	uint64_t conns_total;
 	uint64_t lines_too_long; /* maintained by the server */
 	uint64_t ticks;          /* requests seen, for sampling the clock */
+	unsigned txn_timeout;    /* seconds a transaction may stay idle */
+	size_t txn_max_bytes;    /* buffered bytes per transaction */
+	uint64_t txns_open;      /* transactions open now (stats) */
+	char *scratch;           /* RB_SCRATCH bytes for normalizing content;
+				    NULL until first use */
 	rb_method_stats_t m[RB_M_COUNT];
 } rb_t;
 
-/* Work item of a deferred request (setNotified). */
+struct txn;
+
+/* The per-connection state: the open transaction, if any.  Zero-initialise;
+ * end with rb_conn_close(). */
+typedef struct rb_conn {
+	struct txn *tx;        /* owned; NULL when none is open */
+} rb_conn_t;
+
+/* Work item of a deferred request (a write). */
 typedef struct rb_work {
-	uint32_t id, serial;   /* zone id, serial pdns notified */
+	int method;            /* enum rb_method */
+	uint32_t id, serial;   /* zone id, serial pdns notified (setNotified) */
+	void *params;          /* owned json_t: the request's parameters */
+	struct txn *tx;        /* commitTransaction: owned, taken from the conn */
 	int rc;                /* result of rb_work_run() */
+	char err[384];         /* why it failed, when rc < 0 */
 	uint64_t start_ns;     /* for the latency statistics */
 } rb_work_t;
 
@@ -111,21 +175,33 @@ void rb_init(rb_t *rb, store_t *store);
 void rb_free(rb_t *rb);
 
 /*
- * Handles one request: line is len bytes without the trailing newline (it
- * need not be NUL-terminated and may hold any bytes).  Appends exactly one
- * JSON value plus "\n" to out and returns 0, or returns RB_DEFER and fills
- * *work without touching out.  Returns -ENOMEM when out could not grow (the
- * caller should drop the connection).
+ * Handles one request of connection conn: line is len bytes without the
+ * trailing newline (it need not be NUL-terminated and may hold any bytes).
+ * Appends exactly one JSON value plus "\n" to out and returns 0, or returns
+ * RB_DEFER and fills *work without touching out; the caller must then run
+ * rb_work_run() and rb_work_done() before the next request of conn.
+ * Returns -ENOMEM when out could not grow (the caller should drop the
+ * connection).
  */
-int rb_handle(rb_t *rb, const char *line, size_t len, rb_buf_t *out, rb_work_t *work);
+int rb_handle(rb_t *rb, rb_conn_t *conn, const char *line, size_t len, rb_buf_t *out,
+	      rb_work_t *work);
 
-/* Runs a deferred request: one short write txn.  Thread-safe with respect
- * to the loop thread (uses only rb->store). */
+/* Runs a deferred request: one short write txn (grown and redone when the
+ * map is full).  Thread-safe with respect to the loop thread (uses only
+ * rb->store, rb's read-only settings and the work item). */
 void rb_work_run(rb_t *rb, rb_work_t *work);
 
-/* Appends the reply of a finished work item to out; counts it.  Returns 0
- * or -ENOMEM. */
+/* Appends the reply of a finished work item to out, counts it and frees
+ * what it owns.  Returns 0 or -ENOMEM. */
 int rb_work_done(rb_t *rb, rb_work_t *work, rb_buf_t *out);
+
+/* Aborts conn's open transaction (the connection closed).  Not while a
+ * request of conn is deferred. */
+void rb_conn_close(rb_t *rb, rb_conn_t *conn);
+
+/* Drops conn's transaction when idle longer than rb->txn_timeout; now is
+ * rb_now_ns() / 1e9.  Not while a request of conn is deferred. */
+void rb_conn_tick(rb_t *rb, rb_conn_t *conn, uint64_t now);
 
 /* Appends the reply sent before closing a connection whose request line
  * exceeded RB_MAX_LINE. */

@@ -28,6 +28,7 @@ typedef struct server_conn {
 	uv_write_t wreq;
 	uv_work_t work;          /* the deferred request */
 	rb_work_t rbw;
+	rb_conn_t rbc;           /* protocol state: the open transaction */
 	unsigned busy : 1;       /* a deferred request is running */
 	unsigned writing : 1;    /* wreq is in flight */
 	unsigned reading : 1;
@@ -61,6 +62,7 @@ static void on_close(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->rb->conns_open--;
+	rb_conn_close(srv->rb, &c->rbc); /* a closed connection aborts */
 	free(c->in);
 	rb_buf_free(&c->out);
 	rb_buf_free(&c->wbuf);
@@ -154,7 +156,7 @@ static size_t scan_lines(conn_t *c, const char *p, size_t n, int *partial)
 			i++;
 		if (i == len)
 			continue;
-		int rc = rb_handle(c->srv->rb, line, len, &c->out, &c->rbw);
+		int rc = rb_handle(c->srv->rb, &c->rbc, line, len, &c->out, &c->rbw);
 		if (rc == RB_DEFER) {
 			c->busy = 1;
 			c->work.data = c;
@@ -349,6 +351,16 @@ static void on_connection(uv_stream_t *listener, int status)
 	pump(c);
 }
 
+/* Drops transactions left idle by a pdns that went away without closing. */
+static void on_tick(uv_timer_t *t)
+{
+	server_t *srv = t->data;
+	uint64_t now = rb_now_ns() / 1000000000u;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		if (!c->busy)
+			rb_conn_tick(srv->rb, &c->rbc, now);
+}
+
 /* ---- signals and shutdown ---- */
 
 static void stop(server_t *srv, const char *why)
@@ -364,6 +376,7 @@ static void stop(server_t *srv, const char *why)
 	}
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->tick, NULL);
 	conn_t *next;
 	for (conn_t *c = srv->conns; c; c = next) {
 		next = c->next; /* pump may close c (freed later, in on_close) */
@@ -498,6 +511,9 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	srv->sigterm.data = srv->sigint.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_timer_init(loop, &srv->tick);
+	srv->tick.data = srv;
+	uv_timer_start(&srv->tick, on_tick, SERVER_TICK_MS, SERVER_TICK_MS);
 	return 0;
 fail:
 	uv_close((uv_handle_t *)&srv->listener, NULL);

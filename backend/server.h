@@ -3,9 +3,10 @@
  * connections, frames newline-delimited requests, hands each line to the
  * protocol module (rb.h) and writes the replies back.
  *
- * One libuv loop on one thread does everything except setNotified, whose
- * store write runs on libuv's thread pool (the connection waits for it; the
- * loop does not).  Framing: any number of connections; partial reads,
+ * One libuv loop on one thread does everything except the writes (setNotified,
+ * commitTransaction, metadata, TSIG keys...), whose store write runs on
+ * libuv's thread pool (the connection waits for it; the loop does not).
+ * Closing a connection aborts its open transaction.  Framing: any number of connections; partial reads,
  * several requests in one read and a request split across reads all work;
  * requests on one connection are answered in order.  A line over
  * RB_MAX_LINE gets an error reply and the connection is closed after it.
@@ -27,6 +28,7 @@
 
 #define SERVER_READ_CHUNK 65536
 #define SERVER_BACKLOG 4096
+#define SERVER_TICK_MS 5000 /* how often idle transactions are looked for */
 
 struct server_conn;
 
@@ -35,6 +37,7 @@ typedef struct server {
 	rb_t *rb;                  /* borrowed */
 	uv_pipe_t listener;
 	uv_signal_t sigterm, sigint;
+	uv_timer_t tick;           /* drops idle transactions (rb_conn_tick) */
 	char path[108];            /* socket path (sun_path size) */
 	int listening;             /* listener is open (and path is ours) */
 	int stopping;              /* a signal arrived */

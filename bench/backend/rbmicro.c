@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 
 	rb_buf_t out = {0};
 	rb_work_t work;
+	rb_conn_t conn = {0};
 	uint64_t n = 0, bytes = 0, empty = 0;
 	double t0 = 0, t1;
 	for (int warm = 1;; warm = 0) {
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
 				memcpy(o, post, (size_t)postlen);
 				o += postlen;
 				out.len = 0;
-				if (rb_handle(&rb, line, (size_t)(o - line), &out, &work) != 0) {
+				if (rb_handle(&rb, &conn, line, (size_t)(o - line), &out, &work) != 0) {
 					fprintf(stderr, "rbmicro: rb_handle failed\n");
 					return 1;
 				}
