@@ -7,7 +7,7 @@
 #   PDNS_CONFIG_DIR        where pdns.conf is written, also the control
 #                          socket directory (default /run/pdns)
 #   PDNS_SNIPPETS          directory of pdns-conf/production/*.conf (default
-#                          /usr/share/kyedns/pdns.d); kyedns.conf is used
+#                          /usr/share/kyedns/pdns.d); 00-kyedns.conf is used
 #                          for caches and timeouts, the rest comes from here
 #   KYEDNS_SOCKET          the backend socket (default /run/kyedns/backend.sock)
 #   PDNS_REMOTE_TIMEOUT    remote backend timeout, ms (default 2000)
@@ -47,8 +47,8 @@ umask 077
 	echo "remote-connection-string=unix:path=$KYEDNS_SOCKET,timeout=${PDNS_REMOTE_TIMEOUT:-2000}"
 	# Caches and zone-cache settings from the production snippet; everything
 	# about listening, the API, primary operation comes from the environment.
-	if [ -r "$PDNS_SNIPPETS/kyedns.conf" ]; then
-		sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$PDNS_SNIPPETS/kyedns.conf" |
+	if [ -r "$PDNS_SNIPPETS/00-kyedns.conf" ]; then
+		sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$PDNS_SNIPPETS/00-kyedns.conf" |
 			grep -Ev '^(launch|remote-connection-string)[[:space:]]*\+?='
 	fi
 	echo "local-address=${PDNS_LOCAL_ADDRESS:-0.0.0.0:5300, [::]:5300}"

@@ -27,7 +27,7 @@ INSTALL_BINS  := kyedns-backend kyedns-updater kyednsctl
 INSTALL_UNITS := kyedns-backend.service kyedns-updater.service
 # Installed into PDNSDIR (when absent); the primary snippet is optional and
 # goes to DATADIR only, as do copies of all three.
-INSTALL_PDNS  := kyedns.conf kyedns-api.conf
+INSTALL_PDNS  := 00-kyedns.conf kyedns-api.conf
 
 .PHONY: install uninstall
 
@@ -59,7 +59,18 @@ install: all
 	$(INSTALL) -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
 	$(INSTALL) -m 0644 monitoring/README.md "$(DESTDIR)$(DOCDIR)/monitoring.md"
 	$(INSTALL) -m 0644 docs/secondaries.md "$(DESTDIR)$(DOCDIR)/secondaries.md"
-	$(call install_conf,pdns-conf/production/kyedns.conf,$(DESTDIR)$(PDNSDIR)/kyedns.conf,0644)
+	@# Before schema 2 the snippet was kyedns.conf, which sorts after Debian's
+	@# bind.conf (pdns reads pdns.d in name order, and the first launched
+	@# backend answers at a zone cut).  Installing 00-kyedns.conf beside it
+	@# would launch the remote backend twice, so an old one is left alone.
+	@if [ -e "$(DESTDIR)$(PDNSDIR)/kyedns.conf" ]; then \
+		echo "warning: $(PDNSDIR)/kyedns.conf is from an older KyedNS; rename it to 00-kyedns.conf" \
+		     "so that KyedNS is launched before bind.conf, and compare it with $(DATADIR)/pdns.d/00-kyedns.conf"; \
+	else \
+		if [ -e "$(DESTDIR)$(PDNSDIR)/00-kyedns.conf" ]; then echo "keeping existing $(PDNSDIR)/00-kyedns.conf"; \
+		else $(INSTALL) -D -m 0644 pdns-conf/production/00-kyedns.conf "$(DESTDIR)$(PDNSDIR)/00-kyedns.conf" && \
+		     echo "installed $(PDNSDIR)/00-kyedns.conf"; fi; \
+	fi
 	$(call install_conf,pdns-conf/production/kyedns-api.conf,$(DESTDIR)$(PDNSDIR)/kyedns-api.conf,0640)
 	$(call install_conf,systemd/kyedns.default,$(DESTDIR)$(SYSCONFDIR)/default/kyedns,0600)
 	@echo

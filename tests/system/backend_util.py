@@ -30,7 +30,7 @@ from conftest import ROOT, binary, free_port
 PDNS_SERVER = "/usr/sbin/pdns_server"
 PDNS_CONTROL = "/usr/bin/pdns_control"
 PDNSUTIL = "/usr/bin/pdnsutil"
-SNIPPET = os.path.join(ROOT, "pdns-conf", "kyedns.conf")
+SNIPPET = os.path.join(ROOT, "pdns-conf", "00-kyedns.conf")
 
 
 def pdns_env():

@@ -617,7 +617,7 @@ def test_make_install_staged(tmp_path):
     unit = open(dest + "/usr/lib/systemd/system/kyedns-backend.service").read()
     assert "ExecStart=/usr/bin/kyedns-backend" in unit and "/usr/local" not in unit
     for f in ("/usr/lib/sysusers.d/kyedns.conf", "/usr/lib/tmpfiles.d/kyedns.conf",
-              "/etc/systemd/system/pdns.service.d/kyedns.conf", "/etc/powerdns/pdns.d/kyedns.conf",
+              "/etc/systemd/system/pdns.service.d/kyedns.conf", "/etc/powerdns/pdns.d/00-kyedns.conf",
               "/usr/share/kyedns/pdns.d/kyedns-primary.conf", "/usr/share/doc/kyedns/README.md"):
         assert os.path.exists(dest + f), f
     assert os.stat(dest + "/etc/default/kyedns").st_mode & 0o777 == 0o600
