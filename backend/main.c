@@ -36,8 +36,10 @@ static void usage(FILE *f)
 		"                        default " DEFAULT_SOCKET ")\n"
 		"  --socket-group GROUP  group of the socket, mode 0660, so pdns can\n"
 		"                        connect (env KYEDNS_SOCKET_GROUP)\n"
-		"  --txn-timeout SECONDS drop a pdns transaction idle this long (default 60)\n"
-		"  --txn-max-mb MB       memory one pdns transaction may buffer (default 256)\n"
+		"  --txn-timeout SECONDS drop a pdns transaction idle this long\n"
+		"                        (env KYEDNS_TXN_TIMEOUT; default 60)\n"
+		"  --txn-max-mb MB       memory one pdns transaction may buffer\n"
+		"                        (env KYEDNS_TXN_MAX_MB; default 256)\n"
 		"  --help                this text\n"
 		"  --version             print the version\n");
 }
@@ -74,7 +76,9 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	unsigned long txn_timeout = 60, txn_max_mb = 256;
+	const char *txn_timeout_s = env_or("KYEDNS_TXN_TIMEOUT", "60");
+	const char *txn_max_mb_s = env_or("KYEDNS_TXN_MAX_MB", "256");
+	unsigned long txn_timeout, txn_max_mb;
 	char *end;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -82,20 +86,8 @@ int main(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 's': sock = optarg; break;
 		case 'g': group = optarg; break;
-		case 't':
-			txn_timeout = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || txn_timeout < 1 || txn_timeout > 86400) {
-				fprintf(stderr, "kyedns-backend: --txn-timeout wants 1..86400 seconds\n");
-				return 2;
-			}
-			break;
-		case 'm':
-			txn_max_mb = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || txn_max_mb < 1 || txn_max_mb > 65536) {
-				fprintf(stderr, "kyedns-backend: --txn-max-mb wants 1..65536\n");
-				return 2;
-			}
-			break;
+		case 't': txn_timeout_s = optarg; break;
+		case 'm': txn_max_mb_s = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts(RB_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -103,6 +95,16 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "kyedns-backend: unexpected argument %s (see --help)\n", argv[optind]);
+		return 2;
+	}
+	txn_timeout = strtoul(txn_timeout_s, &end, 10);
+	if (*end || !*txn_timeout_s || txn_timeout < 1 || txn_timeout > 86400) {
+		fprintf(stderr, "kyedns-backend: --txn-timeout wants 1..86400 seconds\n");
+		return 2;
+	}
+	txn_max_mb = strtoul(txn_max_mb_s, &end, 10);
+	if (*end || !*txn_max_mb_s || txn_max_mb < 1 || txn_max_mb > 65536) {
+		fprintf(stderr, "kyedns-backend: --txn-max-mb wants 1..65536\n");
 		return 2;
 	}
 
