@@ -314,6 +314,33 @@ def test_notify_and_set_notified(tmp_path, ctl, store):
     assert rc == 0
 
 
+def test_also_notify_metadata(tmp_path, ctl, store):
+    """ALSO-NOTIFY zone metadata (pdns reads it with getDomainMetadata: the
+    remote protocol's alsoNotifies) adds a NOTIFY target: set with
+    pdnsutil, stored by the backend, honoured by pdns on the next change."""
+    fill(ctl)
+    port, got, close = _notify_listener()
+    s = start_stack(tmp_path, store, {"primary": "yes", "xfr-cycle-interval": 1,
+                                      "domain-metadata-cache-ttl": 0})
+    try:
+        def zone():
+            return ctl.json("zone", "show", "example.com")
+        _wait_for(lambda: zone()["notified_serial"] == zone()["serial"], 20,
+                  "setNotified of example.com")
+        # no also-notify in the configuration: nothing came to the listener
+        assert not [m for m in got if m.opcode() == dns.opcode.NOTIFY]
+        s.pdnsutil("set-meta", "example.com", "ALSO-NOTIFY", "127.0.0.1:%d" % port)
+        assert "127.0.0.1:%d" % port in s.pdnsutil("get-meta", "example.com", "ALSO-NOTIFY")
+        ctl.run("record", "add", "later.example.com", "A", "192.0.2.8")
+        _wait_for(lambda: [m for m in got if m.opcode() == dns.opcode.NOTIFY and
+                           m.question[0].name.to_text() == "example.com."], 20,
+                  "NOTIFY to the ALSO-NOTIFY target")
+    finally:
+        rc = s.stop()
+        close()
+    assert rc == 0
+
+
 # ---- the backend's socket, directly ----
 
 @pytest.fixture
