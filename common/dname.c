@@ -219,7 +219,14 @@ int dname_parse_host(dname_t *out, const char *text, size_t len)
 	return dname_is_host(out) ? 0 : ERR_NOTHOST;
 }
 
-int dname_to_text(const dname_t *n, char *buf, size_t size)
+/*
+ * The one formatter.  pdns = 0 (dname_to_text): the specials of
+ * is_special() are escaped as \X and the name ends in a dot.  pdns = 1
+ * (dname_to_text_nodot): only '.' and '\\' are escaped as \X, as pdns
+ * writes names, and there is no trailing dot.  Either way bytes outside
+ * printable ASCII are \DDD and the root is ".".
+ */
+static int format_text(const dname_t *n, char *buf, size_t size, int pdns)
 {
 	size_t o = 0;
 	size_t offs[128];
@@ -239,26 +246,35 @@ int dname_to_text(const dname_t *n, char *buf, size_t size)
 		const uint8_t *lab = n->key + offs[cnt] + 1;
 		for (uint8_t j = 0; j < ll; j++) {
 			unsigned char c = lab[j];
-			if (o + 5 >= size)
+			int printable = c > 0x20 && c < 0x7f;
+			int escaped = pdns ? (c == '.' || c == '\\') : is_special(c);
+			size_t need = !printable ? 4 : escaped ? 2 : 1;
+			if (o + need + 1 > size)
 				return -ENOSPC;
-			if (c > 0x20 && c < 0x7f && !is_special(c)) {
-				buf[o++] = (char)c;
-			} else if (c > 0x20 && c < 0x7f) {
-				buf[o++] = '\\';
-				buf[o++] = (char)c;
-			} else {
+			if (!printable) {
 				buf[o++] = '\\';
 				buf[o++] = (char)('0' + c / 100);
 				buf[o++] = (char)('0' + c / 10 % 10);
 				buf[o++] = (char)('0' + c % 10);
+				continue;
 			}
+			if (escaped)
+				buf[o++] = '\\';
+			buf[o++] = (char)c;
 		}
-		if (o + 2 > size)
-			return -ENOSPC;
-		buf[o++] = '.';
+		if (cnt > 0 || !pdns) {
+			if (o + 2 > size)
+				return -ENOSPC;
+			buf[o++] = '.';
+		}
 	}
 	buf[o] = '\0';
 	return (int)o;
+}
+
+int dname_to_text(const dname_t *n, char *buf, size_t size)
+{
+	return format_text(n, buf, size, 0);
 }
 
 int dname_from_key(dname_t *out, const uint8_t *key, size_t len)
@@ -346,49 +362,7 @@ int dname_parse_pdns(dname_t *out, const char *text, size_t len)
 
 int dname_to_text_nodot(const dname_t *n, char *buf, size_t size)
 {
-	size_t o = 0;
-	size_t offs[128];
-	unsigned cnt = 0;
-
-	if (n->len == 0) {
-		if (size < 2)
-			return -ENOSPC;
-		buf[0] = '.';
-		buf[1] = '\0';
-		return 1;
-	}
-	for (size_t k = 0; k < n->len && cnt < 128; k += n->key[k] + 1u)
-		offs[cnt++] = k;
-	while (cnt-- > 0) {
-		uint8_t ll = n->key[offs[cnt]];
-		const uint8_t *lab = n->key + offs[cnt] + 1;
-		for (uint8_t j = 0; j < ll; j++) {
-			unsigned char c = lab[j];
-			size_t need = (c == '.' || c == '\\') ? 2 : (c > 0x20 && c < 0x7f) ? 1 : 4;
-			if (o + need + 1 > size)
-				return -ENOSPC;
-			if (c == '.' || c == '\\') {
-				buf[o++] = '\\';
-				buf[o++] = (char)c;
-			} else if (c > 0x20 && c < 0x7f) {
-				buf[o++] = (char)c;
-			} else {
-				buf[o++] = '\\';
-				buf[o++] = (char)('0' + c / 100);
-				buf[o++] = (char)('0' + c / 10 % 10);
-				buf[o++] = (char)('0' + c % 10);
-			}
-		}
-		if (cnt > 0) {
-			if (o + 2 > size)
-				return -ENOSPC;
-			buf[o++] = '.';
-		}
-	}
-	if (o + 1 > size)
-		return -ENOSPC;
-	buf[o] = '\0';
-	return (int)o;
+	return format_text(n, buf, size, 1);
 }
 
 /*
