@@ -29,9 +29,10 @@ LLHTTP_SRC := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 
 COMMON_OBJS  := $(B)/common/err.o $(B)/common/dname.o $(B)/common/addr.o \
-                $(B)/common/token.o $(B)/common/store.o $(B)/common/rdata.o
+                $(B)/common/token.o $(B)/common/store.o $(B)/common/rdata.o \
+                $(B)/common/sha1.o
 BACKEND_OBJS := $(B)/backend/main.o $(B)/backend/rb.o $(B)/backend/rbwrite.o \
-                $(B)/backend/txn.o $(B)/backend/server.o
+                $(B)/backend/rbsec.o $(B)/backend/txn.o $(B)/backend/server.o
 UPDATER_OBJS := $(B)/updater/main.o $(B)/updater/http.o $(B)/updater/dd.o \
                 $(B)/updater/server.o $(B)/updater/writer.o $(B)/updater/purge.o \
                 $(B)/updater/limit.o $(B)/updater/metrics.o
@@ -39,7 +40,7 @@ LLHTTP_OBJS  := $(B)/llhttp/api.o $(B)/llhttp/http.o $(B)/llhttp/llhttp.o
 CTL_OBJS     := $(B)/ctl/main.o $(B)/ctl/util.o $(B)/ctl/zone.o $(B)/ctl/host.o \
                 $(B)/ctl/record.o $(B)/ctl/import.o
 
-UNIT_TESTS   := dname addr token store rdata rb dd
+UNIT_TESTS   := dname addr token store rdata rb dd sha1
 UNIT_BINS    := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 BINS := $(B)/kyedns-backend $(B)/kyedns-updater $(B)/kyednsctl

@@ -16,7 +16,8 @@
  * with an rb_work_t, the caller runs rb_work_run() on some other thread and
  * then rb_work_done() back on its own thread.  Deferred: setNotified,
  * setFresh, setStale, setDomainMetadata, setTSIGKey, deleteTSIGKey,
- * createSlaveDomain and commitTransaction.
+ * createSlaveDomain, commitTransaction, addDomainKey, removeDomainKey and
+ * (de)activate/(un)publishDomainKey.
  *
  * Transactions (startTransaction ... commitTransaction) belong to one
  * connection (rb_conn_t): pdns's trxid is the unix time and repeats across
@@ -42,6 +43,16 @@
  * one zone.  Rows carry "auth":0 for what a delegation of their zone hides
  * (names below a cut, and at the cut all but the DS), as pdns's bind
  * backend computes it; pdns reads the flag with remote-dnssec=yes.
+ *
+ * DNSSEC (rbsec.c): pdns signs at query time with keys kept in the store
+ * (getDomainKeys; addDomainKey and the key switches are deferred writes;
+ * key content is never logged) and asks getBeforeAndAfterNamesAbsolute for
+ * the NSEC or NSEC3 neighbours of a name.  The mode is the zone's
+ * NSEC3PARAM metadata; NSEC order comes from the store
+ * (store_nsec_neighbours), the NSEC3 hash chain from a per-zone cache in
+ * rb_t, rebuilt when the zone's serial or parameters change and its names
+ * did.  Rectify writes nothing through this protocol: auth, ENTs and the
+ * order are all derived from the records.
  *
  * Threading: an rb_t belongs to one thread (the event loop), except that
  * rb_work_run() may run concurrently on one other thread per work item; it
@@ -104,6 +115,13 @@ enum rb_method {
 	RB_M_FEEDRECORD,
 	RB_M_FEEDENTS,
 	RB_M_FEEDENTS3,
+	RB_M_ADDDOMAINKEY,
+	RB_M_REMOVEDOMAINKEY,
+	RB_M_ACTIVATEDOMAINKEY,
+	RB_M_DEACTIVATEDOMAINKEY,
+	RB_M_PUBLISHDOMAINKEY,
+	RB_M_UNPUBLISHDOMAINKEY,
+	RB_M_GETBEFOREANDAFTERNAMESABSOLUTE,
 	RB_M_UNKNOWN,  /* well-formed, method we do not implement */
 	RB_M_INVALID,  /* not JSON, not an object, no method */
 	RB_M_COUNT
@@ -126,6 +144,11 @@ typedef struct rb_method_stats {
 	uint64_t hist[RB_HIST_BUCKETS]; /* latency in ns */
 } rb_method_stats_t;
 
+/* NSEC3 hash chains kept (one per zone, the least recently used goes). */
+#define RB_N3_CACHE 16
+
+typedef struct rb_n3chain rb_n3chain_t; /* rbsec.c */
+
 typedef void (*rb_log_fn)(void *arg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -146,6 +169,10 @@ typedef struct rb {
 	uint64_t txns_open;      /* transactions open now (stats) */
 	char *scratch;           /* RB_SCRATCH bytes for normalizing content;
 				    NULL until first use */
+	rb_n3chain_t *n3[RB_N3_CACHE]; /* NSEC3 chains by (zone, serial, params) */
+	uint64_t n3_builds;      /* chains built (stats) */
+	uint64_t n3_reuses;      /* new serial, same names: chain kept */
+	uint64_t n3_build_ns;    /* time spent building and checking them */
 	rb_method_stats_t m[RB_M_COUNT];
 } rb_t;
 
@@ -160,7 +187,8 @@ typedef struct rb_conn {
 /* Work item of a deferred request (a write). */
 typedef struct rb_work {
 	int method;            /* enum rb_method */
-	uint32_t id, serial;   /* zone id, serial pdns notified (setNotified) */
+	uint32_t id, serial;   /* zone id, serial pdns notified (setNotified);
+				  addDomainKey: the new key's id */
 	void *params;          /* owned json_t: the request's parameters */
 	struct txn *tx;        /* commitTransaction: owned, taken from the conn */
 	int rc;                /* result of rb_work_run() */

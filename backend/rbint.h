@@ -233,6 +233,13 @@ static const char *const method_names[RB_M_COUNT] = {
 	[RB_M_FEEDRECORD] = "feedRecord",
 	[RB_M_FEEDENTS] = "feedEnts",
 	[RB_M_FEEDENTS3] = "feedEnts3",
+	[RB_M_ADDDOMAINKEY] = "addDomainKey",
+	[RB_M_REMOVEDOMAINKEY] = "removeDomainKey",
+	[RB_M_ACTIVATEDOMAINKEY] = "activateDomainKey",
+	[RB_M_DEACTIVATEDOMAINKEY] = "deactivateDomainKey",
+	[RB_M_PUBLISHDOMAINKEY] = "publishDomainKey",
+	[RB_M_UNPUBLISHDOMAINKEY] = "unpublishDomainKey",
+	[RB_M_GETBEFOREANDAFTERNAMESABSOLUTE] = "getBeforeAndAfterNamesAbsolute",
 	[RB_M_UNKNOWN] = "unknown",
 	[RB_M_INVALID] = "invalid",
 };
@@ -491,5 +498,14 @@ int rb_m_feedents(rb_t *rb, rb_conn_t *conn, json_t *params, const char *what,
 int rb_tx_check(rb_conn_t *conn, json_t *params, const char *what, rb_buf_t *out,
 		    txn_t **tx);
 void rb_tx_end(rb_t *rb, rb_conn_t *conn);
+
+/* ---- rbsec.c: keys and NSEC/NSEC3 order ---- */
+
+int rb_m_getkeys(rb_t *rb, json_t *params, rb_buf_t *out);
+int rb_check_addkey(rb_t *rb, json_t *params, rb_buf_t *out);
+int rb_check_keyop(json_t *params, const char *what, rb_buf_t *out);
+int rb_apply_key(rb_work_t *w, store_txn_t *t);
+int rb_m_beforeafter(rb_t *rb, json_t *params, rb_buf_t *out);
+void rb_n3_free(rb_n3chain_t *c);
 
 #endif

@@ -1134,6 +1134,13 @@ static int apply(rb_work_t *w, store_txn_t *t)
 		return apply_createslave(t, w->params, w->err, sizeof w->err);
 	case RB_M_COMMITTRANSACTION:
 		return apply_commit(t, w->tx, w->err, sizeof w->err);
+	case RB_M_ADDDOMAINKEY:
+	case RB_M_REMOVEDOMAINKEY:
+	case RB_M_ACTIVATEDOMAINKEY:
+	case RB_M_DEACTIVATEDOMAINKEY:
+	case RB_M_PUBLISHDOMAINKEY:
+	case RB_M_UNPUBLISHDOMAINKEY:
+		return rb_apply_key(w, t);
 	}
 	return -EINVAL;
 }
@@ -1173,7 +1180,11 @@ int rb_work_done(rb_t *rb, rb_work_t *w, rb_buf_t *out)
 	const char *what = method_names[w->method];
 	if (w->rc < 0 && !w->err[0])
 		snprintf(w->err, sizeof w->err, "%s", err_str(w->rc));
-	if (w->rc == 0) {
+	if (w->rc == 0 && w->method == RB_M_ADDDOMAINKEY) {
+		PUTLIT(out, "{\"result\":");
+		put_u64(out, w->id);
+		PUTLIT(out, "}\n");
+	} else if (w->rc == 0) {
 		PUTLIT(out, "{\"result\":true}\n");
 	} else if (w->method == RB_M_SETNOTIFIED) {
 		if (rb->log)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 struct store {
 	MDB_env *env;
 	MDB_dbi meta, zones, zoneids, records, hosts, domainmeta, tsigkeys, autoprimaries;
+	MDB_dbi domainkeys;
+	int nokeys;            /* read-only open of a store made before domainkeys */
 	unsigned flags;
 	/* Every active txn of this process holds the read side; resizing the
 	 * map (which LMDB allows only with no txn active in the process) takes
@@ -167,7 +170,15 @@ static int open_tables(store_t *s, MDB_txn *t, unsigned dbflags)
 	    (rc = mdb_dbi_open(t, "tsigkeys", dbflags, &s->tsigkeys)) ||
 	    (rc = mdb_dbi_open(t, "autoprimaries", dbflags, &s->autoprimaries)))
 		return rc == MDB_NOTFOUND ? ERR_VERSION : lmdb_err(rc);
-	return 0;
+	/* domainkeys joined schema 2 before its release: a store written
+	 * without it gets it at its next writable open (init_schema) */
+	s->nokeys = 0;
+	rc = mdb_dbi_open(t, "domainkeys", dbflags, &s->domainkeys);
+	if (rc == MDB_NOTFOUND) {
+		s->nokeys = 1;
+		return 0;
+	}
+	return lmdb_err(rc);
 }
 
 /* Reads the schema version in t: 0 and *version, ERR_VERSION when there is
@@ -239,14 +250,16 @@ static int init_schema(store_t *s, int create)
 			return rc;
 		}
 		/* committing a read txn keeps its DBI handles for later txns */
-		return lmdb_err(mdb_txn_commit(t));
+		if (!s->nokeys || rdonly)
+			return lmdb_err(mdb_txn_commit(t));
+		rc = 0; /* a writable open adds domainkeys below */
 	}
 	mdb_txn_abort(t);
 	if (rc == -ENOENT && !create)
 		return ERR_VERSION; /* an empty LMDB file is not a store */
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	if (rc == 0 && version != 1)
+	if (rc == 0 && version != 1 && version != STORE_SCHEMA_VERSION)
 		return ERR_VERSION;
 	if (rdonly)
 		return ERR_VERSION; /* schema 1 needs a migration we may not write */
@@ -260,7 +273,8 @@ static int init_schema(store_t *s, int create)
 		else if (rc == 0 && version == 1)
 			rc = migrate_v1(s, t);
 		else if (rc == 0 && version == STORE_SCHEMA_VERSION)
-			rc = open_tables(s, t, 0); /* another process got here first */
+			rc = open_tables(s, t, MDB_CREATE); /* another process got here
+							     first, or domainkeys is new */
 		else if (rc == 0)
 			rc = ERR_VERSION;
 		if (rc == 0) {
@@ -938,6 +952,7 @@ int store_zone_del(store_txn_t *t, const dname_t *name)
 	put32(idbuf, z.id);
 	if ((rc = del_prefix(t, t->s->records, idbuf, 4, NULL, NULL)) < 0 ||
 	    (rc = del_prefix(t, t->s->domainmeta, idbuf, 4, NULL, NULL)) < 0 ||
+	    (!t->s->nokeys && (rc = del_prefix(t, t->s->domainkeys, idbuf, 4, NULL, NULL)) < 0) ||
 	    (rc = del_prefix(t, t->s->hosts, name->key, name->len, host_of_other_zone, &z.id)) < 0)
 		return rc;
 	k = mval(idbuf, 4);
@@ -2461,6 +2476,274 @@ int store_autoprimary_walk(store_txn_t *t, const char *ip, store_autoprimary_cb 
 	if (r)
 		return r;
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* ---- DNSSEC keys ---- */
+
+#define KEY_FIXED (4 + 1 + 1 + 4)
+
+static int key_decode(const MDB_val *k, const MDB_val *v, store_key_t *out)
+{
+	const uint8_t *p = v->mv_data;
+	if (k->mv_size != 8 || v->mv_size < KEY_FIXED)
+		return ERR_CORRUPT;
+	out->zone_id = get32(k->mv_data);
+	out->id = get32((const uint8_t *)k->mv_data + 4);
+	out->flags = get32(p);
+	out->active = p[4];
+	out->published = p[5];
+	out->content_len = get32(p + 6);
+	if (out->content_len != v->mv_size - KEY_FIXED)
+		return ERR_CORRUPT;
+	out->content = (const char *)p + KEY_FIXED;
+	return 0;
+}
+
+static int key_write(store_txn_t *t, uint32_t zone_id, uint32_t id, const store_key_t *key)
+{
+	uint8_t kb[8], *buf;
+	MDB_val k, v;
+	int rc;
+	if (!(buf = malloc(KEY_FIXED + key->content_len)))
+		return -ENOMEM;
+	put32(kb, zone_id);
+	put32(kb + 4, id);
+	put32(buf, key->flags);
+	buf[4] = key->active ? 1 : 0;
+	buf[5] = key->published ? 1 : 0;
+	put32(buf + 6, key->content_len);
+	memcpy(buf + KEY_FIXED, key->content, key->content_len);
+	k = mval(kb, 8);
+	v = mval(buf, KEY_FIXED + key->content_len);
+	rc = lmdb_err(mdb_put(t->txn, t->s->domainkeys, &k, &v, 0));
+	/* the value held a private key: do not leave it in freed heap */
+	sodium_memzero(buf, KEY_FIXED + key->content_len);
+	free(buf);
+	return rc;
+}
+
+int store_key_add(store_txn_t *t, uint32_t zone_id, const store_key_t *key, uint32_t *id)
+{
+	dname_t apex;
+	uint8_t kb[8];
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint32_t next = 1;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if (t->s->nokeys)
+		return -EACCES;
+	if (key->content_len == 0)
+		return -EINVAL;
+	if (key->content_len > STORE_MAX_KEY_CONTENT)
+		return ERR_TOOBIG;
+	if ((rc = zone_apex(t, zone_id, &apex)) < 0)
+		return rc;
+	/* the largest id of the zone is the last key below (zone_id + 1) */
+	if ((rc = mdb_cursor_open(t->txn, t->s->domainkeys, &c)))
+		return lmdb_err(rc);
+	put32(kb, zone_id);
+	put32(kb + 4, UINT32_MAX);
+	k = mval(kb, 8);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == 8 && memcmp(k.mv_data, kb, 8) == 0) {
+		mdb_cursor_close(c);
+		return ERR_TOOBIG; /* id space of the zone used up */
+	}
+	rc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == 8 && get32(k.mv_data) == zone_id)
+		next = get32((const uint8_t *)k.mv_data + 4) + 1;
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	if ((rc = key_write(t, zone_id, next, key)) < 0)
+		return rc;
+	*id = next;
+	return 0;
+}
+
+int store_key_get(store_txn_t *t, uint32_t zone_id, uint32_t id, store_key_t *out)
+{
+	uint8_t kb[8];
+	MDB_val k = mval(kb, 8), v;
+	int rc;
+	if (t->s->nokeys)
+		return -ENOENT;
+	put32(kb, zone_id);
+	put32(kb + 4, id);
+	if ((rc = mdb_get(t->txn, t->s->domainkeys, &k, &v)))
+		return lmdb_err(rc);
+	return key_decode(&k, &v, out);
+}
+
+int store_key_walk(store_txn_t *t, uint32_t zone_id, store_key_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t idbuf[4];
+	int rc, r = 0;
+	if (t->s->nokeys)
+		return 0;
+	put32(idbuf, zone_id);
+	if ((rc = mdb_cursor_open(t->txn, t->s->domainkeys, &c)))
+		return lmdb_err(rc);
+	k = mval(idbuf, 4);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		store_key_t key;
+		if (k.mv_size < 4 || memcmp(k.mv_data, idbuf, 4) != 0)
+			break;
+		if ((r = key_decode(&k, &v, &key)) < 0)
+			break;
+		if ((r = cb(&key, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+int store_key_set_flags(store_txn_t *t, uint32_t zone_id, uint32_t id, int active, int published)
+{
+	store_key_t key;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_key_get(t, zone_id, id, &key)) < 0)
+		return rc;
+	if ((active < 0 || !!active == key.active) && (published < 0 || !!published == key.published))
+		return 0;
+	if (active >= 0)
+		key.active = !!active;
+	if (published >= 0)
+		key.published = !!published;
+	/* key.content points into the map; mdb_put of the same key may
+	 * reuse that page, so write from a copy */
+	char *copy = malloc(key.content_len ? key.content_len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, key.content, key.content_len);
+	key.content = copy;
+	rc = key_write(t, zone_id, id, &key);
+	sodium_memzero(copy, key.content_len);
+	free(copy);
+	return rc;
+}
+
+int store_key_del(store_txn_t *t, uint32_t zone_id, uint32_t id)
+{
+	uint8_t kb[8];
+	MDB_val k = mval(kb, 8);
+	if (!t->write || t->s->nokeys)
+		return t->write ? -ENOENT : -EACCES;
+	put32(kb, zone_id);
+	put32(kb + 4, id);
+	return lmdb_err(mdb_del(t->txn, t->s->domainkeys, &k, NULL));
+}
+
+/* ---- NSEC order ---- */
+
+/*
+ * The length of the records key of the topmost delegation strictly between
+ * the apex and the owner whose records key is key[0..klen) (a prefix of it
+ * that ends at a label terminator), or 0 when the owner is not occluded;
+ * < 0 on error.
+ */
+static int top_cut(store_txn_t *t, const uint8_t *key, size_t klen)
+{
+	for (size_t i = 4; i + 1 < klen; i++) {
+		MDB_val v;
+		int rc;
+		if (key[i] != 0)
+			continue;
+		rc = rget(t, key, i + 1, &v);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (value_has(&v, RR_NS))
+			return (int)(i + 1);
+	}
+	return 0;
+}
+
+/* Builds *out from a records key of zone apex. */
+static int owner_of(const dname_t *apex, const uint8_t *key, size_t klen, dname_t *out)
+{
+	return dname_from_canon_key(out, apex, key + 4, klen - 4) < 0 ? ERR_CORRUPT : 0;
+}
+
+int store_nsec_neighbours(store_txn_t *t, uint32_t zone_id, const dname_t *name,
+			  dname_t *before, dname_t *after)
+{
+	rtarget_t r;
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t seek[RKEY_MAX];
+	size_t slen;
+	int rc = rtarget(t, zone_id, name, &r), cut;
+	if (rc < 0)
+		return rc;
+	if ((rc = mdb_cursor_open(t->txn, t->s->records, &c)))
+		return lmdb_err(rc);
+
+	/* before: the last key <= name's; an occluded one gives way to the
+	 * topmost cut above it, which sorts before it and is a member */
+	*before = r.apex;
+	k = mval(r.key, r.klen);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && !(k.mv_size == r.klen && memcmp(k.mv_data, r.key, r.klen) == 0))
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size > 4 && memcmp(k.mv_data, r.key, 4) == 0) {
+		memcpy(seek, k.mv_data, k.mv_size);
+		slen = k.mv_size;
+		if ((cut = top_cut(t, seek, slen)) < 0)
+			rc = cut;
+		else
+			rc = owner_of(&r.apex, seek, cut ? (size_t)cut : slen, before);
+	} else if (rc == MDB_NOTFOUND) {
+		rc = 0;
+	} else if (rc > 0) {
+		rc = lmdb_err(rc);
+	}
+	if (rc < 0)
+		goto out;
+
+	/* after: the first key > name's that is not occluded; past an
+	 * occluded one, jump over the whole subtree of its cut (the cut's key
+	 * with its last terminator raised to 0x01 sorts right after it) */
+	*after = r.apex;
+	memcpy(seek, r.key, r.klen);
+	slen = r.klen;
+	k = mval(seek, slen);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == r.klen && memcmp(k.mv_data, r.key, r.klen) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	while (rc == 0) {
+		if (k.mv_size <= 4 || memcmp(k.mv_data, r.key, 4) != 0)
+			break; /* past the zone: wrap to the apex */
+		memcpy(seek, k.mv_data, k.mv_size);
+		slen = k.mv_size;
+		if ((cut = top_cut(t, seek, slen)) < 0) {
+			rc = cut;
+			goto out;
+		}
+		if (cut == 0) {
+			rc = owner_of(&r.apex, seek, slen, after);
+			goto out;
+		}
+		seek[cut - 1] = 1;
+		k = mval(seek, (size_t)cut);
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	}
+	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : rc < 0 ? rc : lmdb_err(rc);
+out:
+	mdb_cursor_close(c);
+	return rc;
 }
 
 /* ---- stats ---- */

@@ -17,6 +17,7 @@
  *   domainmeta  u32 zone id | kind bytes -> metadata value
  *   tsigkeys key name key (dname key form) -> TSIG key value
  *   autoprimaries  ip text | \0 | nameserver key (dname key form) -> account
+ *   domainkeys  u32 zone id | u32 key id -> DNSSEC key value
  *
  * The same owner name can hold records in two zones: at a zone cut the
  * parent's delegation NS, DS and glue live under the parent's id, the
@@ -58,6 +59,16 @@
  * Metadata value: u16 count | count x (u16 len | bytes).  TSIG key value:
  * u8 alg_len | algorithm text ("hmac-sha256.") | u16 secret_len | base64
  * secret.  Autoprimary value: account bytes.
+ *
+ * DNSSEC key value (pdns addDomainKey & co): u32 flags (256 ZSK, 257 KSK)
+ * | u8 active | u8 published | u32 content_len | content, the ISC
+ * private-key text pdns sends ("Private-key-format: v1.2\nAlgorithm: 13
+ * ..."), verbatim.  It is a secret, like a TSIG secret: store_open creates
+ * the files 0640 (and a missing directory 0750), and callers must never log
+ * content.
+ * Key ids count from 1 within a zone; domainkeys was added to schema 2
+ * before its release, so a writable open adds it to a schema-2 store that
+ * lacks it (a read-only open then sees no keys).
  *
  * Serial policy (store_txn_commit): a native or master zone whose data or
  * SOA changed in a txn gets a new serial once, at commit.  If the txn wrote
@@ -119,6 +130,7 @@
 #define STORE_MAX_META_KIND 255    /* bytes of a metadata kind */
 #define STORE_MAX_META_VALUE 65535 /* bytes of one metadata value */
 #define STORE_MAX_MASTERS 1024     /* bytes of a slave zone's masters text */
+#define STORE_MAX_KEY_CONTENT 65535 /* bytes of one DNSSEC key's private-key text */
 
 enum store_open_flags {
 	STORE_RDONLY = 1, /* open read-only: no create, no writes, no migration */
@@ -207,6 +219,15 @@ typedef struct store_tsig {
 	const char *secret;        /* base64 text; borrowed */
 	uint16_t secret_len;
 } store_tsig_t;
+
+typedef struct store_key {
+	uint32_t zone_id;
+	uint32_t id;               /* >= 1, unique within the zone */
+	uint32_t flags;            /* DNSKEY flags: 256 ZSK, 257 KSK */
+	uint8_t active, published; /* 0 or 1 */
+	const char *content;       /* ISC private-key text; borrowed; a secret */
+	uint32_t content_len;
+} store_key_t;
 
 typedef struct store_stat {
 	uint64_t zones, names, hosts;   /* entries (names: records entries) */
@@ -499,6 +520,48 @@ int store_tsig_del(store_txn_t *txn, const dname_t *name);
 
 typedef int (*store_tsig_cb)(const store_tsig_t *k, void *arg);
 int store_tsig_walk(store_txn_t *txn, store_tsig_cb cb, void *arg);
+
+/* ---- DNSSEC keys (pdns getDomainKeys, addDomainKey & co) ----
+ * No key call checks content: the caller validates it (and never logs it).
+ * A key write is not a change of zone data: no serial bump. */
+
+/* Adds key (its flags, active, published, content; zone_id and id are
+ * ignored) to zone zone_id with id = the zone's largest key id + 1 (1 for
+ * the first), written to *id.  -ENOENT when the zone does not exist,
+ * -EINVAL for empty content, ERR_TOOBIG over STORE_MAX_KEY_CONTENT. */
+int store_key_add(store_txn_t *txn, uint32_t zone_id, const store_key_t *key, uint32_t *id);
+
+/* 0 and *out (content borrowed), or -ENOENT. */
+int store_key_get(store_txn_t *txn, uint32_t zone_id, uint32_t id, store_key_t *out);
+
+/* Calls cb for each key of zone zone_id in id order; stops and returns
+ * cb's value when it is non-zero.  ERR_CORRUPT on a bad value. */
+typedef int (*store_key_cb)(const store_key_t *key, void *arg);
+int store_key_walk(store_txn_t *txn, uint32_t zone_id, store_key_cb cb, void *arg);
+
+/* Sets active and/or published (each 0 or 1; -1 leaves it).  0 (also when
+ * nothing changed), -ENOENT when there is no such key. */
+int store_key_set_flags(store_txn_t *txn, uint32_t zone_id, uint32_t id, int active,
+			int published);
+
+/* 0, -ENOENT. */
+int store_key_del(store_txn_t *txn, uint32_t zone_id, uint32_t id);
+
+/* ---- NSEC order (pdns getBeforeAndAfterNamesAbsolute) ---- */
+
+/*
+ * The NSEC neighbours of name in zone zone_id.  The chain is the apex plus
+ * every owner with records in the zone that is not occluded (no NS RRset
+ * at an owner strictly between the apex and it): authoritative names and
+ * delegation points, in canonical order.  Glue and other names below a cut
+ * and empty non-terminals are not in it (pdns's SQL backends give them no
+ * NSEC ordername).  *before = the largest member <= name (name itself when
+ * it is one), *after = the smallest member > name, wrapping to the apex.
+ * Each lookup is a few cursor moves plus one get per label of the names it
+ * passes.  0, or ERR_NOZONE (no such zone, or name outside it).
+ */
+int store_nsec_neighbours(store_txn_t *txn, uint32_t zone_id, const dname_t *name,
+			  dname_t *before, dname_t *after);
 
 /* ---- autoprimaries (pdns superMasterBackend) ---- */
 

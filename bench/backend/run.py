@@ -67,6 +67,7 @@ def build_tools(outdir):
     subprocess.run(cc + ["-I" + os.path.join(ROOT, "common"), "-I" + os.path.join(ROOT, "backend"),
                          os.path.join(HERE, "rbmicro.c"), os.path.join(build, "backend", "rb.o"),
                          os.path.join(build, "backend", "rbwrite.o"),
+                         os.path.join(build, "backend", "rbsec.o"),
                          os.path.join(build, "backend", "txn.o"),
                          os.path.join(build, "libkyedns.a")] + pkg + ["-lpthread", "-o", path],
                    check=True)

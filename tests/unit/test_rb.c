@@ -45,6 +45,7 @@
  * links only libkyedns.a); that also lets the test see its statics. */
 #include "../../backend/rb.c"
 #include "../../backend/rbwrite.c"
+#include "../../backend/rbsec.c"
 #include "../../backend/txn.c"
 
 static uint32_t zone_serial, zone_id;
@@ -676,6 +677,120 @@ static void coded_cases(rb_t *rb)
 	rb_buf_free(&out);
 }
 
+/* What the log callback was given, for the "keys are never logged" check. */
+static char logged[8192];
+static size_t logged_len;
+
+static void keep_log(void *arg, const char *fmt, ...)
+{
+	(void)arg;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(logged + logged_len, sizeof logged - logged_len, fmt, ap);
+	va_end(ap);
+	if (n > 0 && logged_len + (size_t)n + 1 < sizeof logged) {
+		logged_len += (size_t)n;
+		logged[logged_len++] = '\n';
+		logged[logged_len] = '\0';
+	}
+}
+
+/* Writes (or, with content NULL, deletes) one RRset of w.test. as a
+ * committed change, which bumps the zone's serial. */
+static void w_rrset(const char *owner, uint16_t type, const char *content)
+{
+	store_txn_t *t;
+	dname_t n;
+	uint16_t len = content ? (uint16_t)strlen(content) : 0;
+	name(&n, owner);
+	CHECK_OK(store_txn_begin(the_store, 1, &t));
+	CHECK_OK(store_rrset_set(t, zone_id_of(t, "w.test."), &n, type, 300, &content, &len,
+				 content ? 1 : 0, NULL));
+	CHECK_OK(store_txn_commit(t));
+}
+
+/*
+ * DNSSEC things data files cannot say: a key is never logged; the NSEC3
+ * chain cache is rebuilt on a serial change only when the names changed
+ * (an address change keeps it), and always answers from the new data.
+ */
+static void dnssec_cases(rb_t *rb)
+{
+	rb_buf_t out = {0};
+	const char *r;
+	char req[512];
+
+	/* refused key material is not logged, nor sent back */
+	static const char bad[] = "{\"method\":\"addDomainKey\",\"parameters\":{\"name\":\"w.test.\","
+		"\"key\":{\"flags\":257,\"active\":true,\"published\":true,\"content\":"
+		"\"Private-key-format: v1.2\\nAlgorithm: 77 (X)\\nPrivateKey: SECRETMATERIAL=\\n\"}}}";
+	rb->log = keep_log;
+	logged_len = 0;
+	logged[0] = '\0';
+	rb->log_sec = 0; /* a fresh second for the rate limit */
+	r = run(rb, &out, bad, sizeof bad - 1, "bad key");
+	CHECK(strncmp(r, "{\"result\":false", 15) == 0);
+	CHECK(strstr(r, "SECRETMATERIAL") == NULL);
+	CHECK(strstr(logged, "addDomainKey for zone w.test. refused (key content names DNSSEC "
+			     "algorithm 77") != NULL);
+	CHECK(strstr(logged, "SECRETMATERIAL") == NULL);
+	rb->log = NULL;
+
+	/* NSEC3 cache */
+	store_txn_t *t;
+	const char *param = "1 0 0 -";
+	uint16_t plen = 7;
+	CHECK_OK(store_txn_begin(the_store, 1, &t));
+	uint32_t wid = zone_id_of(t, "w.test.");
+	CHECK_OK(store_meta_set(t, wid, "NSEC3PARAM", 10, &param, &plen, 1));
+	CHECK_OK(store_txn_commit(t));
+	uint64_t builds = rb->n3_builds, reuses = rb->n3_reuses;
+	/* the hash of new.w.test. (salt none, 0 iterations) */
+	uint8_t h[SHA1_LEN];
+	char hb[SHA1_B32_LEN + 1];
+	dname_t nn;
+	name(&nn, "new.w.test.");
+	sha1_nsec3(&nn, NULL, 0, 0, h);
+	sha1_b32(h, hb);
+	snprintf(req, sizeof req, "{\"method\":\"getBeforeAndAfterNamesAbsolute\",\"parameters\":"
+		 "{\"id\":%u,\"qname\":\"%s.\"}}", wid, hb);
+	r = run(rb, &out, req, strlen(req), "n3 first");
+	CHECK(strstr(r, "\"result\":{\"before\":") != NULL && strstr(r, hb) == NULL);
+	CHECK(rb->n3_builds == builds + 1);
+	r = run(rb, &out, req, strlen(req), "n3 cached");
+	CHECK(rb->n3_builds == builds + 1 && rb->n3_reuses == reuses);
+	/* new content at an existing name: new serial, same chain */
+	w_rrset("keep.w.test.", RR_TXT, "\"changed\"");
+	r = run(rb, &out, req, strlen(req), "n3 same names");
+	CHECK(rb->n3_builds == builds + 1 && rb->n3_reuses == reuses + 1);
+	CHECK(strstr(r, hb) == NULL);
+	/* a new name: rebuilt, and it is its own "before" now */
+	w_rrset("new.w.test.", RR_TXT, "\"new\"");
+	r = run(rb, &out, req, strlen(req), "n3 new name");
+	CHECK(rb->n3_builds == builds + 2);
+	char want[128];
+	snprintf(want, sizeof want, "{\"before\":\"%s\"", hb);
+	CHECK(strstr(r, want) != NULL && strstr(r, "\"unhashed\":\"new.w.test.\"") != NULL);
+	/* ... and gone again */
+	w_rrset("new.w.test.", RR_TXT, NULL);
+	r = run(rb, &out, req, strlen(req), "n3 name gone");
+	CHECK(rb->n3_builds == builds + 3 && strstr(r, want) == NULL);
+	/* changed parameters: rebuilt */
+	param = "1 0 1 ab";
+	plen = 8;
+	CHECK_OK(store_txn_begin(the_store, 1, &t));
+	CHECK_OK(store_meta_set(t, wid, "NSEC3PARAM", 10, &param, &plen, 1));
+	CHECK_OK(store_txn_commit(t));
+	r = run(rb, &out, req, strlen(req), "n3 new params");
+	CHECK(rb->n3_builds == builds + 4);
+	/* put back */
+	w_rrset("keep.w.test.", RR_TXT, "\"kept\"");
+	CHECK_OK(store_txn_begin(the_store, 1, &t));
+	CHECK_OK(store_meta_set(t, wid, "NSEC3PARAM", 10, NULL, NULL, 0));
+	CHECK_OK(store_txn_commit(t));
+	rb_buf_free(&out);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/kyedns-test-rb-XXXXXX";
@@ -721,6 +836,7 @@ int main(void)
 	}
 	CHECK(files > 0);
 	coded_cases(&rb);
+	dnssec_cases(&rb);
 	write_cases(&rb);
 	fast_path_taken();
 

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the store, schema 2: zones and zone cuts, RRsets, canonical
  * order, hosts and their A/AAAA, the serial policy, metadata, TSIG keys,
- * autoprimaries, search, the documented value encoding, the migration of a
+ * autoprimaries, DNSSEC keys, NSEC order, search, the documented value encoding, the migration of a
  * schema-1 store (tests/data/store-v1.dump), and the multi-process cases
  * (concurrent reader and writer processes, map growth under an open
  * reader, stale reader slots).  Each test case gets its own temporary store.
@@ -1909,6 +1909,229 @@ static int rm_rf(const char *path)
 	return system(cmd);
 }
 
+struct key_acc {
+	char buf[512];
+	size_t o;
+	unsigned n;
+};
+
+static int key_cb(const store_key_t *k, void *arg)
+{
+	struct key_acc *a = arg;
+	a->n++;
+	a->o += (size_t)snprintf(a->buf + a->o, sizeof(a->buf) - a->o, "%s%u/%u/%u%u/%.*s",
+				 a->o ? "|" : "", k->id, k->flags, k->active, k->published,
+				 (int)k->content_len, k->content);
+	return 0;
+}
+
+static const char *keys_of(store_txn_t *t, uint32_t zone)
+{
+	static struct key_acc a;
+	memset(&a, 0, sizeof(a));
+	CHECK_OK(store_key_walk(t, zone, key_cb, &a));
+	return a.buf;
+}
+
+static void test_keys(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_key_t k, got;
+	uint32_t z1, z2, z3, id = 0;
+	dname_t n;
+	struct stat st;
+	char path[300];
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	/* the store files are not readable by others: keys are secrets */
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0750);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0007) == 0);
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "a.test", &z1));
+	CHECK_OK(add_zone(t, "b.test", &z2));
+	CHECK_OK(add_zone(t, "sub.a.test", &z3));
+	memset(&k, 0, sizeof(k));
+	k.flags = 257;
+	k.active = 1;
+	k.published = 1;
+	k.content = "Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: x=\n";
+	k.content_len = (uint32_t)strlen(k.content);
+	CHECK_OK(store_key_add(t, z1, &k, &id));
+	CHECK(id == 1);
+	k.flags = 256;
+	k.active = 0;
+	k.content = "zsk";
+	k.content_len = 3;
+	CHECK_OK(store_key_add(t, z1, &k, &id));
+	CHECK(id == 2);
+	/* ids count per zone */
+	CHECK_OK(store_key_add(t, z2, &k, &id));
+	CHECK(id == 1);
+	CHECK_OK(store_key_add(t, z3, &k, &id));
+	CHECK(id == 1);
+	CHECK_RC(store_key_add(t, 999, &k, &id), -ENOENT);
+	k.content_len = 0;
+	CHECK_RC(store_key_add(t, z1, &k, &id), -EINVAL);
+	k.content_len = STORE_MAX_KEY_CONTENT + 1;
+	CHECK_RC(store_key_add(t, z1, &k, &id), ERR_TOOBIG);
+	CHECK_STR(keys_of(t, z2), "1/256/01/zsk");
+	CHECK_OK(store_key_get(t, z1, 1, &got));
+	CHECK(got.zone_id == z1 && got.id == 1 && got.flags == 257 && got.active == 1 &&
+	      got.published == 1 && got.content_len > 40 &&
+	      memcmp(got.content, "Private-key-format: v1.2\nAlgorithm: 13", 38) == 0);
+	CHECK_RC(store_key_get(t, z1, 3, &got), -ENOENT);
+	CHECK_RC(store_key_get(t, z1, 0, &got), -ENOENT);
+	/* flags */
+	CHECK_OK(store_key_set_flags(t, z1, 2, 1, -1));
+	CHECK_OK(store_key_set_flags(t, z1, 2, -1, 0));
+	CHECK_OK(store_key_set_flags(t, z1, 2, -1, 0)); /* no change: fine */
+	CHECK_OK(store_key_get(t, z1, 2, &got));
+	CHECK(got.active == 1 && got.published == 0 && got.content_len == 3 &&
+	      memcmp(got.content, "zsk", 3) == 0);
+	CHECK_RC(store_key_set_flags(t, z1, 7, 1, 1), -ENOENT);
+	CHECK_RC(store_key_set_flags(t, 999, 1, 1, 1), -ENOENT);
+	/* delete: the next id stays above the largest left */
+	CHECK_OK(store_key_del(t, z1, 1));
+	CHECK_RC(store_key_del(t, z1, 1), -ENOENT);
+	k.content_len = 3;
+	CHECK_OK(store_key_add(t, z1, &k, &id));
+	CHECK(id == 3);
+	CHECK_STR(keys_of(t, z1), "2/256/10/zsk|3/256/01/zsk");
+	CHECK_OK(store_txn_commit(t));
+
+	/* keys are not zone data: no serial bump; a read txn sees them */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_STR(keys_of(t, z1), "2/256/10/zsk|3/256/01/zsk");
+	CHECK_RC(store_key_add(t, z1, &k, &id), -EACCES);
+	store_txn_abort(t);
+
+	/* deleting a zone deletes its keys, not those of its child zone */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	n = N("a.test");
+	CHECK_OK(store_zone_del(t, &n));
+	CHECK_STR(keys_of(t, z1), "");
+	CHECK_STR(keys_of(t, z3), "1/256/01/zsk");
+	CHECK_STR(keys_of(t, z2), "1/256/01/zsk");
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+
+	/* a schema-2 store written before domainkeys existed: a read-only
+	 * open sees no keys, a writable one adds the table */
+	{
+		MDB_env *env;
+		MDB_txn *tx;
+		MDB_dbi dbi;
+		CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 16) == 0 &&
+		      mdb_env_open(env, dir, 0, 0640) == 0);
+		CHECK(mdb_txn_begin(env, NULL, 0, &tx) == 0);
+		CHECK(mdb_dbi_open(tx, "domainkeys", 0, &dbi) == 0);
+		CHECK(mdb_drop(tx, dbi, 1) == 0);
+		CHECK(mdb_txn_commit(tx) == 0);
+		mdb_env_close(env);
+	}
+	CHECK_OK(store_open(&s, dir, STORE_RDONLY));
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_STR(keys_of(t, z2), "");
+	CHECK_RC(store_key_get(t, z2, 1, &got), -ENOENT);
+	store_txn_abort(t);
+	store_close(s);
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_STR(keys_of(t, z2), "");
+	CHECK_OK(store_key_add(t, z2, &k, &id));
+	CHECK(id == 1);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+/* "before after" of name in zone, as absolute texts. */
+static const char *nsec_of(store_txn_t *t, uint32_t zone, const char *name)
+{
+	static char buf[2 * DNAME_MAX_TEXT + 2];
+	char b[DNAME_MAX_TEXT], a[DNAME_MAX_TEXT];
+	dname_t n = N(name), before, after;
+	int rc = store_nsec_neighbours(t, zone, &n, &before, &after);
+	if (rc < 0)
+		return err_str(rc);
+	dname_to_text(&before, b, sizeof(b));
+	dname_to_text(&after, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s %s", b, a);
+	return buf;
+}
+
+static void test_nsec_order(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	uint32_t z, child, other;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "a.test", &z));
+	CHECK_OK(add_zone(t, "b.test", &other));
+	/* a zone with only its SOA: the apex is the whole chain */
+	CHECK_STR(nsec_of(t, other, "b.test"), "b.test. b.test.");
+	CHECK_STR(nsec_of(t, other, "x.b.test"), "b.test. b.test.");
+	CHECK_OK(add_rr(t, other, "b.test", RR_NS, "ns.b.test"));
+	CHECK_OK(add_rr(t, other, "zz.b.test", RR_A, "192.0.2.9"));
+	CHECK_OK(add_rr(t, z, "a.test", RR_NS, "ns1.a.test"));
+	CHECK_OK(add_rr(t, z, "ns1.a.test", RR_A, "192.0.2.1"));
+	CHECK_OK(add_rr(t, z, "www.a.test", RR_A, "192.0.2.2"));
+	CHECK_OK(add_rr(t, z, "x.ent.a.test", RR_TXT, "\"x\""));
+	CHECK_OK(add_rr(t, z, "*.wild.a.test", RR_TXT, "\"w\""));
+	/* delegation with glue below and beside */
+	CHECK_OK(add_rr(t, z, "del.a.test", RR_NS, "ns.del.a.test"));
+	CHECK_OK(add_rr(t, z, "ns.del.a.test", RR_A, "192.0.2.3"));
+	CHECK_OK(add_rr(t, z, "deep.x.del.a.test", RR_A, "192.0.2.4"));
+	CHECK_OK(add_rr(t, z, "sec.a.test", RR_NS, "ns.sec.a.test"));
+	CHECK_OK(add_rr(t, z, "sec.a.test", RR_DS, "1 13 2 abcd"));
+	CHECK_OK(add_rr(t, z, "ns.sec.a.test", RR_A, "192.0.2.5"));
+	/* the child zone's records do not count in the parent */
+	CHECK_OK(add_zone(t, "kid.a.test", &child));
+	CHECK_OK(add_rr(t, child, "kid.a.test", RR_NS, "ns1.a.test"));
+	CHECK_OK(add_rr(t, child, "in.kid.a.test", RR_A, "192.0.2.6"));
+	/* the chain of a.test in canonical order: a.test, del, x.ent, ns1,
+	 * sec, *.wild, www (ns.del, deep.x.del, ns.sec are occluded) */
+	CHECK_STR(nsec_of(t, z, "a.test"), "a.test. del.a.test.");
+	CHECK_STR(nsec_of(t, z, "del.a.test"), "del.a.test. x.ent.a.test.");
+	/* below the cut: the cut covers, the next is past its subtree */
+	CHECK_STR(nsec_of(t, z, "ns.del.a.test"), "del.a.test. x.ent.a.test.");
+	CHECK_STR(nsec_of(t, z, "zzz.del.a.test"), "del.a.test. x.ent.a.test.");
+	/* an ENT is not a member; its child is */
+	CHECK_STR(nsec_of(t, z, "ent.a.test"), "del.a.test. x.ent.a.test.");
+	CHECK_STR(nsec_of(t, z, "x.ent.a.test"), "x.ent.a.test. ns1.a.test.");
+	CHECK_STR(nsec_of(t, z, "ns1.a.test"), "ns1.a.test. sec.a.test.");
+	CHECK_STR(nsec_of(t, z, "ot.a.test"), "ns1.a.test. sec.a.test.");
+	CHECK_STR(nsec_of(t, z, "nope.a.test"), "x.ent.a.test. ns1.a.test.");
+	CHECK_STR(nsec_of(t, z, "sec.a.test"), "sec.a.test. *.wild.a.test.");
+	CHECK_STR(nsec_of(t, z, "ns.sec.a.test"), "sec.a.test. *.wild.a.test.");
+	CHECK_STR(nsec_of(t, z, "*.a.test"), "a.test. del.a.test.");
+	CHECK_STR(nsec_of(t, z, "x.wild.a.test"), "*.wild.a.test. www.a.test.");
+	/* the last member wraps to the apex; names after it too */
+	CHECK_STR(nsec_of(t, z, "www.a.test"), "www.a.test. a.test.");
+	CHECK_STR(nsec_of(t, z, "zzz.a.test"), "www.a.test. a.test.");
+	CHECK_STR(nsec_of(t, z, "a.www.a.test"), "www.a.test. a.test.");
+	/* the child zone's apex and names are not in the parent's chain */
+	CHECK_STR(nsec_of(t, z, "in.kid.a.test"), "x.ent.a.test. ns1.a.test.");
+	CHECK_STR(nsec_of(t, child, "kid.a.test"), "kid.a.test. in.kid.a.test.");
+	CHECK_STR(nsec_of(t, child, "zz.kid.a.test"), "in.kid.a.test. kid.a.test.");
+	CHECK_STR(nsec_of(t, other, "b.test"), "b.test. zz.b.test.");
+	CHECK_STR(nsec_of(t, other, "a.b.test"), "b.test. zz.b.test.");
+	CHECK_STR(nsec_of(t, other, "zz.b.test"), "zz.b.test. b.test.");
+	CHECK_STR(nsec_of(t, z, "other.test"), err_str(ERR_NOZONE));
+	CHECK_STR(nsec_of(t, 999, "a.test"), err_str(ERR_NOZONE));
+	/* the last member of the chain occluded: wrap from past the cut */
+	CHECK_OK(add_rr(t, other, "zz.b.test", RR_NS, "ns.zz.b.test"));
+	CHECK_OK(add_rr(t, other, "ns.zz.b.test", RR_A, "192.0.2.7"));
+	CHECK_STR(nsec_of(t, other, "zz.b.test"), "zz.b.test. b.test.");
+	CHECK_STR(nsec_of(t, other, "ns.zz.b.test"), "zz.b.test. b.test.");
+	CHECK_STR(nsec_of(t, other, "a.b.test"), "b.test. zz.b.test.");
+	store_txn_abort(t);
+	store_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1928,6 +2151,8 @@ int main(int argc, char **argv)
 	test_delete_last_entries();
 	test_meta();
 	test_tsig_autoprimary();
+	test_keys();
+	test_nsec_order();
 	test_search();
 	test_encoding();
 	test_migration();
