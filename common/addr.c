@@ -106,6 +106,43 @@ int addr_is_unspecified(const addr_t *a)
 	return 0;
 }
 
+static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+int addr_is_mapped(const addr_t *a)
+{
+	return a->family == 6 && memcmp(a->bytes, mapped_prefix, 12) == 0;
+}
+
+void addr_normalize(addr_t *a)
+{
+	if (!addr_is_mapped(a))
+		return;
+	memmove(a->bytes, a->bytes + 12, 4);
+	memset(a->bytes + 4, 0, 12);
+	a->family = 4;
+}
+
+int addr_is_loopback(const addr_t *a)
+{
+	static const uint8_t one[16] = {[15] = 1};
+	if (a->family == 4)
+		return a->bytes[0] == 127;
+	return a->family == 6 && memcmp(a->bytes, one, 16) == 0;
+}
+
+int addr_is_useless(const addr_t *a, int allow_loopback)
+{
+	const uint8_t *b = a->bytes;
+	if (addr_is_loopback(a))
+		return !allow_loopback;
+	if (a->family == 4)
+		return b[0] == 0 || (b[0] == 169 && b[1] == 254) || b[0] >= 224;
+	if (a->family == 6)
+		return addr_is_unspecified(a) || b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+		       addr_is_mapped(a);
+	return 1;
+}
+
 int addr_equal(const addr_t *a, const addr_t *b)
 {
 	if (a->family != b->family)
@@ -126,8 +163,7 @@ int addr_from_sockaddr(addr_t *out, const void *sa)
 	if (s->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = sa;
 		const uint8_t *b = in6->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		if (memcmp(b, mapped, 12) == 0) {
+		if (memcmp(b, mapped_prefix, 12) == 0) {
 			out->family = 4;
 			memcpy(out->bytes, b + 12, 4);
 		} else {
@@ -161,6 +197,11 @@ int addr_cidr_parse(addr_cidr_t *out, const char *s, size_t len)
 		}
 		if (prefix > max)
 			return ERR_BADADDR;
+	}
+	if (addr_is_mapped(&out->net) && prefix >= 96) {
+		addr_normalize(&out->net);
+		prefix -= 96;
+		max = 32;
 	}
 	out->prefix = (uint8_t)prefix;
 	for (unsigned bit = prefix; bit < max; bit++)

@@ -35,6 +35,28 @@ int addr_format(const addr_t *a, char *buf, size_t size);
 /* Returns 1 for 0.0.0.0 and ::, else 0. */
 int addr_is_unspecified(const addr_t *a);
 
+/* Turns an IPv4-mapped IPv6 address (::ffff:a.b.c.d) into the IPv4
+ * address it carries; any other address is left as it is.  Every address
+ * that identifies a client (peer, X-Forwarded-For, X-Real-IP) and every
+ * trusted-proxy network goes through this, so one client is one key. */
+void addr_normalize(addr_t *a);
+
+/* Returns 1 for an IPv4-mapped IPv6 address (::ffff:0:0/96), else 0. */
+int addr_is_mapped(const addr_t *a);
+
+/* Returns 1 for loopback (127/8, ::1), else 0. */
+int addr_is_loopback(const addr_t *a);
+
+/*
+ * Returns 1 if a can never be a useful A/AAAA record in public DNS: the
+ * unspecified addresses and 0/8, loopback (unless allow_loopback),
+ * link-local (169.254/16, fe80::/10), multicast (224/4, ff00::/8),
+ * 240/4 with the broadcast address, and IPv4-mapped IPv6.  Private ranges
+ * (RFC 1918, 100.64/10, fc00::/7) and documentation ranges are *not*
+ * useless: split-horizon and lab setups publish them on purpose.
+ */
+int addr_is_useless(const addr_t *a, int allow_loopback);
+
 /* Returns 1 if a and b are the same family and bytes. */
 int addr_equal(const addr_t *a, const addr_t *b);
 
@@ -48,7 +70,9 @@ typedef struct addr_cidr {
 } addr_cidr_t;
 
 /* Parses "1.2.3.0/24", "2001:db8::/32" or a bare address (full-length
- * prefix).  Host bits beyond the prefix are cleared.  0 or ERR_BADADDR. */
+ * prefix).  Host bits beyond the prefix are cleared.  An IPv4-mapped
+ * network with a prefix of at least 96 ("::ffff:10.0.0.0/104") becomes the
+ * IPv4 network it maps (10.0.0.0/8).  0 or ERR_BADADDR. */
 int addr_cidr_parse(addr_cidr_t *out, const char *s, size_t len);
 
 /* Returns 1 if a lies within c (same family), else 0. */

@@ -34,6 +34,35 @@ int token_check(const char *tok, size_t len)
 	return 0;
 }
 
+int token_check_strength(const char *tok, size_t len)
+{
+	uint8_t seen[128] = {0};
+	unsigned distinct = 0, most = 0, classes = 0, pool;
+	int rc = token_check(tok, len);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)tok[i];
+		classes |= c >= 'a' && c <= 'z' ? 1u : c >= 'A' && c <= 'Z' ? 2u : c >= '0' && c <= '9' ? 4u : 8u;
+		if (seen[c]++ == 0)
+			distinct++;
+		if (seen[c] > most)
+			most = seen[c];
+	}
+	/* An attacker guesses from the alphabet the token visibly uses, so
+	 * estimate len * floor(log2(pool)) bits; and refuse what no generator
+	 * makes: few different characters, or one character for more than a
+	 * quarter of the token. */
+	pool = (classes & 1 ? 26u : 0) + (classes & 2 ? 26u : 0) + (classes & 4 ? 10u : 0) +
+	       (classes & 8 ? 4u : 0);
+	unsigned bits = 0;
+	for (unsigned p = pool; p > 1; p >>= 1)
+		bits++;
+	if (distinct < TOKEN_MIN_DISTINCT || most * 4 > len + 3 || bits * len < TOKEN_MIN_BITS)
+		return ERR_SHORTTOKEN;
+	return 0;
+}
+
 void token_hash(const char *tok, size_t len, uint8_t out[TOKEN_HASH_LEN])
 {
 	crypto_generichash(out, TOKEN_HASH_LEN, (const unsigned char *)tok, len, NULL, 0);

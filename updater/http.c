@@ -152,6 +152,21 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 	if (!dst)
 		return 0;
 	size_t have = r->hdr_len[r->cur], n = len;
+	if (r->cur == HTTP_H_XFF && have + n > cap) {
+		/* X-Forwarded-For is read from the right (the proxies we trust
+		 * append there): keep its last cap bytes, never its client-
+		 * written head. */
+		r->hdr_trunc[r->cur] = 1;
+		if (n >= cap) {
+			memcpy(dst, at + n - cap, cap);
+		} else {
+			memmove(dst, dst + (have + n - cap), cap - n);
+			memcpy(dst + cap - n, at, n);
+		}
+		r->hdr_len[r->cur] = cap;
+		dst[cap] = '\0';
+		return 0;
+	}
 	if (have + n > cap) {
 		n = cap - have;
 		r->hdr_trunc[r->cur] = 1;

@@ -27,7 +27,7 @@
 #define HTTP_MAX_HEADERS 64        /* header lines -> 431 */
 #define HTTP_MAX_BODY 16384        /* bytes of a request body -> 413 */
 #define HTTP_MAX_AUTH 1024         /* Authorization value kept */
-#define HTTP_MAX_FWD 512           /* X-Forwarded-For / X-Real-IP value kept */
+#define HTTP_MAX_FWD 512           /* X-Forwarded-For (its last bytes) / X-Real-IP kept */
 #define HTTP_MAX_AGENT 255         /* User-Agent bytes kept (truncated) */
 
 /* The headers the updater reads. */
@@ -38,7 +38,7 @@ typedef struct http_req {
 	uint8_t keepalive;                /* the connection may carry another request */
 	uint8_t http_minor;
 	uint8_t upgrade;                  /* CONNECT or Upgrade: never continue */
-	uint8_t hdr_trunc[HTTP_H_COUNT];  /* value was longer than kept */
+	uint8_t hdr_trunc[HTTP_H_COUNT];  /* value was longer than kept (XFF: its tail is kept) */
 	size_t url_len;
 	size_t hdr_len[HTTP_H_COUNT];
 	/* parse state */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "err.h"
@@ -22,10 +23,15 @@ static void usage(FILE *f)
 		"usage: kyedns-updater [--db DIR] [--listen ADDR:PORT]... [--trusted-proxy CIDR]...\n"
 		"                      [--pdns-api URL --pdns-api-key KEY] [--max-conns N]\n"
 		"                      [--idle-timeout SEC] [--header-timeout SEC]\n"
-		"                      [--rate-limit PER_SEC] [--rate-burst N] [--no-access-log]\n"
+		"                      [--rate-limit PER_SEC] [--rate-burst N]\n"
+		"                      [--max-conns-per-client N] [--host-change-rate PER_MIN]\n"
+		"                      [--host-change-burst N] [--host-fail-limit N]\n"
+		"                      [--allow-loopback] [--core-dumps] [--no-access-log]\n"
 		"environment: KYEDNS_DB, KYEDNS_LISTEN (comma-separated), KYEDNS_TRUSTED_PROXY\n"
 		"  (comma-separated), KYEDNS_PDNS_API, KYEDNS_PDNS_API_KEY, KYEDNS_MAX_CONNS,\n"
 		"  KYEDNS_IDLE_TIMEOUT, KYEDNS_HEADER_TIMEOUT, KYEDNS_RATE_LIMIT, KYEDNS_RATE_BURST,\n"
+		"  KYEDNS_MAX_CONNS_PER_CLIENT, KYEDNS_HOST_CHANGE_RATE, KYEDNS_HOST_CHANGE_BURST,\n"
+		"  KYEDNS_HOST_FAIL_LIMIT, KYEDNS_ALLOW_LOOPBACK (1 = on), KYEDNS_CORE_DUMPS (1 = on),\n"
 		"  KYEDNS_ACCESS_LOG (0 = off)\n");
 }
 
@@ -105,8 +111,13 @@ int main(int argc, char **argv)
 		.rate = 20,
 		.burst = 200,
 		.limit_slots = 65536,
+		.conns_per_client = 64,
+		.change_rate = 2,
+		.change_burst = 10,
+		.host_fails = 100,
 		.access_log = 1,
 	};
+	int core_dumps = 0;
 	const char *db = getenv("KYEDNS_DB");
 	if (!db || !*db)
 		db = "/var/lib/kyedns";
@@ -124,10 +135,18 @@ int main(int argc, char **argv)
 		{"KYEDNS_HEADER_TIMEOUT", "--header-timeout", 0.01, 3600},
 		{"KYEDNS_RATE_LIMIT", "--rate-limit", 0, 1e9},
 		{"KYEDNS_RATE_BURST", "--rate-burst", 1, 1e9},
+		{"KYEDNS_MAX_CONNS_PER_CLIENT", "--max-conns-per-client", 0, 1e6},
+		{"KYEDNS_HOST_CHANGE_RATE", "--host-change-rate", 0, 1e9},
+		{"KYEDNS_HOST_CHANGE_BURST", "--host-change-burst", 1, 1e9},
+		{"KYEDNS_HOST_FAIL_LIMIT", "--host-fail-limit", 0, 1e9},
 	};
-	double vals[5] = {cfg.max_conns, cfg.idle_timeout_ms / 1000.0,
-			  cfg.header_timeout_ms / 1000.0, cfg.rate, cfg.burst};
-	for (int i = 0; i < 5; i++) {
+	enum { NNUMS = sizeof(nums) / sizeof(nums[0]) };
+	double vals[NNUMS] = {cfg.max_conns,        cfg.idle_timeout_ms / 1000.0,
+			      cfg.header_timeout_ms / 1000.0, cfg.rate,
+			      cfg.burst,            cfg.conns_per_client,
+			      cfg.change_rate,      cfg.change_burst,
+			      cfg.host_fails};
+	for (int i = 0; i < NNUMS; i++) {
 		const char *e = getenv(nums[i].env);
 		if (e && *e && number(nums[i].env, e, nums[i].min, nums[i].max, &vals[i]))
 			return 2;
@@ -135,6 +154,12 @@ int main(int argc, char **argv)
 	const char *e = getenv("KYEDNS_ACCESS_LOG");
 	if (e && strcmp(e, "0") == 0)
 		cfg.access_log = 0;
+	e = getenv("KYEDNS_ALLOW_LOOPBACK");
+	if (e && strcmp(e, "1") == 0)
+		cfg.allow_loopback = 1;
+	e = getenv("KYEDNS_CORE_DUMPS");
+	if (e && strcmp(e, "1") == 0)
+		core_dumps = 1;
 
 	int flag_listen = 0, flag_trusted = 0;
 	for (int i = 1; i < argc; i++) {
@@ -149,7 +174,15 @@ int main(int argc, char **argv)
 			cfg.access_log = 0;
 			continue;
 		}
-		for (int k = 0; k < 5; k++) {
+		if (strcmp(a, "--allow-loopback") == 0) {
+			cfg.allow_loopback = 1;
+			continue;
+		}
+		if (strcmp(a, "--core-dumps") == 0) {
+			core_dumps = 1;
+			continue;
+		}
+		for (int k = 0; k < NNUMS; k++) {
 			if (strcmp(a, nums[k].flag) == 0) {
 				matched = 1;
 				if (!v) {
@@ -222,6 +255,20 @@ int main(int argc, char **argv)
 	cfg.header_timeout_ms = (unsigned)(vals[2] * 1000);
 	cfg.rate = vals[3];
 	cfg.burst = vals[4];
+	cfg.conns_per_client = (unsigned)vals[5];
+	cfg.change_rate = vals[6];
+	cfg.change_burst = vals[7];
+	cfg.host_fails = (unsigned)vals[8];
+
+	/* The pdns API key (argv, environment, every purge request) and the
+	 * tokens of requests (read buffers, parsed parameters) live in this
+	 * process's memory: a core dump would carry them to wherever cores
+	 * go.  Not dumpable: no core, and no ptrace or /proc/PID/mem for
+	 * other processes of the same user.  --core-dumps to debug a crash. */
+	if (!core_dumps && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "cannot turn off core dumps (%s)\n", strerror(errno));
+	if (core_dumps)
+		fprintf(stderr, "warning: core dumps on: a core holds the pdns API key and tokens\n");
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(&cfg);

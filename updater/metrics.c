@@ -154,6 +154,27 @@ char *metrics_render(const metrics_t *m, size_t *len)
 		m->rate_limited);
 	counter(&b, "kyedns_auth_blocked_total", "Host lines refused after repeated auth failures.",
 		m->auth_blocked);
+	counter(&b, "kyedns_connections_per_client_rejected_total",
+		"Connections closed at once because their client had --max-conns-per-client open.",
+		m->conns_per_client_rejected);
+	counter(&b, "kyedns_connections_silent_timeout_total",
+		"Connections closed because no byte came within the header timeout.",
+		m->conns_silent_timeout);
+	counter(&b, "kyedns_change_throttled_total",
+		"Host lines refused (abuse) by the per-host change throttle.", m->change_throttled);
+	counter(&b, "kyedns_host_blocked_total",
+		"Host lines refused (abuse) because the name's failure budget was spent.",
+		m->host_blocked);
+	counter(&b, "kyedns_token_hashes_total",
+		"Token verifications, real or dummy (the same work whether a host exists).",
+		m->token_hashes);
+	counter(&b, "kyedns_log_suppressed_total",
+		"Access log lines not written for rate-limited requests.", m->log_suppressed);
+	counter(&b, "kyedns_purge_backoffs_total",
+		"Pauses of the purge client after a failed purge.", m->purge_backoffs);
+	put(&b, "# HELP kyedns_writer_jobs Update requests waiting for or in a write transaction.\n"
+		"# TYPE kyedns_writer_jobs gauge\nkyedns_writer_jobs %llu\n",
+	    (unsigned long long)m->writer_jobs);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -31,6 +31,14 @@ typedef struct metrics {
 	uint64_t purge_ok, purge_failed, purge_dropped;
 	uint64_t conns_open, conns_total, conns_rejected, http_errors;
 	uint64_t rate_limited, auth_blocked;
+	uint64_t conns_per_client_rejected; /* over --max-conns-per-client */
+	uint64_t conns_silent_timeout;      /* closed: no byte within the header timeout */
+	uint64_t change_throttled;          /* host lines refused by the change throttle */
+	uint64_t host_blocked;              /* host lines refused: the name's failure budget */
+	uint64_t token_hashes;              /* token verifications (real or dummy) */
+	uint64_t log_suppressed;            /* access lines not written (rate limited) */
+	uint64_t writer_jobs;               /* gauge: update requests with the writer */
+	uint64_t purge_backoffs;            /* pauses after failed purges */
 } metrics_t;
 
 void metrics_request(metrics_t *m, enum metrics_endpoint ep, int status);

@@ -21,6 +21,7 @@ typedef struct preq {
 	int finished;           /* outcome counted */
 	int open_handles;
 	unsigned slot;          /* index in purge.active */
+	dname_t dn;             /* queued again if the purge fails */
 	char name[DNAME_MAX_TEXT];
 } preq_t;
 
@@ -36,7 +37,13 @@ struct purge {
 	unsigned inflight;
 	struct preq *active[PURGE_MAX_INFLIGHT];
 	int closing;
-	unsigned live;          /* preqs not yet freed */
+	unsigned live;          /* preqs not yet freed, and the backoff timer */
+	uv_timer_t backoff;     /* ends a pause after failures */
+	uint64_t paused_until;  /* loop time; no purge starts before it */
+	uint64_t backoff_ms;    /* the current pause; 0 = not failing */
+	uint64_t failed;        /* failures since the last log line */
+	uint64_t streak_failed; /* failures since the last success */
+	uint64_t logged_at;     /* loop time of the last failure line */
 };
 
 static int on_status_headers(llhttp_t *lp)
@@ -79,6 +86,54 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void start_next(purge_t *p);
 
+static void on_backoff_closed(uv_handle_t *h)
+{
+	purge_t *p = h->data;
+	p->live--;
+	maybe_free(p);
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+	start_next(t->data);
+}
+
+/* A failed purge: pause all purges (pdns or its API is most likely down:
+ * every other purge would fail the same way), doubling the pause up to
+ * PURGE_BACKOFF_MAX_MS while failures go on, and log the first failure
+ * and then one summary line per PURGE_LOG_MS instead of one per purge. */
+static void failed(purge_t *p, const char *name, const char *why)
+{
+	uint64_t now = uv_now(p->loop);
+	p->m->purge_failed++;
+	p->failed++;
+	p->streak_failed++;
+	if (now >= p->paused_until) {
+		p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : PURGE_BACKOFF_MIN_MS;
+		if (p->backoff_ms > PURGE_BACKOFF_MAX_MS)
+			p->backoff_ms = PURGE_BACKOFF_MAX_MS;
+		p->paused_until = now + p->backoff_ms;
+		p->m->purge_backoffs++;
+		uv_timer_start(&p->backoff, on_backoff, p->backoff_ms, 0);
+	}
+	if (p->streak_failed == 1) {
+		fprintf(stderr,
+			"cannot purge %s from pdns caches (%s); retrying in %llu ms, further "
+			"failures are summarised every %d s\n",
+			name, why, (unsigned long long)p->backoff_ms, PURGE_LOG_MS / 1000);
+		p->failed = 0;
+		p->logged_at = now;
+	} else if (now - p->logged_at >= PURGE_LOG_MS) {
+		fprintf(stderr,
+			"cannot purge from pdns caches: %llu failures in the last %llu s (last: %s, "
+			"%s); retrying in %llu ms\n",
+			(unsigned long long)p->failed, (unsigned long long)((now - p->logged_at) / 1000),
+			name, why, (unsigned long long)(p->paused_until - now));
+		p->failed = 0;
+		p->logged_at = now;
+	}
+}
+
 /* Counts the outcome once, closes both handles, starts the next purge. */
 static void finish(preq_t *r, const char *why)
 {
@@ -88,15 +143,25 @@ static void finish(preq_t *r, const char *why)
 	purge_t *p = r->p;
 	if (!why && r->status == 200) {
 		p->m->purge_ok++;
-	} else {
+		if (p->streak_failed && !p->closing)
+			fprintf(stderr, "purging from pdns caches works again (%llu purges failed)\n",
+				(unsigned long long)p->streak_failed);
+		p->streak_failed = 0;
+		p->backoff_ms = 0;
+	} else if (!p->closing) {
 		char st[32];
+		/* Worth another try after the pause: pdns unreachable or
+		 * failing; a 4xx would only fail again. */
+		int retry = why || r->status >= 500;
 		if (!why) {
 			snprintf(st, sizeof(st), "http status %d", r->status);
 			why = st;
 		}
+		failed(p, r->name, why);
+		if (retry)
+			purge_name(p, &r->dn);
+	} else {
 		p->m->purge_failed++;
-		if (!p->closing)
-			fprintf(stderr, "cannot purge %s from pdns caches (%s)\n", r->name, why);
 	}
 	uv_close((uv_handle_t *)&r->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
@@ -167,6 +232,7 @@ static int start_one(purge_t *p, const dname_t *name)
 	if (!r)
 		return -ENOMEM;
 	r->p = p;
+	r->dn = *name;
 	if (dname_to_text(name, r->name, sizeof(r->name)) < 0) {
 		free(r);
 		return -EINVAL;
@@ -212,6 +278,8 @@ static uint64_t name_hash(const dname_t *n)
 
 static void start_next(purge_t *p)
 {
+	if (p->paused_until && uv_now(p->loop) < p->paused_until)
+		return; /* the backoff timer calls again */
 	while (!p->closing && p->count && p->inflight < PURGE_MAX_INFLIGHT) {
 		dname_t name = p->ring[p->head];
 		p->head = (p->head + 1) % PURGE_QUEUE;
@@ -304,6 +372,9 @@ int purge_new(purge_t **out, uv_loop_t *loop, const char *url, const char *key, 
 	}
 	p->loop = loop;
 	p->m = m;
+	uv_timer_init(loop, &p->backoff);
+	p->backoff.data = p;
+	p->live = 1; /* the backoff timer, until purge_close closes it */
 	*out = p;
 	return 0;
 }
@@ -318,6 +389,7 @@ void purge_close(purge_t *p)
 	for (unsigned i = 0; i < PURGE_MAX_INFLIGHT; i++)
 		if (p->active[i])
 			finish(p->active[i], "shutting down");
+	uv_close((uv_handle_t *)&p->backoff, on_backoff_closed);
 	p->live--;
 	maybe_free(p);
 }

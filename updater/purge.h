@@ -8,8 +8,13 @@
  * purge, at most PURGE_MAX_INFLIGHT at once, the rest queued in a bounded
  * ring (a name already waiting is not queued again; overflow is dropped and
  * counted).  Responses are parsed with
- * llhttp.  Failures are logged and counted in metrics; they never delay or
- * fail an update reply.
+ * llhttp.  Failures are counted in metrics and never delay or fail an
+ * update reply.  A failure pauses all purges (pdns or its API is most
+ * likely down), from PURGE_BACKOFF_MIN_MS doubling to PURGE_BACKOFF_MAX_MS
+ * while failures go on; a name whose purge failed for a reason worth
+ * retrying (no connection, timeout, 5xx) is queued again.  The log gets the
+ * first failure, then one summary line per PURGE_LOG_MS, and one line when
+ * purging works again.
  *
  * Threading: loop thread only.
  */
@@ -24,6 +29,9 @@
 #define PURGE_MAX_INFLIGHT 16
 #define PURGE_QUEUE 4096
 #define PURGE_TIMEOUT_MS 2000
+#define PURGE_BACKOFF_MIN_MS 250    /* first pause after a failure */
+#define PURGE_BACKOFF_MAX_MS 30000  /* the pause doubles up to this */
+#define PURGE_LOG_MS 10000          /* at most one failure summary per this */
 
 typedef struct purge purge_t;
 

@@ -26,6 +26,9 @@
 #define DRAIN_MS 2000              /* linger after an error answer */
 #define STOP_POLL_MS 20
 #define PEND_MAX READ_BUF          /* bytes kept while a request is with the writer */
+#define LOG_MAX_URL 256            /* URL bytes written to the access log */
+#define LOG_MAX_AGENT 128          /* User-Agent bytes written to the access log */
+#define LOG_SUMMARY_MS 10000       /* at most one "not logged" summary per this */
 
 typedef struct server server_t;
 
@@ -46,6 +49,8 @@ typedef struct conn {
 	uint8_t close_after;  /* close once the queued writes are flushed */
 	uint8_t paused;       /* reading stopped while busy (pend full, or EOF) */
 	uint8_t eof;          /* the client finished sending while busy */
+	uint8_t counted;      /* counted in the per-client connection limit */
+	uint8_t got_bytes;    /* the client has sent something */
 	uint64_t deadline;    /* loop time (ms) the timer acts at */
 	uint64_t timer_due;   /* loop time the timer is set to fire at */
 	struct conn *prev, *next;
@@ -97,6 +102,10 @@ struct server {
 	upd_t *scratch;           /* room for DD_MAX_HOSTS items; copied only when a
 				     request goes to the writer */
 	char basic[HTTP_MAX_AUTH];
+	int quiet;                /* the reply being sent is not logged */
+	int warned_fwd;           /* warned about forwarding headers from an untrusted peer */
+	uint64_t suppressed;      /* access lines not written since the last summary */
+	uint64_t summary_at;      /* loop time of the last summary */
 };
 
 static void conn_close(conn_t *c);
@@ -166,6 +175,8 @@ static void conn_close(conn_t *c)
 		c->next->prev = c->prev;
 	srv->nconns--;
 	srv->m.conns_open--;
+	if (c->counted)
+		limit_conn_close(srv->limit, &c->peer);
 	uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
 	uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
 }
@@ -276,6 +287,43 @@ static char *lput_uint(char *o, const char *end, uint64_t v, int min_digits)
 	return o;
 }
 
+/* Cuts an escaped log field of n bytes at s to at most max bytes plus
+ * "..." (never inside a \xHH escape); returns its new length.  The URL and
+ * agent are the client's: without a cap, 2 KiB of bytes that need escaping
+ * became 8 KiB of log. */
+static size_t log_clip(char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	n = max;
+	for (size_t k = 1; k <= 3 && k <= n; k++)
+		if (s[n - k] == '\\') {
+			n -= k;
+			break;
+		}
+	memcpy(s + n, "...", 3);
+	return n + 3;
+}
+
+/* Counts an access line that is not written (the client is over its rate
+ * limit) and writes one summary line per LOG_SUMMARY_MS instead, so a flood
+ * cannot flood the log. */
+static void log_suppressed(server_t *srv)
+{
+	srv->m.log_suppressed++;
+	srv->suppressed++;
+	uint64_t now = uv_now(srv->loop);
+	if (!srv->cfg->access_log || (srv->summary_at && now - srv->summary_at < LOG_SUMMARY_MS))
+		return;
+	fprintf(stderr,
+		"rate limit: %llu requests refused and not logged in the last %llu s "
+		"(kyedns_rate_limited_total counts them)\n",
+		(unsigned long long)srv->suppressed,
+		(unsigned long long)(srv->summary_at ? (now - srv->summary_at + 999) / 1000 : 0));
+	srv->suppressed = 0;
+	srv->summary_at = now;
+}
+
 /* One line per request:
  *   access IP "METHOD URL HTTP/1.x" STATUS "RESULT" 0.123ms "AGENT"
  * Built by hand and handed to stdio in one piece (this runs for every
@@ -284,7 +332,7 @@ static char *lput_uint(char *o, const char *end, uint64_t v, int min_digits)
 static void log_access(server_t *srv, const addr_t *client, const http_req_t *req, int status,
 		       const char *body, size_t body_len, uint64_t t0)
 {
-	if (!srv->cfg->access_log)
+	if (!srv->cfg->access_log || srv->quiet)
 		return;
 	/* Room for every field at its longest (dd_redact writes at most 4
 	 * bytes per input byte) plus the fixed text, with a margin; lput also
@@ -297,7 +345,7 @@ static void log_access(server_t *srv, const addr_t *client, const http_req_t *re
 	const char *m = llhttp_method_name((llhttp_method_t)req->method);
 	o = lput(o, end, m, strlen(m));
 	*o++ = ' ';
-	o += dd_redact(req->url, req->url_len, o, HTTP_MAX_URL * 4 + 1);
+	o += log_clip(o, dd_redact(req->url, req->url_len, o, HTTP_MAX_URL * 4 + 1), LOG_MAX_URL);
 	o = lput(o, end, " HTTP/1.", 8);
 	o = lput_uint(o, end, req->http_minor, 1);
 	o = lput(o, end, "\" ", 2);
@@ -322,7 +370,7 @@ static void log_access(server_t *srv, const addr_t *client, const http_req_t *re
 	/* The agent is not a URL: redaction finds nothing, escaping is what
 	 * counts. */
 	if (a)
-		o += dd_redact(a, alen, o, HTTP_MAX_AGENT * 4 + 1);
+		o += log_clip(o, dd_redact(a, alen, o, HTTP_MAX_AGENT * 4 + 1), LOG_MAX_AGENT);
 	else
 		*o++ = '-';
 	o = lput(o, end, "\"\n", 2);
@@ -340,7 +388,8 @@ static void reply(conn_t *c, http_req_t *req, const addr_t *client, enum metrics
 {
 	server_t *srv = c->srv;
 	/* After a 405 the request may have had a body we did not wait for. */
-	int keep = req->keepalive && !req->upgrade && !srv->stopping && status != 405;
+	int keep = req->keepalive && !req->upgrade && !srv->stopping && status != 405 &&
+		   !(status == 429 && req->method != HTTP_GET && req->method != HTTP_HEAD);
 	int head = req->method == HTTP_HEAD;
 	char buf[2048];
 	size_t len = http_response_into(buf, sizeof(buf), status, ctype, extra, body, body_len,
@@ -380,17 +429,29 @@ static void on_shutdown(uv_shutdown_t *sh, int status)
 /* Answers a protocol error (4xx/5xx before a request existed) and lingers:
  * the client may still be sending, and closing with unread data would
  * reset the connection before it reads the answer. */
+static int trusted(const server_t *srv, const addr_t *a);
+
 static void reply_error(conn_t *c, int status)
 {
 	server_t *srv = c->srv;
 	char body[64];
+	/* A malformed request costs its client a token like any other (the
+	 * peer: no header of it can be believed); over the limit it is still
+	 * answered, but not logged. */
+	unsigned retry;
+	int limited = !trusted(srv, &c->peer) &&
+		      limit_rate(srv->limit, &c->peer, uv_now(srv->loop), &retry);
+	if (limited) {
+		srv->m.rate_limited++;
+		log_suppressed(srv);
+	}
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
 	size_t len;
 	char *out = http_response(status, "text/plain; charset=utf-8", NULL, body, (size_t)n, 0, 0,
 				  &len);
 	srv->m.http_errors++;
 	metrics_request(&srv->m, EP_OTHER, status);
-	if (srv->cfg->access_log) {
+	if (srv->cfg->access_log && !limited) {
 		char ip[ADDR_TEXT_MAX], why[64];
 		addr_format(&c->peer, ip, sizeof(ip));
 		snprintf(why, sizeof(why), "%s", http_reason(status));
@@ -426,40 +487,74 @@ static int trusted(const server_t *srv, const addr_t *a)
 	return 0;
 }
 
-/* The peer, or, when the peer is a trusted proxy, the first address of
- * X-Forwarded-For (from the right) that is not itself a trusted proxy, else
- * X-Real-IP. */
-static addr_t client_of(const server_t *srv, const conn_t *c, const http_req_t *req)
+/* Parses one X-Forwarded-For element (spaces around it trimmed) into *a,
+ * IPv4-mapped IPv6 normalised to IPv4.  0, or -1 for anything else. */
+static int fwd_addr(const char *s, size_t len, addr_t *a)
+{
+	while (len && (s[0] == ' ' || s[0] == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (addr_parse(a, s, len) != 0)
+		return -1;
+	addr_normalize(a);
+	return 0;
+}
+
+/*
+ * The client of a request.  Only a trusted proxy's word counts: the peer,
+ * unless it is a trusted proxy; then X-Forwarded-For read from the right
+ * (RFC 7239 practice: each proxy appends the address it saw, so only the
+ * right-most entries were written by proxies we trust) and the first
+ * address that is not itself a trusted proxy is the client.  A malformed
+ * entry, or the cut left end of an over-long header (its last
+ * HTTP_MAX_FWD bytes are kept), ends the walk: the client is then the
+ * left-most trusted hop that was read, never something further left.
+ * X-Real-IP is used only when there is no X-Forwarded-For at all, so a
+ * client cannot swap in its own X-Real-IP by making X-Forwarded-For long.
+ */
+static addr_t client_of(server_t *srv, const conn_t *c, const http_req_t *req)
 {
 	addr_t client = c->peer;
-	if (!srv->cfg->ntrusted || !trusted(srv, &client))
-		return client;
 	size_t len;
 	const char *xff = http_header(req, HTTP_H_XFF, &len);
-	if (xff && !req->hdr_trunc[HTTP_H_XFF]) {
+	const char *xri = NULL;
+	if (!srv->cfg->ntrusted || !trusted(srv, &client)) {
+		if (!srv->warned_fwd &&
+		    (xff || (xri = http_header(req, HTTP_H_XRI, &len)) != NULL)) {
+			char ip[ADDR_TEXT_MAX];
+			addr_format(&client, ip, sizeof(ip));
+			fprintf(stderr,
+				"warning: %s sent %s but is not a --trusted-proxy: its requests "
+				"count as %s's own (if it is your proxy, every client shares one "
+				"rate limit and lockout; add it with --trusted-proxy)\n",
+				ip, xff ? "X-Forwarded-For" : "X-Real-IP", ip);
+			srv->warned_fwd = 1;
+		}
+		return client;
+	}
+	if (xff) {
+		int cut = req->hdr_trunc[HTTP_H_XFF];
 		size_t end = len;
 		while (end > 0) {
 			size_t start = end;
 			while (start > 0 && xff[start - 1] != ',')
 				start--;
-			size_t s = start, e = end;
-			while (s < e && xff[s] == ' ')
-				s++;
-			while (e > s && xff[e - 1] == ' ')
-				e--;
 			addr_t a;
-			if (addr_parse(&a, xff + s, e - s) != 0)
-				break; /* garbage: do not look further left */
+			if ((cut && start == 0) || fwd_addr(xff + start, end - start, &a) != 0)
+				break; /* garbage or a cut element: look no further left */
 			client = a;
 			if (!trusted(srv, &a))
 				return a;
-			end = start ? start - 1 : 0;
+			if (start == 0)
+				break;
+			end = start - 1;
 		}
 		return client;
 	}
-	const char *xri = http_header(req, HTTP_H_XRI, &len);
+	xri = http_header(req, HTTP_H_XRI, &len);
 	addr_t a;
-	if (xri && addr_parse(&a, xri, len) == 0)
+	if (xri && !req->hdr_trunc[HTTP_H_XRI] && fwd_addr(xri, len, &a) == 0)
 		return a;
 	return client;
 }
@@ -549,7 +644,7 @@ static void after_update(server_t *srv, upd_t *u)
 		wr_item_t *it = &u->items[u->item[i]];
 		if (j->rc)
 			u->code[i] = DD_911;
-		else if (it->rc == -ENOENT)
+		else if (it->rc == -ENOENT || it->rc == ERR_NOZONE)
 			u->code[i] = DD_NOHOST;
 		else
 			u->code[i] = it->changed ? DD_GOOD : DD_NOCHG;
@@ -592,6 +687,20 @@ static void on_job_done(wr_job_t *job, void *arg)
 		}
 	}
 	conn_unref(c);
+}
+
+/* Verifies secret against hash; secrets longer than any token can be
+ * (TOKEN_MAX_LEN) are refused before hashing, so the cost of a check never
+ * depends on a length the caller picks.  Missing hosts are checked against
+ * a dummy hash: the same work, so timing does not tell whether a host
+ * exists. */
+static int check_token(server_t *srv, const uint8_t *hash, dd_str_t secret)
+{
+	static const uint8_t none[TOKEN_HASH_LEN];
+	if (secret.len > TOKEN_MAX_LEN)
+		return 0;
+	srv->m.token_hashes++;
+	return token_verify(hash ? hash : none, secret.p, secret.len) && hash;
 }
 
 static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t qlen,
@@ -649,6 +758,14 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 		else
 			u->v6 = *client;
 	}
+	/* An address that can never be useful in public DNS (loopback unless
+	 * allowed, link-local, multicast, 240/4, mapped, ...) is refused like
+	 * a malformed one, before anything is looked up. */
+	if ((u->v4.family && addr_is_useless(&u->v4, srv->cfg->allow_loopback)) ||
+	    (u->v6.family && addr_is_useless(&u->v6, srv->cfg->allow_loopback))) {
+		reply_code(c, req, client, DD_DNSERR, 0, t0);
+		return;
+	}
 	u->c = c;
 	u->req = req;
 	u->client = *client;
@@ -680,15 +797,20 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 			u->retry_after = ra > u->retry_after ? ra : u->retry_after;
 			continue;
 		}
+		if (limit_host_blocked(srv->limit, &names[i], client, now, &ra)) {
+			u->code[i] = DD_ABUSE;
+			srv->m.host_blocked++;
+			u->retry_after = ra > u->retry_after ? ra : u->retry_after;
+			continue;
+		}
 		rc = store_host_get(srv->rtxn, &names[i], &host);
 		if (rc == 0) {
-			verified[i] = token_verify(host.token_hash, secret.p, secret.len);
+			verified[i] = check_token(srv, host.token_hash, secret);
 			principal |= verified[i];
 		} else if (rc == -ENOENT || rc == ERR_NOZONE) {
 			/* Same work as for a host that exists: the time to answer
 			 * must not tell either. */
-			static const uint8_t none[TOKEN_HASH_LEN];
-			(void)token_verify(none, secret.p, secret.len);
+			(void)check_token(srv, NULL, secret);
 		} else {
 			fprintf(stderr, "cannot read host from store %s (%s)\n",
 				store_path(srv->store), err_str(rc));
@@ -701,12 +823,21 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	int uname_ok = 0;
 	if (!principal && user.p && user.len && dname_parse_host(&uname, user.p, user.len) == 0) {
 		unsigned ra;
-		uname_ok = !limit_auth_blocked(srv->limit, &uname, client, now, &ra);
-		if (uname_ok && store_host_get(srv->rtxn, &uname, &host) == 0 &&
-		    token_verify(host.token_hash, secret.p, secret.len))
-			principal = 1;
+		uname_ok = !limit_auth_blocked(srv->limit, &uname, client, now, &ra) &&
+			   !limit_host_blocked(srv->limit, &uname, client, now, &ra);
+		if (uname_ok) {
+			/* A missing username host costs the same hash. */
+			rc = store_host_get(srv->rtxn, &uname, &host);
+			if (check_token(srv, rc == 0 ? host.token_hash : NULL, secret)) {
+				principal = 1;
+				limit_auth_ok(srv->limit, &uname, client, now);
+			}
+		}
 	}
 	u->authed = principal;
+	for (i = 0; i < nhosts; i++)
+		if (verified[i])
+			limit_auth_ok(srv->limit, &names[i], client, now);
 	if (!principal) {
 		/* Not authenticated: the answer must not tell whether a host
 		 * exists, so every name that is not refused for other reasons
@@ -746,8 +877,18 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 				 * an earlier request may be about to change this
 				 * host, and its answer must not be nochg-then-lost.
 				 * The writer decides changed/unchanged itself. */
-				if (srv->jobs || (u->v4.family && !addr_equal(&u->v4, &cur4)) ||
-				    (u->v6.family && !addr_equal(&u->v6, &cur6))) {
+				int differs = (u->v4.family && !addr_equal(&u->v4, &cur4)) ||
+					      (u->v6.family && !addr_equal(&u->v6, &cur6));
+				/* Each change is a commit, a serial bump, a purge
+				 * and NOTIFYs: a host gets a bucket of them. */
+				unsigned ra;
+				if (differs && limit_change(srv->limit, &names[i], now, &ra)) {
+					u->code[i] = DD_ABUSE;
+					srv->m.change_throttled++;
+					u->retry_after = ra > u->retry_after ? ra : u->retry_after;
+					continue;
+				}
+				if (srv->jobs || differs) {
 					wr_item_t *it = &u->items[u->job.n];
 					it->name = names[i];
 					it->v4 = u->v4;
@@ -838,6 +979,24 @@ static void handle_request(conn_t *c, http_req_t *req)
 		ep = EP_OTHER;
 	addr_t client = client_of(srv, c, req);
 
+	/* Every request but the probes takes a token, the ones answered 404
+	 * and 405 too.  Refused ones are answered but not logged (a summary
+	 * line is), so a flood fills neither the loop nor the log. */
+	unsigned retry;
+	if (ep != EP_HEALTH && ep != EP_METRICS &&
+	    limit_rate(srv->limit, &client, uv_now(srv->loop), &retry)) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry);
+		srv->m.rate_limited++;
+		log_suppressed(srv);
+		srv->quiet = 1;
+		if (ep == EP_UPDATE && req->method == HTTP_GET)
+			reply_code(c, req, &client, DD_ABUSE, retry, t0);
+		else
+			reply_text(c, req, &client, ep, 429, extra, "too many requests\n", t0);
+		srv->quiet = 0;
+		return;
+	}
 	/* An update must not run on HEAD (no side effects without a body to
 	 * report them). */
 	int get = req->method == HTTP_GET, head = req->method == HTTP_HEAD;
@@ -849,18 +1008,6 @@ static void handle_request(conn_t *c, http_req_t *req)
 	}
 	if (ep == EP_OTHER) {
 		reply_text(c, req, &client, ep, 404, NULL, "not found\n", t0);
-		return;
-	}
-	unsigned retry;
-	if (ep != EP_HEALTH && ep != EP_METRICS &&
-	    limit_rate(srv->limit, &client, uv_now(srv->loop), &retry)) {
-		char extra[64];
-		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry);
-		srv->m.rate_limited++;
-		if (ep == EP_UPDATE)
-			reply_code(c, req, &client, DD_ABUSE, retry, t0);
-		else
-			reply_text(c, req, &client, ep, 429, extra, "too many requests\n", t0);
 		return;
 	}
 	char ip[ADDR_TEXT_MAX], body[256];
@@ -896,6 +1043,7 @@ static void handle_request(conn_t *c, http_req_t *req)
 	case EP_METRICS: {
 		size_t len;
 		srv->m.conns_open = srv->nconns;
+		srv->m.writer_jobs = srv->jobs;
 		char *text = metrics_render(&srv->m, &len);
 		if (!text) {
 			reply_text(c, req, &client, ep, 500, NULL, "out of memory\n", t0);
@@ -925,9 +1073,13 @@ static void on_conn_timer(uv_timer_t *t)
 		return;
 	}
 	c->timer_due = 0;
-	if (c->draining || c->busy)
+	if (c->draining || c->busy) {
 		conn_close(c);
-	else if (c->in_req)
+	} else if (!c->got_bytes) {
+		/* Not one byte since the accept: nobody to answer. */
+		c->srv->m.conns_silent_timeout++;
+		conn_close(c);
+	} else if (c->in_req)
 		reply_error(c, 408);
 	else
 		conn_close(c); /* idle keep-alive connection */
@@ -1014,6 +1166,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0 || c->draining)
 		return;
+	c->got_bytes = 1;
 	if (c->busy) {
 		if (pend_append(c, buf->base, (size_t)n) != 0)
 			conn_close(c);
@@ -1086,7 +1239,6 @@ static void on_connection(uv_stream_t *ls, int status)
 		conn_close(c);
 		return;
 	}
-	srv->m.conns_total++;
 	struct sockaddr_storage ss;
 	int sl = sizeof(ss);
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0 ||
@@ -1094,12 +1246,26 @@ static void on_connection(uv_stream_t *ls, int status)
 		conn_close(c);
 		return;
 	}
+	/* One client (IPv6: one /64) may hold only so many of the slots;
+	 * trusted proxies carry everybody's connections and are exempt. */
+	if (!trusted(srv, &c->peer)) {
+		if (limit_conn_open(srv->limit, &c->peer, uv_now(srv->loop))) {
+			srv->m.conns_per_client_rejected++;
+			conn_close(c);
+			return;
+		}
+		c->counted = 1;
+	}
+	srv->m.conns_total++;
 	uv_tcp_nodelay(&c->tcp, 1);
 	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
 		conn_close(c);
 		return;
 	}
-	arm_timer(c);
+	/* The header timeout runs from the accept: a connection that sends
+	 * nothing holds its slot for that long, not for the idle timeout. */
+	c->in_req = 1;
+	conn_deadline(c, srv->cfg->header_timeout_ms, 1);
 }
 
 /* ---- start and stop ---- */
@@ -1128,6 +1294,12 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
 	if (hl == 0)
 		strcpy(host, "0.0.0.0");
 	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss) ? -EINVAL : 0;
+}
+
+static int listen_is_loopback(const struct sockaddr_storage *ss)
+{
+	addr_t a;
+	return addr_from_sockaddr(&a, ss) == 0 && addr_is_loopback(&a);
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -1192,7 +1364,16 @@ int server_run(const server_config_t *cfg, store_t *store)
 		return rc;
 	}
 	store_txn_reset(srv->rtxn);
-	rc = limit_new(&srv->limit, cfg->limit_slots, cfg->rate, cfg->burst);
+	limit_config_t lc = {
+		.slots = cfg->limit_slots,
+		.rate = cfg->rate,
+		.burst = cfg->burst,
+		.change_rate = cfg->change_rate / 60.0,
+		.change_burst = cfg->change_burst,
+		.host_fails = cfg->host_fails,
+		.conns_per_client = cfg->conns_per_client,
+	};
+	rc = limit_new(&srv->limit, &lc);
 	if (rc)
 		goto fail;
 	srv->scratch = malloc(sizeof(upd_t) + DD_MAX_HOSTS * sizeof(wr_item_t));
@@ -1208,6 +1389,13 @@ int server_run(const server_config_t *cfg, store_t *store)
 			goto fail;
 		}
 	}
+	/* Signals first: a client may connect (and a supervisor stop us) as
+	 * soon as the first listener is up. */
+	uv_signal_init(srv->loop, &srv->sigterm);
+	uv_signal_init(srv->loop, &srv->sigint);
+	srv->sigterm.data = srv->sigint.data = srv;
+	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&srv->sigint, on_signal, SIGINT);
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
 		listener_t *l = &srv->listeners[i];
 		struct sockaddr_storage ss;
@@ -1232,17 +1420,18 @@ int server_run(const server_config_t *cfg, store_t *store)
 			goto fail_listen;
 		}
 		fprintf(stderr, "listening on %s\n", cfg->listen[i]);
+		if (!cfg->ntrusted && !listen_is_loopback(&ss))
+			fprintf(stderr,
+				"warning: listening on %s without --trusted-proxy: each request's "
+				"client is its TCP peer; behind a reverse proxy or docker-proxy every "
+				"client would share one rate limit and one lockout\n",
+				cfg->listen[i]);
 	}
 	rc = writer_start(&srv->writer, srv->loop, store, on_job_done, srv);
 	if (rc) {
 		fprintf(stderr, "cannot start writer thread (%s)\n", uv_strerror(rc));
 		goto fail_listen;
 	}
-	uv_signal_init(srv->loop, &srv->sigterm);
-	uv_signal_init(srv->loop, &srv->sigint);
-	srv->sigterm.data = srv->sigint.data = srv;
-	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&srv->sigint, on_signal, SIGINT);
 	uv_timer_init(srv->loop, &srv->stop_timer);
 	srv->stop_timer.data = srv;
 	uv_prepare_init(srv->loop, &srv->flush);
@@ -1263,6 +1452,8 @@ int server_run(const server_config_t *cfg, store_t *store)
 fail_listen:
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		uv_close((uv_handle_t *)&srv->listeners[i].tcp, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->sigterm, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->sigint, close_handle_noop);
 	purge_close(srv->purge);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 fail:

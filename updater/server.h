@@ -33,6 +33,11 @@ typedef struct server_config {
 	unsigned header_timeout_ms; /* from a request's first byte to its end */
 	double rate, burst;         /* requests/s per client and burst; rate 0 = off */
 	unsigned limit_slots;       /* entries of each abuse table */
+	unsigned conns_per_client;  /* open connections per client address (IPv6: /64); 0 = off */
+	double change_rate;         /* changes per minute per host; 0 = off */
+	double change_burst;
+	unsigned host_fails;        /* failed auths per host name per window, all clients; 0 = off */
+	int allow_loopback;         /* loopback addresses may be published */
 	int access_log;
 } server_config_t;
 

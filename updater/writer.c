@@ -50,8 +50,10 @@ static int attempt(writer_t *w, wr_job_t *batch, wr_job_t **bad)
 			it->rc = store_host_update(txn, &it->name, it->v4.family ? &it->v4 : NULL,
 						   it->v6.family ? &it->v6 : NULL, &j->client,
 						   j->agent, j->agent_len, j->now, &it->changed);
-			if (it->rc == -ENOENT) {
-				it->changed = 0; /* deleted since the loop looked: nohost */
+			if (it->rc == -ENOENT || it->rc == ERR_NOZONE) {
+				/* host (or its zone) deleted since the loop looked:
+				 * nohost */
+				it->changed = 0;
 				continue;
 			}
 			if (it->rc) {

@@ -34,7 +34,8 @@
 typedef struct wr_item {
 	dname_t name;
 	addr_t v4, v6;      /* family 0: leave that family alone */
-	int rc;             /* out: 0, or -ENOENT when the host vanished */
+	int rc;             /* out: 0, or -ENOENT / ERR_NOZONE when the host or its
+			       zone vanished (answered nohost) */
 	int changed;        /* out: 1 if the store differed */
 } wr_item_t;
 

@@ -23,7 +23,8 @@ def env(tmp_path_factory):
     db = str(tmp / "db")
     ctl = Ctl(db)
     populate(ctl, hosts={})
-    up = Updater(db, tmp, rate=False).wait_ready()
+    # --allow-loopback: the caller's own address is 127.0.0.1 / ::1 here.
+    up = Updater(db, tmp, args=["--allow-loopback"], rate=False).wait_ready()
     yield ctl, up
     assert up.stop() == 0, up.log_text()[-2000:]
 
@@ -121,7 +122,6 @@ def test_dual_stack_families_are_independent(env):
      ("192.0.2.22", "2001:db8::22")),
     ("myip=192.0.2.23,2001:db8::23", "good 192.0.2.23,2001:db8::23",
      ("192.0.2.23", "2001:db8::23")),
-    ("myip=::ffff:192.0.2.24", "good ::ffff:192.0.2.24", (None, "::ffff:192.0.2.24")),
     # Router placeholders, empty and unspecified values count as not sent.
     ("myip=%3Cipaddr%3E&myipv6=2001:db8::25", "good 2001:db8::25", (None, "2001:db8::25")),
     ("myip=192.0.2.26&myipv6=<ip6addr>", "good 192.0.2.26", ("192.0.2.26", None)),

@@ -47,7 +47,8 @@ def ddclient(tmp_path, conf, force=False):
 ])
 def test_ddclient_updates_then_nochg(tmp_path, store, ctl, use, addr):
     populate(ctl)
-    with Updater(store, tmp_path, rate=False) as up:
+    # The web check sees 127.0.0.1 here: loopback must be publishable.
+    with Updater(store, tmp_path, args=["--allow-loopback"], rate=False) as up:
         conf = ("daemon=0\nsyslog=no\nprotocol=dyndns2\nssl=no\n"
                 "server=127.0.0.1:{port}\n" + use + "\n"
                 "login=" + H + "\npassword='" + TOK + "'\n" + H + "\n").format(port=up.port)
@@ -84,7 +85,8 @@ def test_ddclient_multi_host_lines_map_to_hosts(tmp_path, store, ctl):
 
 def test_ddclient_wrong_password_is_badauth(tmp_path, store, ctl):
     populate(ctl)
-    with Updater(store, tmp_path, rate=False) as up:
+    # The web check sees 127.0.0.1 here: loopback must be publishable.
+    with Updater(store, tmp_path, args=["--allow-loopback"], rate=False) as up:
         conf = ("daemon=0\nsyslog=no\nprotocol=dyndns2\nssl=no\n"
                 "server=127.0.0.1:%d\nuse=ip, ip=192.0.2.63\n"
                 "login=%s\npassword='wrong-0123456789abcdefghij'\n%s\n" % (up.port, H, H))

@@ -10,6 +10,7 @@
 Everything runs on loopback on free ports; the daemon is stopped with
 SIGTERM (and its exit status checked) when the block ends.
 """
+import ctypes
 import json
 import os
 import re
@@ -83,10 +84,12 @@ class Updater:
             listen = ["127.0.0.1:%d" % self.port, "[::1]:%d" % self.port]
         for l in listen:
             cmd += ["--listen", l]
-        if not rate and "--rate-limit" not in args:
-            # Tests send many requests from 127.0.0.1; the flood limit has
-            # its own test.
-            cmd += ["--rate-limit", "0"]
+        if not rate:
+            # Tests send many requests and changes from 127.0.0.1; each
+            # abuse limit has its own test.
+            for flag in ("--rate-limit", "--max-conns-per-client", "--host-change-rate"):
+                if flag not in args:
+                    cmd += [flag, "0"]
         cmd += list(args)
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=self._logf, env=e)
@@ -216,3 +219,70 @@ def read_responses(sock, count, timeout=10):
             break
         buf += chunk
     return out
+
+
+def metric(up, name, addr="127.0.0.1"):
+    """The value of metric line `name` (e.g. 'kyedns_writer_jobs' or
+    'kyedns_purge_total{result="failed"}') from /metrics, or None."""
+    body = curl("http://%s:%d/metrics" % (addr, up.port)).body
+    m = re.search(r"^%s (\S+)$" % re.escape(name), body, re.M)
+    return float(m.group(1)) if m else None
+
+
+def wait_for(cond, timeout=10, what="condition"):
+    """Polls cond() until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.01)
+
+
+class LmdbWriter:
+    """Holds the store's LMDB write lock from another process's point of
+    view: a write txn begun through liblmdb (ctypes), so the updater's
+    writer thread blocks until commit().  delete_host(name) deletes a
+    host's entry inside that txn (hosts table, key in dname key form as
+    store.h documents), which is how a test deletes a host while an update
+    of it waits for the writer."""
+
+    class _Val(ctypes.Structure):
+        _fields_ = [("size", ctypes.c_size_t), ("data", ctypes.c_void_p)]
+
+    def __init__(self, db):
+        self.lib = ctypes.CDLL("liblmdb.so.0")
+        self.env, self.txn = ctypes.c_void_p(), ctypes.c_void_p()
+        self._ok(self.lib.mdb_env_create(ctypes.byref(self.env)))
+        self._ok(self.lib.mdb_env_set_maxdbs(self.env, 16))
+        self._ok(self.lib.mdb_env_open(self.env, db.encode(), 0, 0o640))
+        self._ok(self.lib.mdb_txn_begin(self.env, None, 0, ctypes.byref(self.txn)))
+
+    def _ok(self, rc):
+        if rc:
+            raise RuntimeError("lmdb error %d" % rc)
+
+    def delete_host(self, name):
+        dbi = ctypes.c_uint()
+        self._ok(self.lib.mdb_dbi_open(self.txn, b"hosts", 0, ctypes.byref(dbi)))
+        key = b"".join(bytes([len(l)]) + l.lower().encode()
+                       for l in reversed(name.rstrip(".").split(".")))
+        buf = ctypes.create_string_buffer(key, len(key))
+        val = self._Val(len(key), ctypes.cast(buf, ctypes.c_void_p))
+        self._ok(self.lib.mdb_del(self.txn, dbi, ctypes.byref(val), None))
+
+    def commit(self):
+        if self.txn:
+            self._ok(self.lib.mdb_txn_commit(self.txn))
+            self.txn = None
+        if self.env:
+            self.lib.mdb_env_close(self.env)
+            self.env = None
+
+    def abort(self):
+        if self.txn:
+            self.lib.mdb_txn_abort(self.txn)
+            self.txn = None
+        self.commit()

@@ -38,8 +38,65 @@ static int cidr(const char *net, const char *ip)
 	return addr_cidr_match(&c, &a);
 }
 
+static int useless(const char *s, int allow_loopback)
+{
+	addr_t a;
+	if (addr_parse(&a, s, strlen(s)) < 0)
+		return -1;
+	return addr_is_useless(&a, allow_loopback);
+}
+
+static const char *norm(const char *s)
+{
+	static char buf[ADDR_TEXT_MAX];
+	addr_t a;
+	if (addr_parse(&a, s, strlen(s)) < 0)
+		return "bad";
+	addr_normalize(&a);
+	addr_format(&a, buf, sizeof(buf));
+	return buf;
+}
+
+static void test_policy(void)
+{
+	static const char *const never[] = {
+		"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.0.9", "169.254.1.1", "224.0.0.1",
+		"239.255.255.250", "240.0.0.1", "255.255.255.255", "::", "::1", "fe80::1",
+		"febf::1", "ff02::1", "ff0e::db8", "::ffff:192.0.2.1", "::ffff:10.0.0.1",
+	};
+	static const char *const fine[] = {
+		"192.0.2.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "8.8.8.8",
+		"223.255.255.255", "169.253.1.1", "2001:db8::1", "fd00::1", "fc00::1", "fec0::1",
+		"2a00:1450::1", "64:ff9b::c000:201",
+	};
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		if (useless(never[i], 0) != 1)
+			printf("%s should be useless\n", never[i]);
+		CHECK(useless(never[i], 0) == 1);
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		if (useless(fine[i], 0) != 0)
+			printf("%s should be fine\n", fine[i]);
+		CHECK(useless(fine[i], 0) == 0);
+	}
+	CHECK(useless("127.0.0.1", 1) == 0 && useless("::1", 1) == 0);
+	CHECK(useless("169.254.1.1", 1) == 1 && useless("::ffff:127.0.0.1", 1) == 1);
+
+	CHECK(strcmp(norm("::ffff:192.0.2.1"), "192.0.2.1") == 0);
+	CHECK(strcmp(norm("::ffff:c000:201"), "192.0.2.1") == 0);
+	CHECK(strcmp(norm("2001:db8::1"), "2001:db8::1") == 0);
+	CHECK(strcmp(norm("::192.0.2.1"), "::192.0.2.1") == 0); /* compatible: not mapped */
+	CHECK(strcmp(norm("192.0.2.1"), "192.0.2.1") == 0);
+	/* a mapped trusted-proxy network is its IPv4 network */
+	CHECK(cidr("::ffff:10.0.0.0/104", "10.1.2.3") == 1);
+	CHECK(cidr("::ffff:10.0.0.0/104", "11.1.2.3") == 0);
+	CHECK(cidr("::ffff:192.0.2.1", "192.0.2.1") == 1);
+	CHECK(cidr("::/0", "192.0.2.1") == 0);
+}
+
 int main(void)
 {
+	test_policy();
 	addr_t a;
 	addr_cidr_t c;
 

@@ -177,7 +177,8 @@ static void test_limits(void)
 	limit_t *l;
 	dname_t a, b;
 	unsigned ra = 0;
-	CHECK_OK(limit_new(&l, 64, 2, 3));
+	limit_config_t lc = {.slots = 64, .rate = 2, .burst = 3};
+	CHECK_OK(limit_new(&l, &lc));
 	CHECK_OK(dname_parse(&a, "a.example.com", 13));
 	CHECK_OK(dname_parse(&b, "b.example.com", 13));
 	uint64_t t = 1000000;
@@ -224,9 +225,76 @@ static void test_limits(void)
 	}
 	limit_free(l);
 
-	CHECK_OK(limit_new(&l, 16, 0, 1)); /* rate 0: never limited */
-	for (int i = 0; i < 100; i++)
+	limit_config_t off = {.slots = 16, .burst = 1}; /* every limit 0: never limited */
+	CHECK_OK(limit_new(&l, &off));
+	for (int i = 0; i < 100; i++) {
 		CHECK(limit_rate(l, &c1, t, &ra) == 0);
+		CHECK(limit_change(l, &a, t, &ra) == 0);
+		CHECK(limit_conn_open(l, &c1, t) == 0);
+		limit_auth_fail(l, &a, &c1, t);
+	}
+	CHECK(limit_host_blocked(l, &a, &c2, t, &ra) == 0);
+	limit_free(l);
+}
+
+static void test_host_limits(void)
+{
+	limit_t *l;
+	dname_t a, b;
+	unsigned ra = 0;
+	uint64_t t = 5000000;
+	limit_config_t lc = {.slots = 1024, .burst = 1, .change_rate = 1.0 / 60, .change_burst = 3,
+			     .host_fails = 10, .conns_per_client = 2};
+	CHECK_OK(limit_new(&l, &lc));
+	CHECK_OK(dname_parse(&a, "a.example.com", 13));
+	CHECK_OK(dname_parse(&b, "b.example.com", 13));
+
+	/* Changes: burst 3, then one a minute, per host name. */
+	for (int i = 0; i < 3; i++)
+		CHECK(limit_change(l, &a, t, &ra) == 0);
+	CHECK(limit_change(l, &a, t, &ra) == 1 && ra == 60);
+	CHECK(limit_change(l, &b, t, &ra) == 0);
+	CHECK(limit_change(l, &a, t + 60000, &ra) == 0);
+	CHECK(limit_change(l, &a, t + 60000, &ra) == 1);
+
+	/* Failure budget: 10 failures of a from 10 clients (each alone under
+	 * LIMIT_AUTH_FAILS) block a for clients it has never seen succeed. */
+	addr_t owner, stranger, c;
+	CHECK_OK(addr_parse(&owner, "198.51.100.1", 12));
+	CHECK_OK(addr_parse(&stranger, "203.0.113.1", 11));
+	limit_auth_ok(l, &a, &owner, t);
+	for (int i = 0; i < 9; i++) {
+		CHECK_OK(addr_parse(&c, "192.0.2.1", 9));
+		c.bytes[3] = (uint8_t)(10 + i);
+		limit_auth_fail(l, &a, &c, t + (uint64_t)i);
+		CHECK(limit_auth_blocked(l, &a, &c, t + 10, &ra) == 0);
+	}
+	CHECK(limit_host_blocked(l, &a, &stranger, t + 10, &ra) == 0);
+	limit_auth_fail(l, &a, &stranger, t + 10);
+	CHECK(limit_host_blocked(l, &a, &stranger, t + 11, &ra) == 1 && ra == 300);
+	CHECK(limit_host_blocked(l, &a, &owner, t + 11, &ra) == 0); /* known client */
+	CHECK(limit_host_blocked(l, &b, &stranger, t + 11, &ra) == 0); /* other host */
+	CHECK(limit_host_blocked(l, &a, &stranger, t + 10 + LIMIT_AUTH_WINDOW_MS, &ra) == 0);
+	/* a known client is forgotten after LIMIT_KNOWN_MS */
+	limit_auth_fail(l, &a, &stranger, t + LIMIT_KNOWN_MS);
+	for (int i = 0; i < 10; i++)
+		limit_auth_fail(l, &a, &stranger, t + LIMIT_KNOWN_MS + 1);
+	CHECK(limit_host_blocked(l, &a, &owner, t + LIMIT_KNOWN_MS + 2, &ra) == 1);
+
+	/* Connections: 2 per client (IPv6: per /64), given back on close. */
+	addr_t v6a, v6b;
+	CHECK_OK(addr_parse(&v6a, "2001:db8:1:2::1", 15));
+	CHECK_OK(addr_parse(&v6b, "2001:db8:1:2::2", 15));
+	CHECK(limit_conn_open(l, &v6a, t) == 0);
+	CHECK(limit_conn_open(l, &v6b, t) == 0);
+	CHECK(limit_conn_open(l, &v6a, t) == 1);
+	CHECK(limit_conn_open(l, &owner, t) == 0);
+	limit_conn_close(l, &v6b);
+	CHECK(limit_conn_open(l, &v6a, t) == 0);
+	limit_conn_close(l, &v6a);
+	limit_conn_close(l, &v6a);
+	limit_conn_close(l, &v6a); /* more closes than opens: harmless */
+	CHECK(limit_conn_open(l, &v6a, t) == 0);
 	limit_free(l);
 }
 
@@ -239,5 +307,6 @@ int main(void)
 	test_basic();
 	test_redact_and_codes();
 	test_limits();
+	test_host_limits();
 	return check_done("dd");
 }
