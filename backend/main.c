@@ -27,6 +27,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: kyedns-backend [--db DIR] [--socket PATH] [--socket-group GROUP]\n"
 		"                      [--txn-timeout SECONDS] [--txn-max-mb MB]\n"
+		"                      [--max-conns N] [--idle-timeout SECONDS]\n"
+		"                      [--idle-above N] [--max-buffer-mb MB]\n"
 		"\n"
 		"PowerDNS remote backend for KyedNS: answers pdns (launch=remote,\n"
 		"remote-connection-string=unix:path=PATH) from the store in DIR.\n"
@@ -40,6 +42,18 @@ static void usage(FILE *f)
 		"                        (env KYEDNS_TXN_TIMEOUT; default 60)\n"
 		"  --txn-max-mb MB       memory one pdns transaction may buffer\n"
 		"                        (env KYEDNS_TXN_MAX_MB; default 256)\n"
+		"  --max-conns N         connections open at once; more are closed at\n"
+		"                        once (env KYEDNS_BACKEND_MAX_CONNS; default 1024)\n"
+		"  --idle-timeout SECONDS  while more than --idle-above connections are\n"
+		"                        open, close the longest-idle ones (no request\n"
+		"                        this long, no transaction) down to that count\n"
+		"                        (env KYEDNS_BACKEND_IDLE_TIMEOUT; default 300)\n"
+		"  --idle-above N        see --idle-timeout; pdns keeps one idle\n"
+		"                        connection per thread for its lifetime\n"
+		"                        (env KYEDNS_BACKEND_IDLE_ABOVE; default 64)\n"
+		"  --max-buffer-mb MB    memory all connections together may hold in\n"
+		"                        request lines still arriving, beyond 64 KiB each\n"
+		"                        (env KYEDNS_BACKEND_MAX_BUFFER_MB; default 32)\n"
 		"  --help                this text\n"
 		"  --version             print the version\n");
 }
@@ -61,6 +75,18 @@ static const char *env_or(const char *name, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
+/* A decimal number in lo..hi: 0, or -EINVAL. */
+static int parse_ul(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = env_or("KYEDNS_DB", DEFAULT_DB);
@@ -72,13 +98,21 @@ int main(int argc, char **argv)
 		{"socket-group", required_argument, NULL, 'g'},
 		{"txn-timeout", required_argument, NULL, 't'},
 		{"txn-max-mb", required_argument, NULL, 'm'},
+		{"max-conns", required_argument, NULL, 'c'},
+		{"idle-timeout", required_argument, NULL, 'i'},
+		{"idle-above", required_argument, NULL, 'a'},
+		{"max-buffer-mb", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *txn_timeout_s = env_or("KYEDNS_TXN_TIMEOUT", "60");
 	const char *txn_max_mb_s = env_or("KYEDNS_TXN_MAX_MB", "256");
-	unsigned long txn_timeout, txn_max_mb;
+	const char *max_conns_s = env_or("KYEDNS_BACKEND_MAX_CONNS", "1024");
+	const char *idle_timeout_s = env_or("KYEDNS_BACKEND_IDLE_TIMEOUT", "300");
+	const char *idle_above_s = env_or("KYEDNS_BACKEND_IDLE_ABOVE", "64");
+	const char *max_buffer_s = env_or("KYEDNS_BACKEND_MAX_BUFFER_MB", "32");
+	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
 	char *end;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -88,6 +122,10 @@ int main(int argc, char **argv)
 		case 'g': group = optarg; break;
 		case 't': txn_timeout_s = optarg; break;
 		case 'm': txn_max_mb_s = optarg; break;
+		case 'c': max_conns_s = optarg; break;
+		case 'i': idle_timeout_s = optarg; break;
+		case 'a': idle_above_s = optarg; break;
+		case 'b': max_buffer_s = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts(RB_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -105,6 +143,23 @@ int main(int argc, char **argv)
 	txn_max_mb = strtoul(txn_max_mb_s, &end, 10);
 	if (*end || !*txn_max_mb_s || txn_max_mb < 1 || txn_max_mb > 65536) {
 		fprintf(stderr, "kyedns-backend: --txn-max-mb wants 1..65536\n");
+		return 2;
+	}
+
+	if (parse_ul(max_conns_s, 1, 1000000, &max_conns) < 0) {
+		fprintf(stderr, "kyedns-backend: --max-conns wants 1..1000000\n");
+		return 2;
+	}
+	if (parse_ul(idle_timeout_s, 1, 86400, &idle_timeout) < 0) {
+		fprintf(stderr, "kyedns-backend: --idle-timeout wants 1..86400 seconds\n");
+		return 2;
+	}
+	if (parse_ul(idle_above_s, 1, 1000000, &idle_above) < 0) {
+		fprintf(stderr, "kyedns-backend: --idle-above wants 1..1000000\n");
+		return 2;
+	}
+	if (parse_ul(max_buffer_s, 1, 65536, &max_buffer) < 0) {
+		fprintf(stderr, "kyedns-backend: --max-buffer-mb wants 1..65536\n");
 		return 2;
 	}
 
@@ -143,6 +198,10 @@ int main(int argc, char **argv)
 
 	uv_loop_t *loop = uv_default_loop();
 	static server_t srv; /* large (read buffer): not on the stack */
+	srv.max_conns = (unsigned)max_conns;
+	srv.idle_timeout = (unsigned)idle_timeout;
+	srv.idle_above = (unsigned)idle_above;
+	srv.max_buffer = (size_t)max_buffer << 20;
 	if (server_start(&srv, loop, &rb, sock, group) < 0) {
 		rb_free(&rb);
 		store_close(store);

@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@ typedef struct server_conn {
 	uv_work_t work;          /* the deferred request */
 	rb_work_t rbw;
 	rb_conn_t rbc;           /* protocol state: the open transaction */
+	uint64_t last_active;    /* loop ms of the last complete request */
+	uint64_t last_seq;       /* srv->seq then: orders equal last_active */
+	size_t in_acct;          /* bytes of in counted in srv->buffered */
 	unsigned busy : 1;       /* a deferred request is running */
 	unsigned writing : 1;    /* wreq is in flight */
 	unsigned reading : 1;
@@ -38,6 +42,22 @@ typedef struct server_conn {
 } conn_t;
 
 static void pump(conn_t *c);
+
+/* The part of an input buffer of cap bytes that counts against max_buffer. */
+static size_t in_counted(size_t cap)
+{
+	return cap > SERVER_IN_FREE ? cap - SERVER_IN_FREE : 0;
+}
+
+/* Frees the connection's input buffer and its share of the budget. */
+static void in_release(conn_t *c)
+{
+	c->srv->buffered -= c->in_acct;
+	c->in_acct = 0;
+	free(c->in);
+	c->in = NULL;
+	c->in_cap = 0;
+}
 
 void server_log(const char *fmt, ...)
 {
@@ -62,8 +82,9 @@ static void on_close(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->rb->conns_open--;
+	srv->nconns--;
 	rb_conn_close(srv->rb, &c->rbc); /* a closed connection aborts */
-	free(c->in);
+	in_release(c);
 	rb_buf_free(&c->out);
 	rb_buf_free(&c->wbuf);
 	free(c);
@@ -76,18 +97,25 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
 }
 
-/* Appends n bytes to the connection's input.  0 or -ENOMEM. */
+/* Appends n bytes to the connection's input.  0, -ENOMEM, or -ENOBUFS when
+ * the growth would pass the server's max_buffer. */
 static int in_append(conn_t *c, const char *p, size_t n)
 {
 	if (c->in_cap - c->in_len < n) {
+		server_t *srv = c->srv;
 		size_t cap = c->in_cap ? c->in_cap : 4096;
 		while (cap - c->in_len < n)
 			cap *= 2;
+		size_t acct = in_counted(cap);
+		if (acct > c->in_acct && srv->buffered - c->in_acct + acct > srv->max_buffer)
+			return -ENOBUFS;
 		char *q = realloc(c->in, cap);
 		if (!q)
 			return -ENOMEM;
 		c->in = q;
 		c->in_cap = cap;
+		srv->buffered = srv->buffered - c->in_acct + acct;
+		c->in_acct = acct;
 	}
 	memcpy(c->in + c->in_len, p, n);
 	c->in_len += n;
@@ -106,6 +134,44 @@ static void drop(conn_t *c, const char *why)
 	if (why)
 		server_log("dropping connection (%s)", why);
 	c->out.len = 0;
+	c->closing = 1;
+}
+
+/* Appends a literal reply to out; a failed growth only loses the reply. */
+static void put_text(rb_buf_t *b, const char *text)
+{
+	size_t n = strlen(text);
+	if (b->cap - b->len < n) {
+		size_t cap = b->len + n;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = 1;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, text, n);
+	b->len += n;
+}
+
+/* A request line that would pass max_buffer: the connection gets an error
+ * reply and is closed.  Logged at most once a second. */
+static void over_budget(conn_t *c)
+{
+	server_t *srv = c->srv;
+	srv->buffer_closed++;
+	uint64_t now = uv_now(srv->loop);
+	if (now - srv->buffer_log_ms >= 1000 || srv->buffer_closed == 1) {
+		server_log("closing connection (request buffers full: %zu MiB held by partial "
+			   "request lines, limit %zu MiB; %" PRIu64 " closed so far)",
+			   srv->buffered >> 20, srv->max_buffer >> 20, srv->buffer_closed);
+		srv->buffer_log_ms = now;
+	}
+	in_release(c);
+	c->in_len = 0;
+	put_text(&c->out, "{\"result\":false,\"log\":[\"request dropped: the backend's "
+			  "buffer for incoming requests is full\"]}\n");
 	c->closing = 1;
 }
 
@@ -146,6 +212,8 @@ static size_t scan_lines(conn_t *c, const char *p, size_t n, int *partial)
 		size_t len = (size_t)(nl - (p + off));
 		const char *line = p + off;
 		off += len + 1;
+		c->last_active = uv_now(c->srv->loop);
+		c->last_seq = ++c->srv->seq;
 		if (len > RB_MAX_LINE) {
 			too_long(c);
 			return n;
@@ -191,11 +259,8 @@ static void scan_held(conn_t *c)
 		too_long(c);
 	}
 	/* A long line's buffer is not kept for the connection's lifetime. */
-	if (!c->in_len && c->in_cap > 65536) {
-		free(c->in);
-		c->in = NULL;
-		c->in_cap = 0;
-	}
+	if (!c->in_len && c->in_cap > SERVER_IN_FREE)
+		in_release(c);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -317,9 +382,41 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		p += used;
 		n -= used;
 	}
-	if (n && in_append(c, p, n) < 0)
-		drop(c, "out of memory");
+	if (n) {
+		int rc = in_append(c, p, n);
+		if (rc == -ENOBUFS)
+			over_budget(c);
+		else if (rc < 0)
+			drop(c, "out of memory");
+	}
 	pump(c);
+}
+
+static void on_refused_close(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Over max_conns: accept (so the backlog does not fill) and close at once.
+ * Logged at most once a second, with the count. */
+static void refuse(server_t *srv, uv_stream_t *listener)
+{
+	uv_pipe_t *p = malloc(sizeof *p);
+	if (!p)
+		return;
+	uv_pipe_init(srv->loop, p, 0);
+	int rc = uv_accept(listener, (uv_stream_t *)p);
+	uv_close((uv_handle_t *)p, on_refused_close);
+	if (rc < 0)
+		return;
+	srv->refused++;
+	uint64_t now = uv_now(srv->loop);
+	if (srv->refused_logged == 0 || now - srv->refused_log_ms >= 1000) {
+		server_log("refusing connections (%u open, the limit; %" PRIu64
+			   " refused so far)", srv->nconns, srv->refused);
+		srv->refused_logged = srv->refused;
+		srv->refused_log_ms = now;
+	}
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -327,6 +424,10 @@ static void on_connection(uv_stream_t *listener, int status)
 	server_t *srv = listener->data;
 	if (status < 0) {
 		server_log("cannot accept connection (%s)", uv_strerror(status));
+		return;
+	}
+	if (srv->nconns >= srv->max_conns) {
+		refuse(srv, listener);
 		return;
 	}
 	conn_t *c = calloc(1, sizeof *c);
@@ -343,6 +444,9 @@ static void on_connection(uv_stream_t *listener, int status)
 	srv->conns = c;
 	srv->rb->conns_open++;
 	srv->rb->conns_total++;
+	srv->nconns++;
+	c->last_active = uv_now(srv->loop);
+	c->last_seq = ++srv->seq;
 	int rc = uv_accept(listener, (uv_stream_t *)&c->pipe);
 	if (rc < 0) {
 		server_log("cannot accept connection (%s)", uv_strerror(rc));
@@ -351,7 +455,62 @@ static void on_connection(uv_stream_t *listener, int status)
 	pump(c);
 }
 
-/* Drops transactions left idle by a pdns that went away without closing. */
+static int by_last_active(const void *a, const void *b)
+{
+	const conn_t *x = *(conn_t *const *)a, *y = *(conn_t *const *)b;
+	return x->last_seq < y->last_seq ? -1 : x->last_seq > y->last_seq;
+}
+
+/* Above idle_above connections: closes the longest-idle ones (see
+ * server.h), at most as many as bring the count back to idle_above. */
+static void close_idle(server_t *srv)
+{
+	if (srv->nconns <= srv->idle_above)
+		return;
+	uint64_t now = uv_now(srv->loop), limit = (uint64_t)srv->idle_timeout * 1000;
+	unsigned n = 0, open = 0;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		if (!c->closing && !c->closed) {
+			open++;
+			n += !c->busy && !c->rbc.tx && now - c->last_active >= limit;
+		}
+	if (open <= srv->idle_above || n == 0)
+		return;
+	conn_t **idle = malloc(n * sizeof *idle);
+	if (!idle)
+		return;
+	unsigned k = 0;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		if (!c->closing && !c->closed && !c->busy && !c->rbc.tx &&
+		    now - c->last_active >= limit)
+			idle[k++] = c;
+	qsort(idle, k, sizeof *idle, by_last_active);
+	unsigned excess = open - srv->idle_above, closed = 0;
+	for (unsigned i = 0; i < k && closed < excess; i++, closed++) {
+		conn_t *c = idle[i];
+		c->out.len = 0;
+		c->closing = 1;
+		if (c->writing) {
+			/* a peer that reads nothing would hold it for ever; the
+			 * write is cancelled (on_write runs before on_close) */
+			c->closed = 1;
+			if (c->reading)
+				uv_read_stop((uv_stream_t *)&c->pipe);
+			c->reading = 0;
+			uv_close((uv_handle_t *)&c->pipe, on_close);
+		} else {
+			pump(c); /* may free it: not touched again */
+		}
+	}
+	free(idle);
+	srv->idle_closed += closed;
+	server_log("closed %u idle connections (idle %u s or more; %u were open, above %u; "
+		   "%" PRIu64 " so far)", closed, srv->idle_timeout, open, srv->idle_above,
+		   srv->idle_closed);
+}
+
+/* Drops transactions left idle by a pdns that went away without closing,
+ * and idle connections above the threshold. */
 static void on_tick(uv_timer_t *t)
 {
 	server_t *srv = t->data;
@@ -359,6 +518,7 @@ static void on_tick(uv_timer_t *t)
 	for (conn_t *c = srv->conns; c; c = c->next)
 		if (!c->busy)
 			rb_conn_tick(srv->rb, &c->rbc, now);
+	close_idle(srv);
 }
 
 /* ---- signals and shutdown ---- */
@@ -432,6 +592,16 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	srv->rb = rb;
 	srv->conns = NULL;
 	srv->stopping = srv->listening = 0;
+	srv->nconns = 0;
+	srv->buffered = 0;
+	if (!srv->max_conns)
+		srv->max_conns = SERVER_MAX_CONNS;
+	if (!srv->idle_timeout)
+		srv->idle_timeout = SERVER_IDLE_TIMEOUT;
+	if (!srv->idle_above)
+		srv->idle_above = SERVER_IDLE_ABOVE;
+	if (!srv->max_buffer)
+		srv->max_buffer = SERVER_MAX_BUFFER;
 	if (strlen(path) >= sizeof srv->path) {
 		server_log("cannot use socket %s (path longer than %zu bytes)", path,
 			   sizeof srv->path - 1);

@@ -22,6 +22,8 @@
 #ifndef KYEDNS_SERVER_H
 #define KYEDNS_SERVER_H
 
+#include <stdint.h>
+
 #include <uv.h>
 
 #include "rb.h"
@@ -29,6 +31,37 @@
 #define SERVER_READ_CHUNK 65536
 #define SERVER_BACKLOG 4096
 #define SERVER_TICK_MS 5000 /* how often idle transactions are looked for */
+
+/*
+ * Resource limits (server_t fields; 0 in a field means its default).
+ *
+ * max_conns: connections open at once.  One more is accepted and closed at
+ * once (pdns's call on it fails; it reconnects on its next call).  pdns
+ * itself keeps one connection per distributor and receiver thread, one for
+ * the communicator, and one per API request, AXFR and pdnsutil run.
+ *
+ * idle_timeout and idle_above: pdns keeps its connections for its
+ * lifetime, idle for hours at quiet times, and closing the communicator's
+ * makes a primary or secondary pdns exit (its next write fails).  So idle
+ * connections are closed only while more than idle_above are open, the
+ * longest-idle first, and only as many as bring the count back to
+ * idle_above.  Idle means: no complete request for idle_timeout seconds,
+ * no open transaction, no deferred write running.  A partial line does not
+ * count as activity.
+ *
+ * max_buffer: the bytes all connections together may hold in request
+ * lines that are still arriving, beyond SERVER_IN_FREE each (so the input
+ * side holds at most max_buffer + max_conns * SERVER_IN_FREE).  A line
+ * that would pass it gets an error reply and its connection is closed;
+ * pdns's own requests are far below SERVER_IN_FREE except a big
+ * replaceRRSet or feedRecord.  The output side has backpressure (server.h
+ * above), and a peer that reads no replies is idle in the sense below.
+ */
+#define SERVER_MAX_CONNS 1024
+#define SERVER_IDLE_TIMEOUT 300 /* seconds */
+#define SERVER_IDLE_ABOVE 64
+#define SERVER_MAX_BUFFER (32u << 20)
+#define SERVER_IN_FREE 65536 /* input bytes per connection not counted */
 
 struct server_conn;
 
@@ -42,12 +75,24 @@ typedef struct server {
 	int listening;             /* listener is open (and path is ours) */
 	int stopping;              /* a signal arrived */
 	struct server_conn *conns; /* open connections (for shutdown) */
+	unsigned max_conns;        /* limits: set before server_start */
+	unsigned idle_timeout;     /* seconds */
+	unsigned idle_above;
+	size_t max_buffer;         /* bytes */
+	unsigned nconns;           /* connections open */
+	uint64_t seq;              /* counts connects and requests (idle order) */
+	size_t buffered;           /* input bytes counted against max_buffer */
+	uint64_t refused, idle_closed, buffer_closed; /* totals, for the log */
+	uint64_t refused_logged;   /* refused count at the last log line */
+	uint64_t refused_log_ms;   /* loop time of that line */
+	uint64_t buffer_log_ms;    /* loop time of the last max_buffer line */
 	char rbuf[SERVER_READ_CHUNK]; /* shared read buffer: each read is
 					 consumed inside its callback */
 } server_t;
 
 /*
- * Prepares the socket at path: refuses (-EADDRINUSE) when a live server
+ * Prepares the socket at path (srv's limit fields are kept; zero ones get
+ * their defaults): refuses (-EADDRINUSE) when a live server
  * answers on it, replaces a stale socket file, refuses (-EEXIST) to touch a
  * path that is not a socket; binds with mode 0660, changes the group to
  * group (a name or number) when group is not NULL, listens, and installs the

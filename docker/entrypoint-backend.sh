@@ -21,4 +21,7 @@ ep_bootstrap_zone
 ep_wait_store
 # A socket left by a killed backend would make bind() fail.
 [ -S "$KYEDNS_SOCKET" ] && rm -f "$KYEDNS_SOCKET"
+# The backend never needs the pdns API key: an env file shared with the
+# updater (KYEDNS_ENV_FILE) must not hand it over.
+unset KYEDNS_PDNS_API_KEY PDNS_API_KEY
 exec kyedns-backend "$@"

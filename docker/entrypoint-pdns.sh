@@ -39,6 +39,8 @@ if [ "${1:-}" = health ]; then
 fi
 
 [ -n "${PDNS_API_KEY:-}" ] || ep_die "PDNS_API_KEY is not set (kyedns-updater needs it to purge pdns's cache)"
+# A placeholder from documentation is no secret.
+[ "$PDNS_API_KEY" != CHANGE-ME ] || ep_die "PDNS_API_KEY is the placeholder CHANGE-ME; generate one: head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n'"
 mkdir -p "$PDNS_CONFIG_DIR"
 umask 077
 {

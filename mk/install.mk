@@ -7,7 +7,8 @@
 # Installs the three programs, the systemd units (ExecStart= rewritten to
 # BINDIR), sysusers.d and tmpfiles.d entries, the pdns drop-in that orders
 # pdns after the backend, the pdns.d snippets and /etc/default/kyedns.
-# Configuration files that already exist are never overwritten.  Nothing is
+# Configuration files that already exist are never overwritten; an existing
+# one whose pdns API key is the placeholder CHANGE-ME makes install fail.  Nothing is
 # started, enabled or created outside DESTDIR: the steps after installing
 # are printed at the end (and in README.md).
 
@@ -22,6 +23,11 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 PDNSDIR     ?= $(SYSCONFDIR)/powerdns/pdns.d
 INSTALL     ?= install
+# A fresh kyedns-api.conf and /etc/default/kyedns get one new random pdns API
+# key (the same in both).  Not when staging for a package (DESTDIR set): a
+# key baked into a package would be the same on every machine; the staged
+# api-key stays empty, so pdns refuses every API request until it is set.
+GENERATE_API_KEY ?= $(if $(DESTDIR),no,yes)
 
 INSTALL_BINS  := kyedns-backend kyedns-updater kyednsctl
 INSTALL_UNITS := kyedns-backend.service kyedns-updater.service
@@ -71,12 +77,31 @@ install: all
 		else $(INSTALL) -D -m 0644 pdns-conf/production/00-kyedns.conf "$(DESTDIR)$(PDNSDIR)/00-kyedns.conf" && \
 		     echo "installed $(PDNSDIR)/00-kyedns.conf"; fi; \
 	fi
-	$(call install_conf,pdns-conf/production/kyedns-api.conf,$(DESTDIR)$(PDNSDIR)/kyedns-api.conf,0640)
-	$(call install_conf,systemd/kyedns.default,$(DESTDIR)$(SYSCONFDIR)/default/kyedns,0600)
+	@api="$(DESTDIR)$(PDNSDIR)/kyedns-api.conf"; def="$(DESTDIR)$(SYSCONFDIR)/default/kyedns"; \
+	placeholder='^[[:space:]]*api-key[[:space:]]*=[[:space:]]*CHANGE-ME[[:space:]]*$$'; \
+	if [ -e "$$api" ] && grep -Eq "$$placeholder" "$$api"; then \
+		echo "error: $$api has api-key=CHANGE-ME, a published placeholder; set a random key there" \
+		     "and in KYEDNS_PDNS_API_KEY of $(SYSCONFDIR)/default/kyedns (see the comment above api-key)" >&2; \
+		exit 1; fi; \
+	key=; [ ! -e "$$def" ] || key=$$(sed -n 's/^[[:space:]]*KYEDNS_PDNS_API_KEY=//p' "$$def" | tail -n 1 | tr -d "\"'"); \
+	if [ "$$key" = CHANGE-ME ]; then \
+		echo "error: $$def has KYEDNS_PDNS_API_KEY=CHANGE-ME, a published placeholder; set a random key" >&2; exit 1; fi; \
+	case "$(GENERATE_API_KEY)" in yes) [ -n "$$key" ] || \
+		key=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') ;; *) key= ;; esac; \
+	umask 077; \
+	if [ -e "$$api" ]; then echo "keeping existing $(PDNSDIR)/kyedns-api.conf"; \
+	else sed -e "s/^api-key=$$/api-key=$$key/" pdns-conf/production/kyedns-api.conf > "$$api.tmp" && \
+		chmod 0640 "$$api.tmp" && mv "$$api.tmp" "$$api" && \
+		echo "installed $(PDNSDIR)/kyedns-api.conf$${key:+ (with a new random api-key)}" || exit 1; fi; \
+	if [ -e "$$def" ]; then echo "keeping existing $(SYSCONFDIR)/default/kyedns"; \
+	else $(INSTALL) -d "$$(dirname "$$def")" && \
+		sed -e "$${key:+s/^#KYEDNS_PDNS_API_KEY=$$/KYEDNS_PDNS_API_KEY=$$key/}" systemd/kyedns.default > "$$def.tmp" && \
+		chmod 0600 "$$def.tmp" && mv "$$def.tmp" "$$def" && \
+		echo "installed $(SYSCONFDIR)/default/kyedns$${key:+ (with the same api key)}" || exit 1; fi
 	@echo
 	@echo "Installed.  Next steps (see $(DOCDIR)/README.md):"
 	@echo "  systemd-sysusers kyedns.conf && systemd-tmpfiles --create kyedns.conf"
-	@echo "  chgrp pdns $(PDNSDIR)/kyedns-api.conf; set api-key there and KYEDNS_PDNS_API_KEY in $(SYSCONFDIR)/default/kyedns"
+	@echo "  chgrp pdns $(PDNSDIR)/kyedns-api.conf (its api-key must equal KYEDNS_PDNS_API_KEY in $(SYSCONFDIR)/default/kyedns; set both if empty)"
 	@echo "  sudo -u kyedns $(BINDIR)/kyednsctl zone add example.org --ns ns1.example.org --ns ns2.example.org --kind master"
 	@echo "  systemctl daemon-reload && systemctl enable --now kyedns-backend kyedns-updater && systemctl restart pdns"
 

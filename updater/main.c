@@ -250,6 +250,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot use pdns api %s (no --pdns-api-key)\n", cfg.pdns_api);
 		return 2;
 	}
+	/* The placeholder of the shipped kyedns-api.conf is no key: anyone who
+	 * read the docs could use the API with it. */
+	if (cfg.pdns_api && strcmp(cfg.pdns_api_key, "CHANGE-ME") == 0) {
+		fprintf(stderr, "refusing pdns api key CHANGE-ME (the shipped placeholder); "
+				"generate one: head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n'\n");
+		return 2;
+	}
 	cfg.max_conns = (unsigned)vals[0];
 	cfg.idle_timeout_ms = (unsigned)(vals[1] * 1000);
 	cfg.header_timeout_ms = (unsigned)(vals[2] * 1000);

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -425,6 +426,130 @@ static const char *req(rb_t *rb, rb_conn_t *c, rb_buf_t *out, const char *fmt, .
 
 /* Writes that cannot be said in case files: sizes, store changes behind a
  * transaction's back, a secondary zone's life. */
+/* Writes big TXT records, owners per txn, until the map is full (no
+ * growing); returns how many commits went in. */
+static int fill_map(store_t *s, uint32_t zid, size_t size, int owners, int *tag)
+{
+	static char big[60002];
+	int commits = 0;
+	memset(big, 'f', sizeof big);
+	big[0] = '"';
+	big[size - 1] = '"';
+	for (;;) {
+		store_txn_t *t;
+		int rc = store_txn_begin(s, 1, &t);
+		CHECK_OK(rc);
+		if (rc < 0)
+			return commits;
+		for (int i = 0; i < owners && rc == 0; i++) {
+			char o[64];
+			dname_t n;
+			snprintf(o, sizeof o, "f%d.full.test", (*tag)++);
+			name(&n, o);
+			rc = store_rr_add(t, zid, &n, RR_TXT, 60, big, size);
+		}
+		if (rc == 0)
+			rc = store_txn_commit(t);
+		else
+			store_txn_abort(t);
+		if (rc == ERR_MAPFULL)
+			return commits;
+		CHECK_OK(rc);
+		if (rc < 0)
+			return commits;
+		commits++;
+	}
+}
+
+/*
+ * Issue 10 item 17: setNotified on a full map grows the map and redoes the
+ * write (store.h's rule for every writer), instead of failing until some
+ * other writer grows it.  The map is filled while another process holds a
+ * read snapshot (so nothing the fill frees can be reused), until a direct
+ * setNotified commit gets ERR_MAPFULL.
+ */
+static void notified_on_full_map(const char *dir)
+{
+	char db[512];
+	snprintf(db, sizeof db, "%s/full", dir);
+	store_t *s;
+	store_txn_t *t;
+	CHECK_OK(store_open(&s, db, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	zone(t, "full.test.", STORE_KIND_MASTER, 2026010101);
+	uint32_t zid = zone_id_of(t, "full.test.");
+	CHECK_OK(store_txn_commit(t));
+
+	int to_child[2], to_parent[2];
+	if (pipe(to_child) != 0 || pipe(to_parent) != 0)
+		abort();
+	pid_t pid = fork();
+	if (pid == 0) {
+		store_t *c;
+		store_txn_t *r;
+		char b = 0;
+		close(to_child[1]);
+		close(to_parent[0]);
+		if (store_open(&c, db, 0) < 0 || store_txn_begin(c, 0, &r) < 0)
+			_exit(1);
+		if (write(to_parent[1], &b, 1) != 1)
+			_exit(1);
+		if (read(to_child[0], &b, 1) < 0) /* until the parent closes it */
+			_exit(1);
+		store_txn_abort(r);
+		store_close(c);
+		_exit(0);
+	}
+	close(to_child[0]);
+	close(to_parent[1]);
+	char b;
+	CHECK(read(to_parent[0], &b, 1) == 1);
+
+	int tag = 0;
+	fill_map(s, zid, 60000, 64, &tag);
+	fill_map(s, zid, 60000, 1, &tag);
+	fill_map(s, zid, 2000, 1, &tag);
+	fill_map(s, zid, 100, 1, &tag);
+	/* a direct setNotified commit now finds the map full */
+	int rc = 0;
+	for (int i = 0; i < 100000 && rc == 0; i++) {
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		rc = store_zone_set_notified(t, zid, (uint32_t)i + 1);
+		if (rc == 0)
+			rc = store_txn_commit(t);
+		else
+			store_txn_abort(t);
+	}
+	CHECK_RC(rc, ERR_MAPFULL);
+	store_stat_t before, after;
+	CHECK_OK(store_stat(s, &before));
+
+	rb_t rb;
+	rb_init(&rb, s);
+	rb_buf_t out = {0};
+	rb_conn_t c = {0};
+	const char *r = req(&rb, &c, &out, "{\"method\":\"setNotified\",\"parameters\":"
+			    "{\"id\":%u,\"serial\":2026010199}}", zid);
+	CHECK_STR(r, "{\"result\":true}\n");
+	CHECK_OK(store_stat(s, &after));
+	CHECK(after.map_size > before.map_size);
+	store_zone_t z;
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_OK(store_zone_get_by_id(t, zid, &z));
+	CHECK(z.notified_serial == 2026010199);
+	store_txn_abort(t);
+	rb_conn_close(&rb, &c);
+	rb_buf_free(&out);
+	rb_free(&rb);
+
+	close(to_child[1]);
+	int status;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(to_parent[0]);
+	store_close(s);
+}
+
 static void write_cases(rb_t *rb)
 {
 	rb_buf_t out = {0};
@@ -839,6 +964,7 @@ int main(void)
 	dnssec_cases(&rb);
 	write_cases(&rb);
 	fast_path_taken();
+	notified_on_full_map(dir);
 
 	rb_free(&rb);
 	store_close(s);
