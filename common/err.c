@@ -22,6 +22,9 @@ static const char *const project_msgs[] = {
 	[-(ERR_TXNFULL - ERR_BASE)] = "too many changes in one transaction",
 	[-(ERR_HOSTOWNED - ERR_BASE)] = "A and AAAA at a dynamic host's name belong to the host",
 	[-(ERR_TXN - ERR_BASE)] = "no such transaction, or another one is open",
+	[-(ERR_WEAKTOKEN - ERR_BASE)] = "token is too easy to guess: use 10 or more different "
+					"characters, mixed case and digits, or let kyednsctl "
+					"generate one",
 };
 
 const char *err_str(int err)

@@ -31,7 +31,8 @@ enum {
 	ERR_TXNFULL = -1016,    /* too many changes for one txn: split it */
 	ERR_HOSTOWNED = -1017,  /* A/AAAA at a dyndns host's name belong to the host */
 	ERR_TXN = -1018,        /* no such transaction, or another one is open */
-	ERR_LAST = -1019
+	ERR_WEAKTOKEN = -1019,  /* provided token is well-formed but guessable */
+	ERR_LAST = -1020
 };
 
 /* Returns a static string describing err (negative errno or ERR_*). Never NULL. */

@@ -490,6 +490,16 @@ int store_txn_renew(store_txn_t *t)
 		return -EINVAL;
 	if (t->locked)
 		return 0;
+	/* An earlier renew gave up its LMDB txn and then could not begin a
+	 * fresh one: begin now, or the handle would fail for ever. */
+	if (!t->txn) {
+		if ((rc = begin_locked(t->s, 0, &t->txn)) < 0) {
+			t->txn = NULL;
+			return rc;
+		}
+		t->locked = 1;
+		return 0;
+	}
 	pthread_rwlock_rdlock(&t->s->map_lock);
 	rc = mdb_txn_renew(t->txn);
 	if (rc == 0) {
@@ -1968,6 +1978,69 @@ int store_host_get(store_txn_t *t, const dname_t *name, store_host_t *out)
 	return host_decode(&v, out);
 }
 
+/* 1 if the apex NS RRset of zone z names name, 0 if not, or an error. */
+static int host_is_ns_of(store_txn_t *t, const store_zone_t *z, const dname_t *name)
+{
+	rtarget_t r;
+	store_rr_iter_t it;
+	store_rr_t rr;
+	MDB_val v;
+	dname_t target;
+	int rc;
+	if ((rc = rkey_build(&r, z->id, &z->name, &z->name)) < 0)
+		return rc;
+	if ((rc = rget(t, r.key, r.klen, &v)) < 0)
+		return rc == -ENOENT ? 0 : rc;
+	store_rr_iter_init(&it, v.mv_data, v.mv_size);
+	while ((rc = store_rr_next(&it, &rr)) == 1)
+		if (rr.type == RR_NS && dname_parse_pdns(&target, rr.data, rr.len) == 0 &&
+		    dname_equal(&target, name))
+			return 1;
+	return rc;
+}
+
+/*
+ * The names a new host must not take, because its token would then write
+ * the addresses of something it does not own: a name with any static
+ * RRset (the host's A/AAAA would replace or sit beside it), a name at or
+ * below a zone cut inside its zone (glue lives there), and a name server
+ * name of the apex NS set of its zone or of any zone above it in the store
+ * (resolvers reach the zone through that address).  ERR_CLASH for each, 0
+ * when free, or a store error.  NS records of delegations elsewhere in the
+ * zone are not searched (that would need a scan of the zone per host).
+ */
+static int host_name_refused(store_txn_t *t, const store_zone_t *z, const dname_t *name)
+{
+	store_zone_t y = *z;
+	dname_t up = *name;
+	rtarget_t r;
+	MDB_val v;
+	int rc;
+	for (int at_name = 1; !dname_equal(&up, &z->name); at_name = 0) {
+		if ((rc = rkey_build(&r, z->id, &z->name, &up)) < 0)
+			return rc;
+		rc = rget(t, r.key, r.klen, &v);
+		if (rc == 0 && (at_name ? v.mv_size > 0 : value_has(&v, RR_NS)))
+			return ERR_CLASH;
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (dname_parent(&up) < 0)
+			break;
+	}
+	for (;;) {
+		dname_t parent = y.name;
+		if ((rc = host_is_ns_of(t, &y, name)) != 0)
+			return rc < 0 ? rc : ERR_CLASH;
+		if (dname_parent(&parent) < 0)
+			return 0;
+		rc = store_zone_find(t, &parent, &y);
+		if (rc == ERR_NOZONE || rc == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+	}
+}
+
 int store_host_put(store_txn_t *t, const dname_t *name, const store_host_t *h)
 {
 	store_host_t nh = *h, old;
@@ -1986,17 +2059,8 @@ int store_host_put(store_txn_t *t, const dname_t *name, const store_host_t *h)
 		return rc;
 	if (dname_equal(name, &z.name))
 		return ERR_ISZONE;
-	{
-		rtarget_t r;
-		MDB_val v;
-		if ((rc = rkey_build(&r, z.id, &z.name, name)) < 0)
-			return rc;
-		rc = rget(t, r.key, r.klen, &v);
-		if (rc == 0 && (value_has(&v, RR_A) || value_has(&v, RR_AAAA) || value_has(&v, RR_CNAME)))
-			return ERR_CLASH;
-		if (rc < 0 && rc != -ENOENT)
-			return rc;
-	}
+	if ((rc = host_name_refused(t, &z, name)) < 0)
+		return rc;
 	nh.zone_id = z.id;
 	return host_write(t, name, &nh);
 }

@@ -291,7 +291,9 @@ void store_txn_abort(store_txn_t *txn);
 void store_txn_reset(store_txn_t *txn);
 
 /* Read txns only: take a fresh snapshot (after reset).  Returns 0 or an
- * error; adopts a grown map transparently. */
+ * error; adopts a grown map transparently.  A failed renew leaves txn
+ * reset and usable: the next renew tries again (txn still must be
+ * aborted at the end). */
 int store_txn_renew(store_txn_t *txn);
 
 /* ---- zones ---- */
@@ -459,8 +461,10 @@ int store_host_get(store_txn_t *txn, const dname_t *name, store_host_t *out);
  * Creates or replaces the host record (not its addresses).  A new host's
  * zone is the closest enclosing zone (ERR_NOZONE); h->zone_id is ignored
  * and an existing host keeps its zone.  Refuses the apex (ERR_ISZONE), and
- * a name that holds static A, AAAA or CNAME records in that zone
- * (ERR_CLASH).
+ * with ERR_CLASH a name whose addresses are not the host's to write: one
+ * that holds any static record in that zone, one at or below a zone cut
+ * (an NS RRset below the apex: glue), and a name server name of the apex
+ * NS RRset of that zone or of a zone above it in the store.
  */
 int store_host_put(store_txn_t *txn, const dname_t *name, const store_host_t *h);
 

@@ -59,7 +59,7 @@ int token_check_strength(const char *tok, size_t len)
 	for (unsigned p = pool; p > 1; p >>= 1)
 		bits++;
 	if (distinct < TOKEN_MIN_DISTINCT || most * 4 > len + 3 || bits * len < TOKEN_MIN_BITS)
-		return ERR_SHORTTOKEN;
+		return ERR_WEAKTOKEN;
 	return 0;
 }
 

@@ -41,8 +41,9 @@ int token_check(const char *tok, size_t len);
  * character more than a quarter of the token, and at least TOKEN_MIN_BITS
  * by the estimate length x floor(log2(size of the character classes used:
  * a-z 26, A-Z 26, 0-9 10, -_.~ 4)), e.g. 24 lowercase letters or 20 of
- * mixed case and digits.  Every generated token passes.  Else
- * ERR_SHORTTOKEN.  For tokens a person picks (host add --token, import). */
+ * mixed case and digits.  Every generated token passes.  Returns
+ * ERR_SHORTTOKEN where token_check() fails, else ERR_WEAKTOKEN for a
+ * guessable one.  For tokens a person picks (host add --token, import). */
 int token_check_strength(const char *tok, size_t len);
 
 /* Hashes len bytes of tok into out. */

@@ -82,13 +82,26 @@ const char *ctl_q(const char *s);
 
 /* ---- store ---- */
 
+/*
+ * The store opens.  None creates a file owned by root in a store that
+ * belongs to another user: run as root, the open takes the effective ids
+ * of the store directory's owner (util.c, open_store).  A directory we may
+ * not look into is "permission denied", never "no store".
+ */
+
 /* Opens the store for reading: a missing store is an error (printed), it
  * is never created.  A schema-1 store is opened for writing instead, which
  * migrates it (when permissions allow).  Returns 0 or CTL_EXIT_FAIL. */
 int ctl_open_read(ctl_t *c);
 
-/* Opens (creating if needed) the store for writing.  0 or CTL_EXIT_FAIL. */
+/* Opens an existing store for writing; a missing one is an error, so that
+ * a mistyped --db leaves nothing behind.  0 or CTL_EXIT_FAIL. */
 int ctl_open_write(ctl_t *c);
+
+/* Opens the store for writing, creating it if needed: only for the
+ * commands that create zones (zone add, autoprimary add).  0 or
+ * CTL_EXIT_FAIL. */
+int ctl_open_create(ctl_t *c);
 
 /* Runs fn in a write txn and commits.  On ERR_MAPFULL (from fn or the
  * commit) the txn is aborted, the map grown and fn run again.  On another
@@ -115,10 +128,14 @@ int ctl_zone_must(ctl_t *c, store_txn_t *txn, const char *text, dname_t *name,
 
 const char *ctl_kind_name(uint8_t kind);
 
-/* The type (RR_CNAME, RR_A or RR_AAAA, in that order of preference) of a
- * static record at name in zone zone_id that a host there would clash
- * with (the store refuses such a host), 0 if none, < 0 on a store error. */
-int ctl_host_clash(store_txn_t *txn, uint32_t zone_id, const dname_t *name);
+/* Why the store would refuse a new host name in its zone z (the rules of
+ * store_host_put: static records at the name, a zone cut above it, a name
+ * server name of z or a zone above): ERR_CLASH with the reason, e.g. "it
+ * has a static MX record in zone example.com.", in why (size bytes); 0 if
+ * none; another negative code on a store error.  Works in a read txn, so
+ * import can check a whole file first. */
+int ctl_host_refused(store_txn_t *txn, const store_zone_t *z, const dname_t *name, char *why,
+		     size_t size);
 
 /* Type mnemonic ("A", "TYPE65280"); static rotating buffer. */
 const char *ctl_type(uint16_t type);

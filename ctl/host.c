@@ -42,19 +42,17 @@ struct host_add {
 	addr_t v4, v6;
 };
 
-/* Explains why the store refused host name in zone z (or would). */
+/* Explains why the store refused host name (or would). */
 static int host_refused(ctl_t *c, store_txn_t *txn, int rc, const dname_t *name)
 {
 	store_zone_t z;
-	int clash;
+	char why[600];
+	int r;
 	if (rc == ERR_ISZONE)
 		return ctl_txn_fail(c, rc, "cannot add host %s: it is a zone apex", ctl_name(name));
 	if (rc == ERR_CLASH && store_zone_find(txn, name, &z) == 0 &&
-	    (clash = ctl_host_clash(txn, z.id, name)) > 0)
-		return ctl_txn_fail(c, rc,
-				    "cannot add host %s: it has a static %s record in zone %s; "
-				    "delete it first",
-				    ctl_name(name), ctl_type((uint16_t)clash), ctl_name(&z.name));
+	    (r = ctl_host_refused(txn, &z, name, why, sizeof why)) == ERR_CLASH)
+		return ctl_txn_fail(c, rc, "cannot add host %s: %s", ctl_name(name), why);
 	if (rc == ERR_CLASH)
 		return ctl_txn_fail(c, rc, "cannot add host %s: it clashes with a zone or its "
 					   "static records", ctl_name(name));
@@ -69,7 +67,8 @@ static int host_add_txn(ctl_t *c, store_txn_t *txn, void *arg)
 	store_zone_t z;
 	store_host_t old;
 	addr_t none = {0};
-	int changed, clash;
+	int changed;
+	char why[600];
 	int rc = store_zone_find(txn, &ha->name, &z);
 	if (rc < 0)
 		return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(&ha->name));
@@ -80,11 +79,11 @@ static int host_add_txn(ctl_t *c, store_txn_t *txn, void *arg)
 		return host_refused(c, txn, -EEXIST, &ha->name);
 	if (rc != -ENOENT)
 		return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(&ha->name));
-	/* The store refuses it too; checked here to name the record. */
-	if ((clash = ctl_host_clash(txn, z.id, &ha->name)) != 0)
-		return clash < 0 ? ctl_txn_fail(c, clash, "cannot add host %s",
-						ctl_name(&ha->name)) :
-				   host_refused(c, txn, ERR_CLASH, &ha->name);
+	/* The store refuses it too; checked here to say why. */
+	if ((rc = ctl_host_refused(txn, &z, &ha->name, why, sizeof why)) == ERR_CLASH)
+		return ctl_txn_fail(c, rc, "cannot add host %s: %s", ctl_name(&ha->name), why);
+	if (rc < 0)
+		return ctl_txn_fail(c, rc, "cannot add host %s", ctl_name(&ha->name));
 	if ((rc = store_host_put(txn, &ha->name, &ha->h)) < 0)
 		return host_refused(c, txn, rc, &ha->name);
 	/* The host's addresses are written only by store_host_update.  now 0
@@ -109,7 +108,8 @@ int cmd_host_add(ctl_t *c, ctl_args_t *a)
 	if (parse_host(&ha.name, a->pos[0]))
 		return CTL_EXIT_FAIL;
 	if (token) {
-		if ((rc = token_check(token, strlen(token))) < 0)
+		/* A person picked it: refuse what a guesser tries first. */
+		if ((rc = token_check_strength(token, strlen(token))) < 0)
 			return ctl_fail(rc, "bad --token for host %s", ctl_name(&ha.name));
 	} else {
 		token_generate(generated);

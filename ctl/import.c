@@ -8,26 +8,43 @@
  * characters.  Addresses may come in either order, at most one per family.
  *
  * All or nothing, as far as the input goes: the whole file is validated
- * first -- syntax, tokens, addresses, every host inside a zone and not an
- * apex, not already in the store, not at a static A/AAAA/CNAME, not twice
- * in the file --
- * against one read snapshot, and the first bad line is reported as
- * "FILE:LINE: ..." with nothing written (a duplicate is reported at its
- * later line).  Only then are the hosts loaded, sorted by name (see
- * ref_cmp), in transactions of IMPORT_BATCH hosts, with syncing deferred to
- * one store_sync() at the end (STORE_NOSYNC).  A failure while loading can
- * then only come from the store itself or from a concurrent writer (someone
- * added one of the hosts in between).  Batches committed before it stay
- * (their generated tokens are already printed), the failing one is rolled
+ * first -- syntax, tokens (token_check_strength: a person picked them),
+ * addresses, every host inside a zone and not an apex, not at a name the
+ * store refuses (store_host_put), not twice in the file -- against one read
+ * snapshot, and the first bad line is reported as "FILE:LINE: ..." with
+ * nothing written (a duplicate is reported at its later line).  Only then
+ * are the hosts loaded, sorted by name (see ref_cmp), in transactions of
+ * IMPORT_BATCH hosts, with syncing deferred to one store_sync() at the end
+ * (STORE_NOSYNC).  A failure while loading can then only come from the
+ * store itself or from a concurrent writer (someone added one of the hosts
+ * in between).  Batches committed before it stay, the failing one is rolled
  * back, and the error says how many hosts were imported (`host list` shows
  * which: loading goes in name order, not file order).
  *
- * Output: for each generated token a line "FQDN TOKEN" on stdout as its
- * batch commits (in name order), then "# imported N hosts ..." (so the
- * output is itself an import file).  With --json one object
- * {"tokens":[{"host","token"}...],"imported":N,"generated":M}, streamed so
- * a million tokens need no memory.  Progress goes to stderr every
- * IMPORT_PROGRESS hosts for big files.
+ * Interruption loses no token.  A generated token exists only in our
+ * memory until it is printed, so each batch's tokens are written to stdout
+ * (flushed, and fsync'd when stdout is a file) BEFORE the batch commits; a
+ * batch whose tokens cannot be written is not committed.  A kill between
+ * the two leaves printed tokens of hosts that are not in the store; they
+ * are harmless (no host has that hash) and a rerun prints new ones.
+ *
+ * Rerunning is therefore the way to finish an interrupted import: a host
+ * already in the store is skipped, not refused, when its line agrees with
+ * it -- the line gives no token (the run that created the host printed
+ * its token), or gives the token the host already has.  A line whose token
+ * differs from the stored one is refused as "already exists".  A skipped
+ * host is left exactly as it is (addresses of its line are not applied).
+ * For each host, the token printed last is the one in the store.
+ *
+ * Output: for each generated token a line "FQDN TOKEN" on stdout, batch by
+ * batch (in name order); "# skipped FQDN: already in the store" for each
+ * skipped host; at the end "# imported N hosts ..." (so the output is
+ * itself an import file).  If a batch fails after its tokens were printed,
+ * "# NOT imported: the N hosts above ..." says so.  With --json one object
+ * {"tokens":[{"host","token"}...],"imported":N,"generated":M,"skipped":S},
+ * streamed so a million tokens need no memory; after a failed batch it also
+ * has "void":K: the last K tokens belong to hosts that were not imported.
+ * Progress goes to stderr every IMPORT_PROGRESS hosts for big files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +78,7 @@ struct ref {
 	size_t keyoff;
 	uint32_t lineno;
 	uint8_t generate; /* no token given: draw one */
+	uint8_t skip;     /* already in the store as the line says: leave it */
 };
 
 struct import {
@@ -77,7 +95,8 @@ struct import {
 	size_t from, to;
 	char (*tokens)[TOKEN_GEN_LEN + 1]; /* generated, per batch slot; "" if given */
 	uint64_t created;
-	size_t imported, generated;
+	size_t imported, generated, skipped;
+	size_t printed; /* tokens written to stdout, committed or not */
 	uint32_t fail_line;
 };
 
@@ -145,7 +164,7 @@ static int parse_line(const char *s, size_t n, struct line *l, char *what, size_
 		} else if (addr_parse(&a, f[1], fl[1]) == 0 ||
 			   (looks_like_addr(f[1], fl[1]) && token_check(f[1], fl[1]) < 0)) {
 			i = 1; /* no token field: addresses start here */
-		} else if ((rc = token_check(f[1], fl[1])) < 0) {
+		} else if ((rc = token_check_strength(f[1], fl[1])) < 0) {
 			snprintf(what, size, "bad token for host %s", ctl_name(&l->name));
 			return rc;
 		} else {
@@ -282,8 +301,8 @@ static int validate(ctl_t *c, struct import *im)
 {
 	store_txn_t *txn;
 	uint32_t lineno = 0;
-	char what[512];
-	int rc = 0;
+	char what[1024], why[600];
+	int rc = 0, skip;
 
 	if (ctl_read_begin(c, &txn))
 		return CTL_EXIT_FAIL;
@@ -300,17 +319,26 @@ static int validate(ctl_t *c, struct import *im)
 			rc = store_zone_find(txn, &l.name, &z);
 			if (rc == 0 && dname_equal(&z.name, &l.name))
 				rc = ERR_ISZONE;
+			skip = 0;
 			if (rc == 0) {
 				rc = store_host_get(txn, &l.name, &h);
-				rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
+				if (rc == 0 && l.token &&
+				    !token_verify(h.token_hash, l.token, l.toklen)) {
+					snprintf(what, sizeof what,
+						 "host %s already exists with another token",
+						 ctl_name(&l.name));
+					rc = -EEXIST;
+					goto bad;
+				}
+				/* A rerun after an interruption: leave it as it is. */
+				skip = rc == 0;
+				rc = rc == -ENOENT || rc == 0 ? 0 : rc;
 			}
-			if (rc == 0 && (rc = ctl_host_clash(txn, z.id, &l.name)) > 0) {
-				snprintf(what, sizeof what,
-					 "cannot import host %s: it has a static %s record in "
-					 "zone %s",
-					 ctl_name(&l.name), ctl_type((uint16_t)rc),
-					 ctl_name(&z.name));
-				rc = ERR_CLASH;
+			if (rc == 0 && !skip &&
+			    (rc = ctl_host_refused(txn, &z, &l.name, why, sizeof why)) ==
+				    ERR_CLASH) {
+				snprintf(what, sizeof what, "cannot import host %s: %s",
+					 ctl_name(&l.name), why);
 				goto bad;
 			}
 			if (rc < 0) {
@@ -324,7 +352,8 @@ static int validate(ctl_t *c, struct import *im)
 				snprintf(what, sizeof what, "cannot import");
 				goto bad;
 			}
-			im->refs[im->nrefs++] = (struct ref){off, im->nkeys, lineno, !l.token};
+			im->refs[im->nrefs++] =
+				(struct ref){off, im->nkeys, lineno, !l.token, (uint8_t)skip};
 			im->keys[im->nkeys] = l.name.len;
 			memcpy(im->keys + im->nkeys + 1, l.name.key, l.name.len);
 			im->nkeys += 1 + (size_t)l.name.len;
@@ -364,6 +393,8 @@ static int import_txn(ctl_t *c, store_txn_t *txn, void *arg)
 		const char *tok = im->tokens[i - im->from];
 		int rc;
 
+		if (im->refs[i].skip)
+			continue;
 		reparse(im, i, &l);
 		if (l.token)
 			token_hash(l.token, l.toklen, h.token_hash);
@@ -395,9 +426,12 @@ static int import_txn(ctl_t *c, store_txn_t *txn, void *arg)
 	return 0;
 }
 
-/* Prints the generated tokens of the batch just committed. */
-static void print_batch(ctl_t *c, struct import *im)
+/* Writes the generated tokens of the batch about to be committed, and
+ * makes sure they left the process (and, for a file, reached its disk):
+ * a token must be out before its host exists.  0 or a negative errno. */
+static int print_batch(ctl_t *c, struct import *im)
 {
+	struct stat st;
 	for (size_t i = im->from; i < im->to; i++) {
 		const char *tok = im->tokens[i - im->from];
 		struct line l;
@@ -405,21 +439,53 @@ static void print_batch(ctl_t *c, struct import *im)
 			continue;
 		reparse(im, i, &l);
 		if (c->json)
-			printf("%s{\"host\":\"%s\",\"token\":\"%s\"}", im->generated ? "," : "",
+			printf("%s{\"host\":\"%s\",\"token\":\"%s\"}", im->printed ? "," : "",
 			       ctl_name(&l.name), tok);
 		else
 			printf("%s %s\n", ctl_name(&l.name), tok);
-		im->generated++;
+		im->printed++;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return -EIO;
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && fsync(STDOUT_FILENO) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The hosts already in the store that the file agrees with (a rerun);
+ * printed before anything is loaded. */
+static void print_skipped(ctl_t *c, struct import *im)
+{
+	for (size_t i = 0; i < im->nrefs; i++) {
+		struct line l;
+		if (!im->refs[i].skip)
+			continue;
+		im->skipped++;
+		if (c->json)
+			continue;
+		reparse(im, i, &l);
+		printf("# skipped %s: already in the store\n", ctl_name(&l.name));
 	}
 }
 
 static void print_end(ctl_t *c, struct import *im)
 {
-	if (c->json)
-		printf("],\"imported\":%zu,\"generated\":%zu}\n", im->imported, im->generated);
-	else
-		printf("# imported %zu hosts from %s (%zu tokens generated)\n", im->imported,
-		       ctl_q(im->file), im->generated);
+	size_t void_ = im->printed - im->generated;
+	if (c->json) {
+		printf("],\"imported\":%zu,\"generated\":%zu,\"skipped\":%zu", im->imported,
+		       im->generated, im->skipped);
+		if (void_)
+			printf(",\"void\":%zu", void_);
+		printf("}\n");
+		return;
+	}
+	if (void_)
+		printf("# NOT imported: the last %zu hosts with tokens above (their batch was "
+		       "rolled back; those tokens are void)\n",
+		       void_);
+	printf("# imported %zu hosts from %s (%zu tokens generated, %zu skipped as already "
+	       "in the store)\n",
+	       im->imported, ctl_q(im->file), im->generated, im->skipped);
 }
 
 int cmd_host_import(ctl_t *c, ctl_args_t *a)
@@ -446,14 +512,28 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 	}
 	if (c->json)
 		printf("{\"tokens\":[");
+	print_skipped(c, &im);
 	for (im.from = 0; im.from < im.nrefs; im.from = im.to) {
+		size_t gen = 0, skipped = 0;
 		im.to = im.from + IMPORT_BATCH < im.nrefs ? im.from + IMPORT_BATCH : im.nrefs;
 		/* Tokens are drawn before the txn so a redo reuses them. */
 		for (size_t i = im.from; i < im.to; i++) {
-			if (im.refs[i].generate)
+			if (im.refs[i].generate && !im.refs[i].skip) {
 				token_generate(im.tokens[i - im.from]);
-			else
+				gen++;
+			} else {
 				im.tokens[i - im.from][0] = '\0';
+				skipped += im.refs[i].skip;
+			}
+		}
+		if ((rc = print_batch(c, &im)) < 0) {
+			/* Never commit a host whose token we could not hand out. */
+			store_sync(c->store);
+			status = ctl_fail(rc,
+					  "cannot write the tokens to stdout; %zu hosts imported, "
+					  "the rest not",
+					  im.imported);
+			goto out;
 		}
 		if (ctl_write(c, import_txn, &im)) {
 			/* the batches already committed (their tokens printed) must
@@ -464,13 +544,13 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 			status = CTL_EXIT_FAIL;
 			goto out;
 		}
-		im.imported += im.to - im.from;
-		print_batch(c, &im);
+		im.imported += im.to - im.from - skipped;
+		im.generated += gen;
 		if (im.nrefs >= IMPORT_PROGRESS &&
-		    im.imported / IMPORT_PROGRESS != im.from / IMPORT_PROGRESS) {
+		    im.to / IMPORT_PROGRESS != im.from / IMPORT_PROGRESS) {
 			fflush(stdout);
 			fprintf(stderr, "kyednsctl: %s: %zu of %zu hosts imported\n", ctl_q(im.file),
-				im.imported, im.nrefs);
+				im.to, im.nrefs);
 		}
 	}
 	if ((rc = store_sync(c->store)) < 0) {

@@ -134,7 +134,9 @@ static void usage(FILE *f)
 		   "record add/del: the zone is --zone, else the closest enclosing zone\n"
 		   "(a DS at a zone apex: the parent zone); CONTENT may be several words.\n"
 		   "host import reads one host per line: FQDN [TOKEN|-] [IPV4] [IPV6];\n"
-		   "'#' starts a comment; a missing or '-' token is generated and printed.\n"
+		   "'#' starts a comment; a missing or '-' token is generated and printed\n"
+		   "before its host is stored; rerunning an interrupted import skips the\n"
+		   "hosts already in.  Tokens given by hand must look random.\n"
 		   "Errors are one line on stderr; exit status 1, or 2 for usage errors.\n",
 		CTL_DEFAULT_DB);
 }

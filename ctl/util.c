@@ -2,10 +2,13 @@
  * util - errors, store access, and output helpers of kyednsctl (ctl.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "err.h"
@@ -88,13 +91,58 @@ const char *ctl_q(const char *s)
 
 /* ---- store ---- */
 
+/* Why dir holds no store we can open: 0 if data.mdb is there after all,
+ * else the negative errno of looking (-EACCES when we may not look). */
+static int probe_store(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (stat(dir, &st) != 0 || stat(path, &st) != 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Root runs kyednsctl as often as the service user does.  Every open of an
+ * LMDB store may create lock.mdb, the first one data.mdb, and a write open
+ * migrates a schema-1 store; made by root with mode 0640, those files would
+ * lock the daemons (running as the store's owner) out.  So root opens a
+ * store directory that belongs to another user with that user's effective
+ * uid and gid: what the open creates is theirs, and root sees the store as
+ * its owner does.  The ids return to root right after the open (the files
+ * stay open), so zone import can still run pdnsutil as root.  Returns
+ * store_open's result, with -ENOENT turned into the real reason when data.mdb
+ * cannot even be looked at (-EACCES: "permission denied", not "no store").
+ */
+static int open_store(ctl_t *c, unsigned flags)
+{
+	struct stat st;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int rc, as_owner = uid == 0 && stat(c->db, &st) == 0 && st.st_uid != 0;
+
+	if (as_owner && (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0)) {
+		rc = -errno;
+		if (setegid(gid) < 0)
+			abort(); /* root may always return to itself */
+		return rc;
+	}
+	rc = store_open(&c->store, c->db, flags);
+	if (rc == -ENOENT && probe_store(c->db) == -EACCES)
+		rc = -EACCES;
+	if (as_owner && (seteuid(uid) < 0 || setegid(gid) < 0))
+		abort();
+	return rc;
+}
+
 int ctl_open_read(ctl_t *c)
 {
-	int rc = store_open(&c->store, c->db, STORE_RDONLY);
+	int rc = open_store(c, STORE_RDONLY);
 	/* A schema-1 store is migrated by the first open with write access
 	 * (store.h); a read command takes that step too when it may write,
 	 * so that an upgrade needs no special command. */
-	if (rc == ERR_VERSION && store_open(&c->store, c->db, 0) == 0)
+	if (rc == ERR_VERSION && open_store(c, 0) == 0)
 		return 0;
 	if (rc == -ENOENT)
 		return ctl_fail(rc, "no store in %s; create it with zone add", ctl_q(c->db));
@@ -105,7 +153,17 @@ int ctl_open_read(ctl_t *c)
 
 int ctl_open_write(ctl_t *c)
 {
-	int rc = store_open(&c->store, c->db, STORE_CREATE | c->open_flags);
+	int rc = open_store(c, c->open_flags);
+	if (rc == -ENOENT)
+		return ctl_fail(rc, "no store in %s; create it with zone add", ctl_q(c->db));
+	if (rc < 0)
+		return ctl_fail(rc, "cannot open store %s", ctl_q(c->db));
+	return 0;
+}
+
+int ctl_open_create(ctl_t *c)
+{
+	int rc = open_store(c, STORE_CREATE | c->open_flags);
 	if (rc < 0)
 		return ctl_fail(rc, "cannot open store %s", ctl_q(c->db));
 	return 0;
@@ -179,23 +237,83 @@ int ctl_zone_must(ctl_t *c, store_txn_t *txn, const char *text, dname_t *name,
 	return 0;
 }
 
-int ctl_host_clash(store_txn_t *txn, uint32_t zone_id, const dname_t *name)
+/* 1 if the apex NS RRset of zone z names name, 0 if not, < 0 on error. */
+static int is_ns_of(store_txn_t *txn, const store_zone_t *z, const dname_t *name)
 {
 	store_rr_iter_t it;
 	store_rr_t rr;
-	uint16_t found = 0;
-	int rc = store_name_get(txn, zone_id, name, &it);
+	dname_t target;
+	int rc = store_name_get(txn, z->id, &z->name, &it);
 	if (rc == -ENOENT)
 		return 0;
-	if (rc < 0)
+	while (rc >= 0 && (rc = store_rr_next(&it, &rr)) == 1)
+		if (rr.type == RR_NS && dname_parse_pdns(&target, rr.data, rr.len) == 0 &&
+		    dname_equal(&target, name))
+			return 1;
+	return rc;
+}
+
+int ctl_host_refused(store_txn_t *txn, const store_zone_t *z, const dname_t *name, char *why,
+		     size_t size)
+{
+	store_rr_iter_t it;
+	store_rr_t rr;
+	store_zone_t y = *z;
+	dname_t up = *name;
+	uint16_t found = 0;
+	int rc = store_name_get(txn, z->id, name, &it);
+	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	while ((rc = store_rr_next(&it, &rr)) == 1) {
-		if (rr.type == RR_CNAME)
-			return RR_CNAME;
-		if ((rr.type == RR_A || rr.type == RR_AAAA) && !found)
+	while (rc == 0 && (rc = store_rr_next(&it, &rr)) == 1) {
+		/* Name the type that explains most: a CNAME, an address, else any. */
+		if (rr.type == RR_CNAME || !found ||
+		    (found != RR_CNAME && (rr.type == RR_A || rr.type == RR_AAAA) &&
+		     found != RR_A && found != RR_AAAA))
 			found = rr.type;
 	}
-	return rc < 0 ? rc : found;
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (found) {
+		snprintf(why, size, "it has a static %s record in zone %s; delete it first",
+			 ctl_type(found), ctl_name(&z->name));
+		return ERR_CLASH;
+	}
+	while (dname_parent(&up) == 0 && !dname_equal(&up, &z->name) &&
+	       dname_is_below(&up, &z->name)) {
+		rc = store_name_get(txn, z->id, &up, &it);
+		if (rc == -ENOENT)
+			continue;
+		while (rc >= 0 && (rc = store_rr_next(&it, &rr)) == 1) {
+			if (rr.type == RR_NS) {
+				snprintf(why, size,
+					 "it is at or below the delegation %s in zone %s "
+					 "(glue is not a host's)",
+					 ctl_name(&up), ctl_name(&z->name));
+				return ERR_CLASH;
+			}
+		}
+		if (rc < 0)
+			return rc;
+	}
+	for (;;) {
+		dname_t parent = y.name;
+		if ((rc = is_ns_of(txn, &y, name)) != 0) {
+			if (rc < 0)
+				return rc;
+			snprintf(why, size,
+				 "it is a name server (NS) of zone %s; its address is not a "
+				 "host's to set",
+				 ctl_name(&y.name));
+			return ERR_CLASH;
+		}
+		if (dname_parent(&parent) < 0)
+			return 0;
+		rc = store_zone_find(txn, &parent, &y);
+		if (rc == ERR_NOZONE || rc == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+	}
 }
 
 const char *ctl_type(uint16_t type)

@@ -343,7 +343,7 @@ int cmd_zone_add(ctl_t *c, ctl_args_t *a)
 	z->rname = rname;
 	z->rname_len = (uint8_t)strlen(rname);
 
-	if (ctl_open_write(c) || ctl_write(c, zone_add_txn, &za))
+	if (ctl_open_create(c) || ctl_write(c, zone_add_txn, &za))
 		return CTL_EXIT_FAIL;
 	/* Report the zone as committed (the commit set the serial). */
 	store_txn_t *txn;
@@ -1114,7 +1114,7 @@ static int autoprimary_add_txn(ctl_t *c, store_txn_t *txn, void *arg)
 int cmd_autoprimary_add(ctl_t *c, ctl_args_t *a)
 {
 	struct autoprimary ap;
-	if (parse_autoprimary(&ap, a) || ctl_open_write(c) ||
+	if (parse_autoprimary(&ap, a) || ctl_open_create(c) ||
 	    ctl_write(c, autoprimary_add_txn, &ap))
 		return CTL_EXIT_FAIL;
 	if (c->json) {

@@ -44,7 +44,8 @@ def fill(ctl):
         ("www.other.test", "A", "192.0.2.80"),
     ]:
         ctl.run("record", "add", *args)
-    ctl.run("host", "add", "home.example.com", "--token", "t" * 24, "--ipv4", "192.0.2.5")
+    ctl.run("host", "add", "home.example.com", "--token", "home-Token-0123456789xyz",
+            "--ipv4", "192.0.2.5")
 
 
 @pytest.fixture(scope="module")
@@ -476,8 +477,8 @@ def test_socket_sees_writes_and_map_growth(backend, ctl, tmp_path):
     c = RbClient(backend.sock)
     assert c.call("lookup", qtype="A", qname="h1.example.com.", **{"zone-id": -1}) == {"result": []}
     # ~160 bytes a host: 500k hosts outgrow the 64 MiB first map
-    lines = ["h%d.example.com %s 10.%d.%d.%d" % (i, "x" * 20 + str(i), i // 62500,
-                                                (i // 250) % 250, i % 250 + 1)
+    lines = ["h%d.example.com Tok-%06d-aBcDeFgHiJkLmN 10.%d.%d.%d" % (i, i, i // 62500,
+                                                                   (i // 250) % 250, i % 250 + 1)
              for i in range(500000)]
     f = tmp_path / "hosts.txt"
     f.write_text("\n".join(lines) + "\n")

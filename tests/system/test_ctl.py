@@ -14,7 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import binary
+from conftest import Ctl, binary
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 ERR_RE = re.compile(r"^kyednsctl: .+ \([^()]+(\([^()]*\))?[^()]*\)$")
@@ -327,7 +327,8 @@ def test_host_clashes_with_cname(ctl, zone):
 def test_host_list_and_tokens_never_shown(ctl, zone):
     ctl.run("zone", "add", "example.net", "--ns", "ns1.example.com")
     tokens = [ctl.json("host", "add", "a.example.com", "--ipv4", "192.0.2.1")["token"],
-              ctl.json("host", "add", "b.example.com", "--token", "b" * 25)["token"],
+              ctl.json("host", "add", "b.example.com",
+                       "--token", "b-Token-0123456789abcdefg")["token"],
               ctl.json("host", "add", "c.example.net", "--ipv6", "2001:db8::c")["token"]]
     tokens.append(ctl.json("host", "token", "a.example.com")["token"])
     hosts = ctl.json("host", "list")
@@ -515,7 +516,7 @@ def test_import_good_file(ctl, zone, tmp_path):
 
 def test_import_human_output_and_ttl(ctl, zone, tmp_path):
     f = tmp_path / "hosts.txt"
-    f.write_text("a.example.com\nb.example.com %s 192.0.2.2\n" % ("t" * 24))
+    f.write_text("a.example.com\nb.example.com b-Token-0123456789abcdefg 192.0.2.2\n")
     p = ctl.run("host", "import", str(f), "--ttl", "30")
     lines = p.stdout.splitlines()
     assert len(lines) == 2
@@ -535,7 +536,7 @@ def test_import_human_output_and_ttl(ctl, zone, tmp_path):
     ("x..example.com", "invalid domain name"),
     ("x.example.org", "outside every zone"),
     ("example.com", "zone apex"),
-    ("keep.example.com", "already exists"),           # already in the store
+    ("keep.example.com Other-Token-0123456789abc", "already exists"),  # another token
     ("alias.example.com", "CNAME"),                   # would sit beside a CNAME
     ("ok1.example.com", "already exists"),            # twice in the file
     ("a b c d e", "invalid argument"),
@@ -559,7 +560,8 @@ def test_import_missing_file_and_empty_file(ctl, zone, tmp_path):
     assert "not found" in fail(ctl, "host", "import", str(tmp_path / "nope.txt"))
     f = tmp_path / "empty.txt"
     f.write_text("")
-    assert ctl.json("host", "import", str(f)) == {"tokens": [], "imported": 0, "generated": 0}
+    assert ctl.json("host", "import", str(f)) == {"tokens": [], "imported": 0, "generated": 0,
+                                                 "skipped": 0}
     f.write_text("# only comments\n\n   \n")
     assert ctl.json("host", "import", str(f))["imported"] == 0
 
@@ -577,7 +579,7 @@ def test_import_big_file_grows_map(ctl, zone, store, tmp_path):
     n = 400000
     f = tmp_path / "big.txt"
     with open(f, "w") as out:
-        out.write("".join("b%06d.example.com tok-%020d 10.%d.%d.%d 2001:db8::%x:%x\n"
+        out.write("".join("b%06d.example.com Tok-%06d-aBcDeFgHiJkLmN 10.%d.%d.%d 2001:db8::%x:%x\n"
                           % (i, i, i >> 16, (i >> 8) & 255, i & 255, i >> 16, i & 0xffff)
                           for i in range(n)))
     p = ctl.run("--json", "host", "import", str(f))
@@ -674,12 +676,12 @@ def test_soa_names_over_255_refused(ctl):
 def test_import_digit_token_and_no_token_echo(ctl, tmp_path):
     ctl.run("zone", "add", "example.com", "--ns", "ns1.example.com")
     f = tmp_path / "hosts.txt"
-    f.write_text("d2.example.com 98765432109876543210999 192.0.2.4\n")
+    f.write_text("d2.example.com 98765432109876543210987654321098 192.0.2.4\n")
     ctl.run("host", "import", str(f))
     assert ctl.json("host", "show", "d2.example.com")["ipv4"] == "192.0.2.4"
-    f.write_text("d3.example.com 9876543210.9876543210.9 192.0.2.5 192.0.2.777\n")
+    f.write_text("d3.example.com 9876543210.9876543210.98765432109 192.0.2.5 192.0.2.777\n")
     line = ctl.fail("host", "import", str(f))
-    assert "192.0.2.777" in line and "9876543210.9876543210.9" not in line
+    assert "192.0.2.777" in line and "9876543210.9876543210.98765432109" not in line
     f.write_text("d4.example.com 1.2.3.999\n")
     line = ctl.fail("host", "import", str(f))
     assert "1.2.3.999" not in line
@@ -1145,3 +1147,247 @@ def test_read_command_migrates_schema1_store(ctl, store):
     child = records(ctl, "dyn.example.test")
     assert child[("home.dyn.example.test.", "A")] == [(60, "203.0.113.5")]
     assert ctl.json("host", "show", "home.dyn.example.test")["zone"] == "dyn.example.test."
+
+
+# ---- hardening (issue 10: items 6, 7, 12, 15) ----
+
+def test_host_refused_at_infrastructure(ctl, zone, tmp_path):
+    """Item 6: a host's token writes the A/AAAA at its name, so no host may
+    take a name server name, a name below a zone cut (glue), or a name with
+    any static record; and a zone may not be added over a host."""
+    ctl.run("record", "add", "mx.example.com", "MX", "10 mail.example.net.")
+    ctl.run("record", "add", "txt.example.com", "TXT", "hello")
+    ctl.run("record", "add", "sub.example.com", "NS", "ns.sub.example.com.")
+    ctl.run("zone", "add", "child.example.com", "--ns", "ns1.example.com")
+    ctl.run("zone", "ns", "example.com", "ns1.example.com", "ns2.example.net",
+            "ns.child.example.com")
+    for name, want in [("ns1.example.com", "name server (NS) of zone example.com."),
+                       ("NS1.Example.COM.", "name server (NS) of zone example.com."),
+                       ("ns.child.example.com", "name server (NS) of zone example.com."),
+                       ("ns.sub.example.com", "delegation sub.example.com."),
+                       ("a.ns.sub.example.com", "delegation sub.example.com."),
+                       ("sub.example.com", "static NS record"),
+                       ("mx.example.com", "static MX record"),
+                       ("txt.example.com", "static TXT record")]:
+        line = fail(ctl, "host", "add", name, "--ipv4", "192.0.2.66")
+        assert want in line and "(record clashes" in line, line
+        fail(ctl, "host", "show", name)
+        f = tmp_path / "hosts.txt"
+        f.write_text("ok.example.com\n%s\n" % name)
+        line = fail(ctl, "host", "import", str(f))
+        assert line.startswith("kyednsctl: %s:2: " % f) and want in line, line
+    assert ctl.json("host", "list") == []
+    assert records(ctl, zone).get(("ns1.example.com.", "A")) is None
+    # the same names are fine once they are not infrastructure
+    ctl.run("zone", "ns", "example.com", "ns2.example.net")
+    ctl.run("host", "add", "ns1.example.com")
+    # zone add over an existing host is refused, the host stays
+    ctl.run("host", "add", "home.example.com", "--ipv4", "192.0.2.7")
+    assert "home.example.com" in fail(ctl, "zone", "add", "home.example.com", "--ns",
+                                      "ns2.example.net")
+    assert ctl.json("host", "show", "home.example.com")["zone"] == "example.com."
+    assert "home.example.com." not in [z["zone"] for z in ctl.json("zone", "list")]
+
+
+@pytest.mark.parametrize("token", ["t" * 24, "abababababababababababab",
+                                   "abcdefghijklmnopqrst", "98765432109876543210999",
+                                   "password-password-password"])
+def test_weak_token_refused(ctl, zone, tmp_path, token):
+    """Item 7: a token a person picks must look random (token_check_strength);
+    a weak one is refused with its own reason, by host add and by import,
+    and never echoed."""
+    line = fail(ctl, "host", "add", "w.example.com", "--token", token)
+    assert "too easy to guess" in line and token not in line, line
+    fail(ctl, "host", "show", "w.example.com")
+    f = tmp_path / "hosts.txt"
+    f.write_text("ok.example.com\nw.example.com %s 192.0.2.1\n" % token)
+    p = ctl.run("host", "import", str(f), check=False)
+    assert p.returncode == 1 and p.stdout == "", p.stdout
+    assert p.stderr.startswith("kyednsctl: %s:2: bad token for host w.example.com." % f)
+    assert "too easy to guess" in p.stderr and token not in p.stderr
+    assert ctl.json("host", "list") == []
+    # a strong pick is taken as it is
+    strong = "w-Token-0123456789abcdefg"
+    assert ctl.json("host", "add", "w.example.com", "--token", strong)["token"] == strong
+
+
+def _import_killed(ctl, f, out, sig, delay):
+    """Starts `host import f` with stdout to the file out and sends sig
+    after delay seconds (unless it finished); returns the exit status."""
+    import signal
+    import time
+    with open(out, "w") as o:
+        p = subprocess.Popen([ctl.path, "--db", ctl.db, "host", "import", str(f)],
+                             stdout=o, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(sig)
+        return p.wait(timeout=60)
+
+
+def _tokens(path):
+    """{host: token} of the "FQDN TOKEN" lines of an import's output; the
+    last line of a host wins."""
+    toks = {}
+    with open(path) as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # cut by the kill: its batch had not committed
+            if line.startswith("#") or not line.strip():
+                continue
+            name, tok = line.split()
+            toks[name] = tok
+    return toks
+
+
+@pytest.mark.parametrize("signame", ["SIGKILL", "SIGHUP"])
+def test_import_interrupted_loses_no_token(ctl, zone, tmp_path, signame):
+    """Item 12: kyednsctl killed at random points of a big import with
+    generated tokens.  Every host in the store must have its token in the
+    output (printed before its batch commits), and rerunning the same file
+    must finish the import: hosts already in are skipped and reported.  The
+    tokens are then checked against the store by importing them: a host
+    whose token differs is refused, one that matches is skipped."""
+    import random
+    import signal
+    import time
+    n = 300000
+    f = tmp_path / "hosts.txt"
+    f.write_text("".join("g%06d.example.com\n" % i for i in range(n)))
+    # how long an uninterrupted import takes here
+    t0 = time.monotonic()
+    ctl.run("host", "import", str(f))
+    full = time.monotonic() - t0
+    seed = random.randrange(1 << 30)
+    rnd = random.Random(seed)
+    sig = getattr(signal, signame)
+    killed = lost = 0
+    for rnd_i in range(5):
+        ctl.run("zone", "del", "example.com")
+        ctl.run("zone", "add", "example.com", "--ns", "ns1.example.com")
+        out1, out2 = tmp_path / "out1.txt", tmp_path / "out2.txt"
+        rc = _import_killed(ctl, f, out1, sig, rnd.uniform(0.01, full))
+        killed += rc < 0
+        printed = _tokens(out1)
+        stored = {h["host"] for h in ctl.json("host", "list")}
+        lost += len(stored - set(printed))
+        # the rerun finishes the import
+        p = subprocess.run([ctl.path, "--db", ctl.db, "host", "import", str(f)],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, "seed %d round %d: rerun failed: %s" % (seed, rnd_i, p.stderr)
+        skipped = {l.split()[2].rstrip(":") for l in p.stdout.splitlines()
+                   if l.startswith("# skipped ")}
+        assert skipped == stored, "seed %d: rerun must skip exactly the hosts already in" % seed
+        assert "%d skipped" % len(stored) in p.stdout.splitlines()[-1]
+        with open(out2, "w") as o:
+            o.write(p.stdout)
+        final = dict(printed)
+        final.update(_tokens(out2))
+        assert len(ctl.json("host", "list")) == n
+        # every host's last printed token is its token in the store
+        check = tmp_path / "check.txt"
+        check.write_text("".join("%s %s\n" % kv for kv in sorted(final.items())))
+        out = ctl.json("host", "import", str(check))
+        assert out["imported"] == 0 and out["skipped"] == n, out
+    assert lost == 0, "seed %d: %d hosts committed without a printed token" % (seed, lost)
+    assert killed >= 1, "no run was interrupted (full import %.2fs)" % full
+
+
+def test_import_rerun_refuses_another_token(ctl, zone, tmp_path):
+    """Item 12: the rerun skips a host only when the file agrees with it."""
+    tok = "keep-Token-0123456789abcd"
+    f = tmp_path / "hosts.txt"
+    f.write_text("a.example.com %s 192.0.2.1\nb.example.com\n" % tok)
+    first = ctl.json("host", "import", str(f))
+    assert first["imported"] == 2 and first["skipped"] == 0
+    again = ctl.json("host", "import", str(f))
+    assert again == {"tokens": [], "imported": 0, "generated": 0, "skipped": 2}
+    f.write_text("a.example.com Other-Token-0123456789abc\nc.example.com\n")
+    line = fail(ctl, "host", "import", str(f))
+    assert "a.example.com. already exists with another token" in line and "Other" not in line
+    fail(ctl, "host", "show", "c.example.com")
+
+
+NOBODY = 65534
+
+
+def _as_nobody():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory under /tmp that user nobody can reach (pytest's tmp_path
+    is private to root)."""
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root: runs kyednsctl as root and as nobody")
+    d = tempfile.mkdtemp(prefix="kyedns-own-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_root_commands_keep_the_store_owner(shared_dir):
+    """Item 15: root running kyednsctl on a store owned by the service user
+    must not create files as root: the service user (here nobody, standing
+    in for the daemons) must still open the store afterwards."""
+    db = os.path.join(shared_dir, "db")
+    os.makedirs(db)
+    os.chown(db, NOBODY, NOBODY)
+    ctl = Ctl(db)
+    ctl.run("zone", "add", "example.com", "--ns", "ns1.example.com")  # as root
+    for name in ("data.mdb", "lock.mdb"):
+        assert os.stat(os.path.join(db, name)).st_uid == NOBODY, name
+    for args in (("zone", "list"), ("host", "add", "h.example.com")):
+        os.unlink(os.path.join(db, "lock.mdb"))  # e.g. a store copied in
+        ctl.run(*args)                         # root: a read, then a write
+        st = os.stat(os.path.join(db, "lock.mdb"))
+        assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY), args
+        p = subprocess.run([ctl.path, "--db", db, "host", "add", "n%d.example.com" % len(args)],
+                           capture_output=True, text=True, preexec_fn=_as_nobody)
+        assert p.returncode == 0, "the store's owner is locked out: %s" % p.stderr
+    assert len(ctl.json("host", "list")) == 3
+
+
+def test_permission_denied_is_not_no_store(shared_dir):
+    """Item 15: a store the user may not look into is "permission denied"."""
+    db = os.path.join(shared_dir, "db")
+    Ctl(db).run("zone", "add", "example.com", "--ns", "ns1.example.com")
+    os.chmod(db, 0o700)  # root's, private
+    for args in (("zone", "list"), ("host", "list"), ("host", "add", "h.example.com")):
+        p = subprocess.run([binary("kyednsctl"), "--db", db] + list(args),
+                           capture_output=True, text=True, preexec_fn=_as_nobody)
+        assert p.returncode == 1, p.stderr
+        assert p.stderr == "kyednsctl: cannot open store %s (permission denied)\n" % db, p.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("host", "add", "h.example.com"),
+    ("host", "token", "h.example.com"),
+    ("host", "del", "h.example.com"),
+    ("host", "import", "HOSTS"),
+    ("record", "add", "www.example.com", "A", "192.0.2.1"),
+    ("record", "del", "www.example.com", "A"),
+    ("zone", "del", "example.com"),
+    ("zone", "soa", "example.com", "--serial", "5"),
+    ("zone", "ns", "example.com", "ns1.example.com"),
+    ("zone", "set", "example.com", "--account", "x"),
+    ("autoprimary", "del", "192.0.2.1", "ns.example.net"),
+    ("host", "list"),
+    ("zone", "list"),
+])
+def test_mistyped_db_leaves_nothing(tmp_path, args):
+    """Item 15: only the commands that create zones create a store; any
+    other one on a mistyped --db fails and leaves no directory behind."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("h.example.com\n")
+    db = tmp_path / "typo"
+    ctl = Ctl(str(db))
+    line = ctl.fail(*[str(hosts) if a == "HOSTS" else a for a in args])
+    assert line == "kyednsctl: no store in %s; create it with zone add (not found)" % db, line
+    assert not db.exists()
+    ctl.run("zone", "add", "example.com", "--ns", "ns1.example.com")
+    assert (db / "data.mdb").exists()

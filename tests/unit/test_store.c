@@ -6,6 +6,7 @@
  * (concurrent reader and writer processes, map growth under an open
  * reader, stale reader slots).  Each test case gets its own temporary store.
  */
+#include <dlfcn.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -778,7 +779,30 @@ static void test_hosts(void)
 	CHECK_RC(add_host(t, "static.example.com", tok), ERR_CLASH);
 	CHECK_RC(add_host(t, "static6.example.com", tok), ERR_CLASH);
 	CHECK_RC(add_host(t, "c.example.com", tok), ERR_CLASH);
-	CHECK_OK(add_host(t, "txt.example.com", tok));
+	/* any static record: the name is someone else's */
+	CHECK_RC(add_host(t, "txt.example.com", tok), ERR_CLASH);
+	CHECK_OK(add_rr(t, id, "mx.example.com", RR_MX, "10 mail.example.com"));
+	CHECK_RC(add_host(t, "mx.example.com", tok), ERR_CLASH);
+	/* name servers of the zone, in-zone, before any glue exists */
+	CHECK_OK(add_rr(t, id, "example.com", RR_NS, "ns1.example.com"));
+	CHECK_OK(add_rr(t, id, "example.com", RR_NS, "NS2.Example.COM."));
+	CHECK_RC(add_host(t, "ns1.example.com", tok), ERR_CLASH);
+	CHECK_RC(add_host(t, "ns2.example.com", tok), ERR_CLASH);
+	CHECK_OK(add_host(t, "ns3.example.com", tok)); /* not a name server */
+	{
+		dname_t n3 = N("ns3.example.com");
+		CHECK_OK(store_host_del(t, &n3));
+	}
+	/* a delegation inside the zone: its name and the glue below it */
+	CHECK_OK(add_rr(t, id, "deleg.example.com", RR_NS, "ns.deleg.example.com"));
+	CHECK_RC(add_host(t, "deleg.example.com", tok), ERR_CLASH);
+	CHECK_RC(add_host(t, "ns.deleg.example.com", tok), ERR_CLASH);
+	CHECK_RC(add_host(t, "a.b.deleg.example.com", tok), ERR_CLASH);
+	{
+		dname_t n1 = N("ns1.example.com"), nd = N("ns.deleg.example.com");
+		CHECK_RC(store_host_get(t, &n1, &h), -ENOENT);
+		CHECK_RC(store_host_get(t, &nd, &h), -ENOENT);
+	}
 	/* a static A of the same name in another zone is no clash */
 	CHECK_OK(add_zone(t, "sub.example.com", &sub));
 	CHECK_OK(add_rr(t, id, "h.sub.example.com", RR_A, "192.0.2.8")); /* zone 1's glue */
@@ -797,6 +821,15 @@ static void test_hosts(void)
 		CHECK_OK(store_host_get(t, &hs, &h));
 		CHECK(h.zone_id == sub && h.ttl == 30);
 	}
+	/* a name server of a zone above the host's zone */
+	CHECK_OK(add_rr(t, id, "example.com", RR_NS, "ns.sub.example.com"));
+	CHECK_RC(add_host(t, "ns.sub.example.com", tok), ERR_CLASH);
+	CHECK_OK(add_host(t, "ns4.sub.example.com", tok));
+	{
+		dname_t n4 = N("ns4.sub.example.com");
+		CHECK_OK(store_host_del(t, &n4));
+	}
+	CHECK_OK(add_host(t, "txt2.example.com", tok)); /* stands in for txt */
 	CHECK_OK(store_txn_commit(t));
 
 	/* zone clear keeps exactly the hosts' A/AAAA */
@@ -1742,6 +1775,76 @@ static void test_growth(void)
 	store_close(s);
 }
 
+/*
+ * Fault injection for test_renew_after_failed_begin: while fail_begins > 0,
+ * LMDB's txn begin (called by the store, which is linked into this
+ * program) fails with MDB_READERS_FULL, as it does when every reader slot
+ * is held by live processes.  Otherwise the real function runs.
+ */
+static int fail_begins;
+
+int mdb_txn_begin(MDB_env *env, MDB_txn *parent, unsigned int flags, MDB_txn **txn)
+{
+	static int (*real)(MDB_env *, MDB_txn *, unsigned int, MDB_txn **);
+	if (fail_begins > 0) {
+		fail_begins--;
+		return MDB_READERS_FULL;
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "mdb_txn_begin");
+	return real(env, parent, flags, txn);
+}
+
+/*
+ * Issue 10 item 18: a renew that fails because another process grew the
+ * map (MDB_MAP_RESIZED), followed by a fresh begin that fails too, must
+ * not leave the read txn unusable: once the reader table has room again,
+ * the next renew works (the updater keeps one read txn for its lifetime).
+ */
+static void test_renew_after_failed_begin(void)
+{
+	store_t *s;
+	store_txn_t *r;
+	const char *d = fresh_dir();
+	int status;
+	pid_t pid;
+
+	CHECK_OK(store_open(&s, d, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &r));
+	CHECK_OK(add_zone(r, "grow.test", NULL));
+	CHECK_OK(store_txn_commit(r));
+	CHECK_OK(store_txn_begin(s, 0, &r));
+	store_txn_reset(r);
+	pid = fork();
+	if (pid == 0) {
+		store_t *c;
+		if (store_open(&c, d, 0) < 0)
+			_exit(10);
+		if (fill(c, "grow.test", 1200, 4) < 0) /* past our 64 MiB map */
+			_exit(11);
+		store_close(c);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the renew meets the resize; every fresh begin then fails */
+	fail_begins = 1000;
+	CHECK(store_txn_renew(r) < 0);
+	CHECK(store_txn_renew(r) < 0);
+	fail_begins = 0;
+	/* room again: the same handle works */
+	CHECK_OK(store_txn_renew(r));
+	{
+		store_rr_iter_t it;
+		dname_t n = N("o4-1199.grow.test");
+		CHECK_OK(store_name_get(r, 1, &n, &it));
+	}
+	store_txn_reset(r);
+	CHECK_OK(store_txn_renew(r));
+	store_txn_abort(r);
+	store_close(s);
+}
+
 struct grow_arg {
 	store_t *s;
 	int rc;
@@ -2159,6 +2262,7 @@ int main(int argc, char **argv)
 	test_migration_cases();
 	test_growth();
 	test_grow_waits_for_reader();
+	test_renew_after_failed_begin();
 	test_concurrent_processes();
 	test_stale_readers();
 	rm_rf(tmpl);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "err.h"
 #include "token.h"
 
 int main(void)
@@ -23,18 +24,19 @@ int main(void)
 	CHECK_RC(token_check("abcdefghij%123456789", 20), ERR_SHORTTOKEN);
 	/* strength of provided tokens */
 	CHECK_OK(token_check("tttttttttttttttttttttttt", 24)); /* the format alone */
-	CHECK_RC(token_check_strength("tttttttttttttttttttttttt", 24), ERR_SHORTTOKEN); /* 1 char */
-	CHECK_RC(token_check_strength("abababababababababababab", 24), ERR_SHORTTOKEN); /* two */
-	CHECK_RC(token_check_strength("abcdeabcdeabcdeabcde", 20), ERR_SHORTTOKEN); /* 5 distinct */
-	CHECK_RC(token_check_strength("aaaaaaaaaaaabcdefghijklmn", 25), ERR_SHORTTOKEN); /* a > 1/4 */
-	CHECK_RC(token_check_strength("abcdefghijklmnopqrst", 20), ERR_SHORTTOKEN); /* 80 bits */
-	CHECK_RC(token_check_strength("98765432109876543210999", 23), ERR_SHORTTOKEN); /* 69 bits */
+	CHECK_RC(token_check_strength("tttttttttttttttttttttttt", 24), ERR_WEAKTOKEN); /* 1 char */
+	CHECK_RC(token_check_strength("abababababababababababab", 24), ERR_WEAKTOKEN); /* two */
+	CHECK_RC(token_check_strength("abcdeabcdeabcdeabcde", 20), ERR_WEAKTOKEN); /* 5 distinct */
+	CHECK_RC(token_check_strength("aaaaaaaaaaaabcdefghijklmn", 25), ERR_WEAKTOKEN); /* a > 1/4 */
+	CHECK_RC(token_check_strength("abcdefghijklmnopqrst", 20), ERR_WEAKTOKEN); /* 80 bits */
+	CHECK_RC(token_check_strength("98765432109876543210999", 23), ERR_WEAKTOKEN); /* 69 bits */
 	CHECK_RC(token_check_strength("abcdefghij 123456789", 20), ERR_SHORTTOKEN); /* format */
 	CHECK_RC(token_check_strength("short", 5), ERR_SHORTTOKEN);
 	CHECK_OK(token_check_strength("abcdefghijklmnopqrstuvwx", 24)); /* 96 bits */
 	CHECK_OK(token_check_strength("aaaaabcdefghijklmnopqrst", 24)); /* 5 of 24 */
 	CHECK_OK(token_check_strength("abcdefghij0123456789", 20));     /* 100 bits */
 	CHECK_OK(token_check_strength("tokenA-0123456789abcdef", 23));
+	CHECK(strstr(err_str(ERR_WEAKTOKEN), "guess") != NULL);
 	for (int i = 0; i < 1000; i++) {
 		token_generate(t2);
 		CHECK_OK(token_check_strength(t2, strlen(t2))); /* every generated token passes */
