@@ -473,6 +473,22 @@ static int n3_walk_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
 	if (w->have_cut && dname_is_below(owner, &w->cut))
 		return 0; /* occluded: glue and below */
 	w->have_cut = 0;
+	{
+		/* A presigned zone stores its NSEC3 records (and their RRSIGs)
+		 * at hashed owner names: those are the chain, not members of
+		 * it.  Hashing them in would put entries in the chain that the
+		 * stored signatures never covered. */
+		store_rr_iter_t c = *it;
+		store_rr_t rr;
+		int rc, real = 0;
+		while ((rc = store_rr_next(&c, &rr)) == 1)
+			if (rr.type != RR_NSEC3 && rr.type != RR_RRSIG)
+				real = 1;
+		if (rc < 0)
+			return rc;
+		if (!real)
+			return 0;
+	}
 	int ns = iter_has(it, 0, RR_NS);
 	if (ns < 0)
 		return ns;

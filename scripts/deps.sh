@@ -2,12 +2,15 @@
 # Installs (or checks for) every Debian 12 package KyedNS needs to build,
 # test, run and benchmark.  `deps.sh check` exits 1 when something is missing.
 # pdns-backend-bind and nsd are for the system tests only (the differential
-# test's reference server, the operator layout, a primary for AXFR in).
+# test's reference server, the operator layout, a primary for AXFR in);
+# unbound (a validating resolver) and ldnsutils (ldns-verify-zone) check
+# signed zones in the DNSSEC tests.
 set -e
 PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev lmdb-utils
 libsodium-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
 pdns-backend-bind nsd dnsutils python3 python3-pytest python3-dnspython ddclient
-dnsperf wrk wget curl procps iproute2 systemd docker-compose python3-yaml strace"
+dnsperf wrk wget curl procps iproute2 systemd docker-compose python3-yaml strace
+unbound ldnsutils"
 
 missing() {
 	for p in $PKGS; do
