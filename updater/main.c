@@ -231,19 +231,6 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	char *listen_copy = NULL, *trusted_copy = NULL;
-	if (!flag_listen && env_listen && *env_listen) {
-		listen_copy = strdup(env_listen);
-		if (!listen_copy || add_list(&cfg, listen_copy, add_listen))
-			return 2;
-	}
-	if (!flag_trusted && env_trusted && *env_trusted) {
-		trusted_copy = strdup(env_trusted);
-		if (!trusted_copy || add_list(&cfg, trusted_copy, add_trusted))
-			return 2;
-	}
-	if (cfg.nlisten == 0)
-		add_listen(&cfg, "127.0.0.1:8053");
 	if (cfg.pdns_api && !*cfg.pdns_api)
 		cfg.pdns_api = NULL;
 	if (cfg.pdns_api && (!cfg.pdns_api_key || !*cfg.pdns_api_key)) {
@@ -257,6 +244,26 @@ int main(int argc, char **argv)
 				"generate one: head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n'\n");
 		return 2;
 	}
+	/* The copies hold the strings cfg's listen and trusted lists point
+	 * into; they live until the server has run. */
+	char *listen_copy = NULL, *trusted_copy = NULL;
+	if (!flag_listen && env_listen && *env_listen) {
+		listen_copy = strdup(env_listen);
+		if (!listen_copy || add_list(&cfg, listen_copy, add_listen)) {
+			free(listen_copy);
+			return 2;
+		}
+	}
+	if (!flag_trusted && env_trusted && *env_trusted) {
+		trusted_copy = strdup(env_trusted);
+		if (!trusted_copy || add_list(&cfg, trusted_copy, add_trusted)) {
+			free(listen_copy);
+			free(trusted_copy);
+			return 2;
+		}
+	}
+	if (cfg.nlisten == 0)
+		add_listen(&cfg, "127.0.0.1:8053");
 	cfg.max_conns = (unsigned)vals[0];
 	cfg.idle_timeout_ms = (unsigned)(vals[1] * 1000);
 	cfg.header_timeout_ms = (unsigned)(vals[2] * 1000);
@@ -284,19 +291,18 @@ int main(int argc, char **argv)
 	static char logbuf[1 << 16];
 	setvbuf(stderr, logbuf, _IOFBF, sizeof(logbuf));
 
+	store_t *store = NULL;
+	int rc = 1;
 	if (token_init() != 0) {
 		fprintf(stderr, "cannot initialise libsodium\n");
-		return 1;
-	}
-	store_t *store;
-	int rc = store_open(&store, db, 0);
-	if (rc) {
+	} else if ((rc = store_open(&store, db, 0)) != 0) {
 		fprintf(stderr, "cannot open store %s (%s)\n", db, err_str(rc));
 		fflush(stderr);
-		return 1;
+		rc = 1;
+	} else {
+		rc = server_run(&cfg, store);
+		store_close(store);
 	}
-	rc = server_run(&cfg, store);
-	store_close(store);
 	free(listen_copy);
 	free(trusted_copy);
 	fflush(stderr);

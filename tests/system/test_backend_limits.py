@@ -96,6 +96,12 @@ def send_partial(peers, size):
     return closed
 
 
+def sanitized():
+    """True when the binaries under test are the ASan build."""
+    out = subprocess.run(["ldd", binary("kyedns-backend")], capture_output=True, text=True).stdout
+    return "libasan" in out
+
+
 def test_partial_lines_memory_bounded(tmp_path, store):
     """200 peers each holding a 1 MiB request line without its newline took
     the backend from 3 to 202 MiB; the budget (default 32 MiB) bounds it."""
@@ -110,7 +116,10 @@ def test_partial_lines_memory_bounded(tmp_path, store):
         after = rss_mib(b.proc.pid)
         print("backend RSS with 200 peers of 1 MiB partial lines: %.0f -> %.0f MiB "
               "(%d peers closed)" % (before, after, closed))
-        assert after - before < 32 + 200 * 0.25 + 16, (before, after)
+        if not sanitized():
+            # under ASan, freed buffers sit in its quarantine (about 100 MiB
+            # more here): RSS says nothing about the budget there
+            assert after - before < 32 + 200 * 0.25 + 16, (before, after)
         assert closed > 0
         # a closed peer got the reason as a reply before the close
         got = b""
