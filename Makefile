@@ -75,6 +75,48 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/libkyedns.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libkyedns.a $(LDLIBS)
 
+# Fuzzing (README.md, Development): libFuzzer harnesses built by Debian's
+# clang with ASan + UBSan, objects in build/fuzz so they never mix with the
+# gcc builds.  `make fuzz` builds them, writes seed corpora from the test
+# data and runs each harness for FUZZ_SECONDS; a crash fails the target.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -MMD -MP -Icommon \
+                -Ibackend -Iupdater -Itests/fuzz -I$(LLHTTP_INC) $(PKG_CFLAGS) \
+                -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+F            := build/fuzz
+FUZZ_NAMES   := parse backend updater
+FUZZ_BINS    := $(patsubst %,$(F)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_COMMON  := $(patsubst $(B)/%,$(F)/%,$(COMMON_OBJS)) $(F)/tests/fuzz/fuzz_store.o
+FUZZ_BACKEND := $(patsubst $(B)/%,$(F)/%,$(filter-out %/main.o %/server.o,$(BACKEND_OBJS)))
+FUZZ_UPDATER := $(F)/updater/http.o $(F)/updater/dd.o $(patsubst $(B)/%,$(F)/%,$(LLHTTP_OBJS))
+
+.PHONY: fuzz fuzz-build fuzz-deps
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(F) $(FUZZ_NAMES)
+
+# clang is needed for fuzzing only, so `make test` does not install it.
+fuzz-deps: check-deps
+	@./scripts/deps.sh fuzz-check || ./scripts/deps.sh fuzz
+
+fuzz-build: fuzz-deps
+	$(MAKE) $(FUZZ_BINS)
+
+$(F)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(F)/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -w -I$(LLHTTP_INC) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+$(F)/fuzz_parse: $(F)/tests/fuzz/fuzz_parse.o $(FUZZ_COMMON)
+$(F)/fuzz_backend: $(F)/tests/fuzz/fuzz_backend.o $(FUZZ_BACKEND) $(FUZZ_COMMON)
+$(F)/fuzz_updater: $(F)/tests/fuzz/fuzz_updater.o $(FUZZ_UPDATER) $(FUZZ_COMMON)
+$(FUZZ_BINS):
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lpthread
+
 # Installs every Debian package the project needs (via sudo when not root).
 deps:
 	./scripts/deps.sh install

@@ -1021,7 +1021,8 @@ static int rget(store_txn_t *t, const uint8_t *key, size_t klen, MDB_val *v)
 void store_rr_iter_init(store_rr_iter_t *it, const void *data, size_t len)
 {
 	it->p = data;
-	it->end = it->p + len;
+	/* An empty value may come as NULL: NULL + 0 is undefined in C. */
+	it->end = len ? it->p + len : it->p;
 	it->type = 0;
 	it->ttl = 0;
 	it->left = 0;

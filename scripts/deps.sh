@@ -4,8 +4,10 @@
 # pdns-backend-bind and nsd are for the system tests only (the differential
 # test's reference server, the operator layout, a primary for AXFR in);
 # unbound (a validating resolver) and ldnsutils (ldns-verify-zone) check
-# signed zones in the DNSSEC tests.
+# signed zones in the DNSSEC tests.  `deps.sh fuzz` (and `fuzz-check`) does
+# the same for `make fuzz` only: Debian's clang and its libFuzzer runtime.
 set -e
+FUZZ_PKGS="clang-14 libclang-rt-14-dev python3"
 PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev lmdb-utils
 libsodium-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
 pdns-backend-bind nsd dnsutils python3 python3-pytest python3-dnspython ddclient
@@ -18,7 +20,13 @@ missing() {
 	done
 }
 
-case "${1:-install}" in
+mode=${1:-install}
+case "$mode" in
+fuzz) PKGS=$FUZZ_PKGS; mode=install ;;
+fuzz-check) PKGS=$FUZZ_PKGS; mode=check ;;
+esac
+
+case "$mode" in
 check)
 	m=$(missing)
 	[ -z "$m" ] && exit 0

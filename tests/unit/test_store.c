@@ -183,6 +183,18 @@ static int cut(store_txn_t *t, uint32_t zone, const char *name, int at_or_below)
 	return store_name_below_cut(t, zone, &n, at_or_below);
 }
 
+/* An empty RRset value may be NULL (LMDB gives a NULL pointer for a zero
+ * size): iterating it yields nothing, with no pointer arithmetic on NULL
+ * (found by tests/fuzz/fuzz_backend under clang's UBSan). */
+static void test_rr_iter_empty(void)
+{
+	store_rr_iter_t it;
+	store_rr_t rr;
+	store_rr_iter_init(&it, NULL, 0);
+	CHECK(it.p == NULL && it.end == NULL);
+	CHECK(store_rr_next(&it, &rr) == 0);
+}
+
 static void test_open(void)
 {
 	store_t *s;
@@ -2244,6 +2256,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	token_init();
+	test_rr_iter_empty();
 	test_open();
 	test_zones_records();
 	test_zone_cut();
