@@ -13,9 +13,18 @@
  * store refuses (store_host_put), not twice in the file -- against one read
  * snapshot, and the first bad line is reported as "FILE:LINE: ..." with
  * nothing written (a duplicate is reported at its later line).  Only then
- * are the hosts loaded, sorted by name (see ref_cmp), in transactions of
- * IMPORT_BATCH hosts, with syncing deferred to one store_sync() at the end
- * (STORE_NOSYNC).  A failure while loading can then only come from the
+ * are the hosts loaded, sorted by name (see ref_cmp), in many short
+ * transactions, with syncing deferred to one store_sync() at the end
+ * (STORE_NOSYNC).
+ *
+ * Short, because a write transaction holds the store's only writer lock:
+ * while a batch is loading, every dynamic update waits for it.  A batch of
+ * 50,000 hosts held it for a quarter to half a second.  So batches are sized
+ * by time instead: each is scaled from the last one's rate to take about
+ * IMPORT_TXN_MS (between IMPORT_BATCH_MIN and IMPORT_BATCH_MAX hosts), and
+ * the lock is free between them.  With sorted keys a commit touches only the
+ * right edge of the trees, so short batches cost little speed and no store
+ * size.  A failure while loading can then only come from the
  * store itself or from a concurrent writer (someone added one of the hosts
  * in between).  Batches committed before it stay, the failing one is rolled
  * back, and the error says how many hosts were imported (`host list` shows
@@ -59,9 +68,12 @@
 #include "ctl.h"
 #include "err.h"
 
-#define IMPORT_BATCH 50000     /* hosts per write txn */
-#define IMPORT_PROGRESS 100000 /* hosts between progress lines */
-#define IMPORT_MAX_FIELDS 4
+#define IMPORT_BATCH_MIN   200    /* hosts per write txn, at least ... */
+#define IMPORT_BATCH_MAX   50000  /* ... and at most */
+#define IMPORT_BATCH_FIRST 1000   /* before there is a rate to go by */
+#define IMPORT_TXN_MS      20     /* aim for write txns this long */
+#define IMPORT_PROGRESS    100000 /* hosts between progress lines */
+#define IMPORT_MAX_FIELDS  4
 
 /* One host line as parsed. */
 struct line {
@@ -488,9 +500,30 @@ static void print_end(ctl_t *c, struct import *im)
 	       im->imported, ctl_q(im->file), im->generated, im->skipped);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The size of the next batch, from the last one: `batch` hosts took `ms`.
+ * Grows at most fourfold a step, so one lucky fast batch cannot make the
+ * next one hold the writer for long. */
+static size_t next_batch(size_t batch, double ms)
+{
+	double want = ms > 0.01 ? (double)batch * IMPORT_TXN_MS / ms : 4.0 * (double)batch;
+	if (want > 4.0 * (double)batch)
+		want = 4.0 * (double)batch;
+	if (want < IMPORT_BATCH_MIN)
+		return IMPORT_BATCH_MIN;
+	return want > IMPORT_BATCH_MAX ? IMPORT_BATCH_MAX : (size_t)want;
+}
+
 int cmd_host_import(ctl_t *c, ctl_args_t *a)
 {
 	struct import im;
+	size_t batch = IMPORT_BATCH_FIRST;
 	int rc, status = 0;
 
 	memset(&im, 0, sizeof im);
@@ -505,7 +538,7 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 		status = CTL_EXIT_FAIL;
 		goto out;
 	}
-	im.tokens = malloc(IMPORT_BATCH * sizeof *im.tokens);
+	im.tokens = malloc(IMPORT_BATCH_MAX * sizeof *im.tokens);
 	if (!im.tokens) {
 		status = ctl_fail(-ENOMEM, "cannot import %s", ctl_q(im.file));
 		goto out;
@@ -515,7 +548,11 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 	print_skipped(c, &im);
 	for (im.from = 0; im.from < im.nrefs; im.from = im.to) {
 		size_t gen = 0, skipped = 0;
-		im.to = im.from + IMPORT_BATCH < im.nrefs ? im.from + IMPORT_BATCH : im.nrefs;
+		double t0;
+		im.to = im.from + batch < im.nrefs ? im.from + batch : im.nrefs;
+		/* progress lines name round numbers: end a batch there */
+		if (im.to > (im.from / IMPORT_PROGRESS + 1) * IMPORT_PROGRESS)
+			im.to = (im.from / IMPORT_PROGRESS + 1) * IMPORT_PROGRESS;
 		/* Tokens are drawn before the txn so a redo reuses them. */
 		for (size_t i = im.from; i < im.to; i++) {
 			if (im.refs[i].generate && !im.refs[i].skip) {
@@ -535,6 +572,7 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 					  im.imported);
 			goto out;
 		}
+		t0 = now_ms();
 		if (ctl_write(c, import_txn, &im)) {
 			/* the batches already committed (their tokens printed) must
 			 * reach the disk even though this one failed */
@@ -544,6 +582,7 @@ int cmd_host_import(ctl_t *c, ctl_args_t *a)
 			status = CTL_EXIT_FAIL;
 			goto out;
 		}
+		batch = next_batch(batch, now_ms() - t0);
 		im.imported += im.to - im.from - skipped;
 		im.generated += gen;
 		if (im.nrefs >= IMPORT_PROGRESS &&

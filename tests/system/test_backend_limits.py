@@ -142,6 +142,18 @@ def test_partial_lines_memory_bounded(tmp_path, store):
     assert "request buffers full" in b.log_text()
 
 
+def accepted(sock):
+    """Server-side connections on the unix socket at path sock, accepted or
+    still in the listen queue: they carry the listener's bound name in
+    /proc/net/unix (the clients' ends do not).  The backend binds a
+    temporary name, sock.PID.tmp, and renames it into place; the listener
+    itself is the one with flags 00010000 (__SO_ACCEPTCON)."""
+    with open("/proc/net/unix") as f:
+        rows = [l.split() for l in f.readlines()[1:]]
+    return sum(1 for r in rows if len(r) == 8 and r[3] != "00010000" and
+               (r[7] == sock or r[7].startswith(sock + ".")))
+
+
 def test_connection_cap(tmp_path, store):
     """KYEDNS_BACKEND_MAX_CONNS: connections over the cap are closed at once;
     the ones inside it keep working and a freed slot is usable again."""
@@ -149,7 +161,11 @@ def test_connection_cap(tmp_path, store):
     b = start_backend(store, sock, str(tmp_path / "b.log"),
                       env={"KYEDNS_BACKEND_MAX_CONNS": "20"})
     conns = []
-    time.sleep(0.3)  # the readiness probe's connection counts until its close is seen
+    # the readiness probe's connection counts until the server has closed it
+    deadline = time.monotonic() + 10
+    while accepted(sock):
+        assert time.monotonic() < deadline, "the readiness probe's connection stays open"
+        time.sleep(0.01)
     try:
         conns = [connect(sock) for _ in range(20)]
         assert all(answers(s) for s in conns)

@@ -1,8 +1,11 @@
 """A store whose disk is full: updates answer 911, nothing is half-written,
 the daemons keep running, and writes work again once there is room.
 
-The store lives on a small tmpfs of its own (needs root to mount, as CI
-is); a filler file takes the remaining space.
+Two ways to fill the disk: a small tmpfs of its own with a filler file
+taking the remaining space (needs root to mount, as CI is), and, for any
+user, an LD_PRELOAD shim (tests/shim/failio.c) under both the updater and
+kyednsctl that fails every write and sync of data.mdb with ENOSPC while a
+trigger file exists.
 """
 import os
 import subprocess
@@ -10,6 +13,7 @@ import subprocess
 import pytest
 
 from conftest import Ctl
+from test_durability import build_shim, preload
 from updater_util import Updater, curl, host_addrs
 
 TOKEN = "fulltoken-0123456789abcdef"
@@ -45,14 +49,11 @@ def fill(path):
     return f
 
 
-def test_disk_full_gives_911_and_recovers(small_fs, tmp_path):
-    db = os.path.join(small_fs, "db")
-    ctl = Ctl(db)
-    ctl.run("zone", "add", "full.test", "--ns", "ns1.full.test")
-    ctl.run("host", "add", "h.full.test", "--token", TOKEN, "--ipv4", "192.0.2.1")
-    filler = fill(small_fs)
+def check_full_then_room(ctl, db, tmp_path, make_room, env=None):
+    """With the disk full: 911, nothing half-written, the daemons and the
+    unchanged path go on; after make_room() the same update goes through."""
     user = ("h.full.test", TOKEN)
-    with Updater(db, tmp_path, rate=False) as up:
+    with Updater(db, tmp_path, rate=False, env=env) as up:
         up.wait_ready()
         r = curl(up.url("/nic/update?hostname=h.full.test&myip=198.51.100.7"), user=user)
         assert (r.status, r.body) == (500, "911\n")
@@ -62,12 +63,37 @@ def test_disk_full_gives_911_and_recovers(small_fs, tmp_path):
         assert (r.status, r.body) == (200, "nochg 192.0.2.1\n")
         assert curl(up.url("/health")).status == 200
         # kyednsctl gets one clear line, too
-        p = ctl.run("record", "add", "x.full.test", "A", "192.0.2.9", check=False)
+        p = ctl.run("record", "add", "x.full.test", "A", "192.0.2.9", check=False, env=env)
         assert p.returncode == 1 and "no space left" in p.stderr.lower()
         assert len(p.stderr.strip().splitlines()) == 1
         # room again: the same update goes through
-        os.unlink(filler)
+        make_room()
         r = curl(up.url("/nic/update?hostname=h.full.test&myip=198.51.100.7"), user=user)
         assert (r.status, r.body) == (200, "good 198.51.100.7\n")
     assert host_addrs(ctl, "h.full.test")[0] == "198.51.100.7"
     assert "911" in open(up.log).read() or "no space" in open(up.log).read().lower()
+
+
+def setup_store(db):
+    ctl = Ctl(db)
+    ctl.run("zone", "add", "full.test", "--ns", "ns1.full.test")
+    ctl.run("host", "add", "h.full.test", "--token", TOKEN, "--ipv4", "192.0.2.1")
+    return ctl
+
+
+def test_disk_full_gives_911_and_recovers(small_fs, tmp_path):
+    db = os.path.join(small_fs, "db")
+    ctl = setup_store(db)
+    filler = fill(small_fs)
+    check_full_then_room(ctl, db, tmp_path, lambda: os.unlink(filler))
+
+
+def test_failed_commit_gives_911_and_recovers_without_root(tmp_path):
+    db = str(tmp_path / "db")
+    ctl = setup_store(db)
+    trigger = tmp_path / "disk-full"
+    env = dict(preload(build_shim("failio", tmp_path)), FAILIO_TRIGGER=str(trigger))
+    trigger.write_text("")
+    check_full_then_room(ctl, db, tmp_path, trigger.unlink, env=env)
+    # the failed commits left the store whole
+    assert subprocess.run(["mdb_stat", "-a", db], capture_output=True).returncode == 0

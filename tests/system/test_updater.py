@@ -6,6 +6,7 @@ import base64
 import itertools
 import os
 import re
+import struct
 import subprocess
 import time
 
@@ -406,6 +407,24 @@ def test_start_failures_are_one_line(tmp_path, store, ctl):
     assert p.returncode == 2 and "unknown option --bogus" in p.stderr
 
 
+def writer_lock(db):
+    """LMDB's writer mutex as (owner tid, someone waits): a robust pthread
+    mutex 64 bytes into lock.mdb (after the reader-table header's cache
+    line) whose lock word is the owner's tid, with bit 31 set while a
+    thread sleeps on it."""
+    with open(os.path.join(db, "lock.mdb"), "rb") as f:
+        f.seek(64)
+        w = struct.unpack("<I", f.read(4))[0]
+    return w & 0x3fffffff, bool(w & 0x80000000)
+
+
+def wait_for(cond, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out waiting until " + what
+        time.sleep(0.005)
+
+
 def test_no_nochg_while_a_change_is_in_flight(env):
     """Found in review: request 1 (A -> B) is with the writer when request 2
     (back to A) arrives.  Judged from the last commit, 2 looks unchanged;
@@ -420,7 +439,7 @@ def test_no_nochg_while_a_change_is_in_flight(env):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     holder.stdin.write("VERSION=3\nformat=print\ntype=btree\nHEADER=END\n")
     holder.stdin.flush()
-    time.sleep(0.3)  # mdb_load has begun its write txn
+    wait_for(lambda: writer_lock(ctl.db)[0] == holder.pid, "mdb_load holds the writer lock")
 
     def start(ip):
         return subprocess.Popen(["curl", "-sS", "--max-time", "20", "-u", "%s:%s" % (h, tok),
@@ -428,9 +447,9 @@ def test_no_nochg_while_a_change_is_in_flight(env):
                                 stdout=subprocess.PIPE, text=True)
     try:
         first = start("192.0.2.11")
-        time.sleep(0.3)  # with the writer, blocked on the lock
+        wait_for(lambda: writer_lock(ctl.db)[1], "the updater's writer waits for the lock")
         second = start("192.0.2.10")
-        time.sleep(0.3)
+        time.sleep(0.3)  # a bound for what must NOT happen: an early answer
         assert second.poll() is None, "answered before the pending change committed"
     finally:
         holder.stdin.write("DATA=END\n")

@@ -196,12 +196,27 @@ def test_ten_thousand_idle_connections(tmp_path, store, ctl):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def open_conns(sock):
+    """kyedns_connections_open, asked over the open connection sock."""
+    sock.sendall(get("/metrics"))
+    body = read_responses(sock, 1)[0].body
+    return int(re.search(r"^kyedns_connections_open (\d+)$", body, re.M).group(1))
+
+
+def await_open_conns(sock, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while open_conns(sock) != n:
+        assert time.monotonic() < deadline, "the updater never had %d connections open" % n
+        time.sleep(0.01)
+
+
 def test_connection_limit(tmp_path, store, ctl):
     populate(ctl)
     with Updater(store, tmp_path, args=["--max-conns", "3"], rate=False) as up:
-        time.sleep(0.2)  # the readiness probe's connection is gone
-        held = [connect(up) for _ in range(3)]
-        time.sleep(0.1)
+        held = [connect(up)]
+        await_open_conns(held[0], 1)  # the readiness probe's connection is gone
+        held += [connect(up) for _ in range(2)]
+        await_open_conns(held[0], 3)  # all three accepted
         extra = connect(up)
         assert closed_by_peer(extra, timeout=3)
         held[0].sendall(get("/ip"))
@@ -312,7 +327,11 @@ def test_sigterm_under_update_load(tmp_path, store, ctl):
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
     for t in threads:
         t.start()
-    time.sleep(0.7)
+    # under load: updates are being answered
+    deadline = time.monotonic() + 20
+    while len(acked) < 40 and not errors:
+        assert time.monotonic() < deadline, "no update load: %d answers" % len(acked)
+        time.sleep(0.01)
     t0 = time.monotonic()
     rc = up.stop()
     stop.set()
@@ -348,6 +367,19 @@ def test_client_that_never_reads_is_cut_off(up):
     up.wait_log(r"closing connection from 127\.0\.0\.1 \(it does not read its answers\)")
 
 
+def server_side(port):
+    """(state, receive queue) of the server's TCP sockets on loopback port
+    (not the listeners), from /proc/net/tcp{,6}; state 08 is CLOSE_WAIT."""
+    out = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for line in f.readlines()[1:]:
+                r = line.split()
+                if int(r[1].rsplit(":", 1)[1], 16) == port and r[3] != "0A":
+                    out.append((r[3], int(r[4].split(":")[1], 16)))
+    return out
+
+
 def test_half_close_after_pipelined_requests_gets_every_answer(tmp_path, store, ctl):
     """Found in review: EOF right after many pipelined requests must not
     discard the answers still queued (a script that half-closes its side
@@ -361,7 +393,13 @@ def test_half_close_after_pipelined_requests_gets_every_answer(tmp_path, store, 
         n = 4_000_000 // len(curl(up.url("/metrics")).body)
         s.sendall(get("/metrics") * n)
         s.shutdown(socket.SHUT_WR)
-        time.sleep(0.5)  # the server sees the EOF while answers are still queued
+        # the server has read every request and the EOF (its side of the
+        # connection is in CLOSE_WAIT with nothing left to read) while
+        # answers are still queued
+        deadline = time.monotonic() + 20
+        while ("08", 0) not in server_side(up.port):
+            assert time.monotonic() < deadline, server_side(up.port)
+            time.sleep(0.01)
         replies = read_responses(s, n, timeout=30)
         assert len(replies) == n and all(r.status == 200 for r in replies)
         s.close()
