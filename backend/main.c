@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <uv.h>
@@ -28,7 +29,7 @@ static void usage(FILE *f)
 		"usage: kyedns-backend [--db DIR] [--socket PATH] [--socket-group GROUP]\n"
 		"                      [--txn-timeout SECONDS] [--txn-max-mb MB]\n"
 		"                      [--max-conns N] [--idle-timeout SECONDS]\n"
-		"                      [--idle-above N] [--max-buffer-mb MB]\n"
+		"                      [--idle-above N] [--max-buffer-mb MB] [--core-dumps]\n"
 		"\n"
 		"PowerDNS remote backend for KyedNS: answers pdns (launch=remote,\n"
 		"remote-connection-string=unix:path=PATH) from the store in DIR.\n"
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 		"  --max-buffer-mb MB    memory all connections together may hold in\n"
 		"                        request lines still arriving, beyond 64 KiB each\n"
 		"                        (env KYEDNS_BACKEND_MAX_BUFFER_MB; default 32)\n"
+		"  --core-dumps          allow core dumps (they hold TSIG secrets and\n"
+		"                        DNSSEC keys; env KYEDNS_CORE_DUMPS=1)\n"
 		"  --help                this text\n"
 		"  --version             print the version\n");
 }
@@ -102,6 +105,7 @@ int main(int argc, char **argv)
 		{"idle-timeout", required_argument, NULL, 'i'},
 		{"idle-above", required_argument, NULL, 'a'},
 		{"max-buffer-mb", required_argument, NULL, 'b'},
+		{"core-dumps", no_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -112,6 +116,8 @@ int main(int argc, char **argv)
 	const char *idle_timeout_s = env_or("KYEDNS_BACKEND_IDLE_TIMEOUT", "300");
 	const char *idle_above_s = env_or("KYEDNS_BACKEND_IDLE_ABOVE", "64");
 	const char *max_buffer_s = env_or("KYEDNS_BACKEND_MAX_BUFFER_MB", "32");
+	const char *core_dumps_s = env_or("KYEDNS_CORE_DUMPS", "0");
+	int core_dumps;
 	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
 	char *end;
 	int o;
@@ -126,6 +132,7 @@ int main(int argc, char **argv)
 		case 'i': idle_timeout_s = optarg; break;
 		case 'a': idle_above_s = optarg; break;
 		case 'b': max_buffer_s = optarg; break;
+		case 'k': core_dumps_s = "1"; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts(RB_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -162,6 +169,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kyedns-backend: --max-buffer-mb wants 1..65536\n");
 		return 2;
 	}
+
+	/* TSIG secrets and DNSSEC private keys pass through this process's
+	 * buffers (getTSIGKey, getDomainKeys): a core would carry them to
+	 * wherever cores go.  Not dumpable, as kyedns-updater: no core, no
+	 * ptrace or /proc/PID/mem for other processes of the same user. */
+	core_dumps = strcmp(core_dumps_s, "0") != 0;
+	if (!core_dumps && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "cannot turn off core dumps (%s)\n", strerror(errno));
+	if (core_dumps)
+		fprintf(stderr, "warning: core dumps on: a core holds TSIG secrets and DNSSEC keys\n");
 
 	/* A peer that closes early must not kill us; the write just fails. */
 	signal(SIGPIPE, SIG_IGN);

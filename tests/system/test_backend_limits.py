@@ -16,6 +16,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -382,3 +383,65 @@ def test_make_install_generates_key_and_refuses_placeholder(tmp_path):
     open(api, "w").write(text)
     r = _install(dest)
     assert r.returncode != 0 and "CHANGE-ME" in r.stderr
+
+
+# ------------------------------------------------------------- core dumps
+
+def _abort_backend_holding_secret(tmp_path, store, extra):
+    """Starts the backend in its own cwd with unlimited cores, makes it hold
+    a TSIG secret (setTSIGKey, getTSIGKey), aborts it; returns the secret
+    and the contents of the files it left in that cwd."""
+    secret = "c2VjcmV0LWNvcmUtdGVzdC0wMTIzNDU2Nzg5YWJjZGVm"
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    sock = str(tmp_path / "core.sock")
+
+    def unlimited_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KYEDNS_")}
+    log = open(str(tmp_path / "core.log"), "wb")
+    p = subprocess.Popen([binary("kyedns-backend"), "--db", store, "--socket", sock] + extra,
+                         cwd=str(workdir), env=env, stdout=log, stderr=log,
+                         preexec_fn=unlimited_core)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.02)
+        c = RbClient(sock)
+        assert c.call("setTSIGKey", name="core.", algorithm="hmac-sha256.",
+                      content=secret)["result"] is True
+        assert c.call("getTSIGKey", name="core.")["result"]["content"] == secret
+        c.close()
+        p.send_signal(signal.SIGABRT)
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        log.close()
+    assert p.returncode == -signal.SIGABRT
+    files = {}
+    for name in os.listdir(str(workdir)):
+        with open(str(workdir / name), "rb") as f:
+            files[name] = f.read()
+    return secret, files
+
+
+def test_backend_secrets_stay_out_of_core_dumps(tmp_path, store):
+    """TSIG secrets and DNSSEC keys pass through the backend: it is not
+    dumpable, so a crash leaves no core holding them."""
+    secret, files = _abort_backend_holding_secret(tmp_path, store, [])
+    for name, data in files.items():
+        assert secret.encode() not in data, "%s holds the TSIG secret" % name
+
+
+@pytest.mark.skipif(sanitized(), reason="ASan turns core dumps off by itself")
+def test_backend_core_dumps_flag(tmp_path, store):
+    """--core-dumps turns cores back on; the core then holds the secret,
+    which is what the test above would see without the protection (when
+    this kernel writes cores into the process's directory)."""
+    with open("/proc/sys/kernel/core_pattern") as f:
+        if not f.read().startswith("core"):
+            pytest.skip("cores do not go to the working directory here")
+    secret, files = _abort_backend_holding_secret(tmp_path, store, ["--core-dumps"])
+    assert any(secret.encode() in data for data in files.values()), sorted(files)
