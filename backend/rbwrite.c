@@ -917,15 +917,27 @@ void rb_conn_tick(rb_t *rb, rb_conn_t *conn, uint64_t now)
 static int apply_commit(store_txn_t *t, txn_t *tx, char *err, size_t errsz)
 {
 	store_zone_t z;
+	/* The zone row's strings point into the map, valid only until the
+	 * first write of this txn: copy them now. */
+	char masters[STORE_MAX_MASTERS], account[256];
 	int rc = store_zone_get_by_id(t, tx->zone_id, &z);
 	if (rc < 0) {
 		snprintf(err, errsz, "zone id %" PRIu32 " is gone (%s)", tx->zone_id, err_str(rc));
 		return rc;
 	}
+	memcpy(masters, z.masters ? z.masters : "", z.masters_len);
+	memcpy(account, z.account ? z.account : "", z.account_len);
+	z.masters = masters;
+	z.account = account;
 	if (tx->replace && (rc = store_zone_clear(t, tx->zone_id)) < 0) {
 		snprintf(err, errsz, "cannot clear the zone (%s)", err_str(rc));
 		return rc;
 	}
+	/* Per owner, the RRsets this transaction touched come from its
+	 * buffer and the others from the store as it is now, so a write made
+	 * by someone else meanwhile (kyednsctl, another pdns connection) to
+	 * another RRset of the same owner is kept.  A concurrent write to
+	 * the same RRset loses to this commit. */
 	store_rr_t *rrs = NULL;
 	unsigned cap = 0;
 	for (size_t i = 0; i < tx->n; i++) {
@@ -935,9 +947,22 @@ static int apply_commit(store_txn_t *t, txn_t *tx, char *err, size_t errsz)
 			rc = host;
 			break;
 		}
-		if (o->n > cap) {
+		store_rr_iter_t it;
+		store_rr_t rr;
+		unsigned stored = 0;
+		rc = store_name_get(t, tx->zone_id, &o->name, &it);
+		if (rc == -ENOENT) {
+			rc = 0;
+		} else if (rc == 0) {
+			store_rr_iter_t c = it;
+			while ((rc = store_rr_next(&c, &rr)) == 1)
+				stored++;
+		}
+		if (rc < 0)
+			break;
+		if (o->n + stored > cap) {
 			free(rrs);
-			cap = o->n;
+			cap = o->n + stored;
 			if (!(rrs = malloc(cap * sizeof *rrs))) {
 				rc = -ENOMEM;
 				break;
@@ -948,9 +973,21 @@ static int apply_commit(store_txn_t *t, txn_t *tx, char *err, size_t errsz)
 			const txn_rr_t *x = &o->rrs[j];
 			if (host && (x->type == RR_A || x->type == RR_AAAA))
 				continue; /* the host's own: store_name_set keeps them */
+			if (!txn_owner_touched(o, x->type))
+				continue; /* taken from the store below */
 			rrs[n++] = (store_rr_t){.type = x->type, .ttl = x->ttl, .data = x->data,
 						.len = x->len};
 		}
+		/* the store's RR pointers stay valid: store_name_set encodes
+		 * them before it writes */
+		while (stored && (rc = store_rr_next(&it, &rr)) == 1) {
+			if (host && (rr.type == RR_A || rr.type == RR_AAAA))
+				continue;
+			if (!txn_owner_touched(o, rr.type))
+				rrs[n++] = rr;
+		}
+		if (rc < 0)
+			break;
 		if ((rc = store_name_set(t, tx->zone_id, &o->name, rrs, n)) < 0) {
 			char nt[DNAME_MAX_TEXT];
 			name_text(&o->name, nt, sizeof nt);
@@ -965,13 +1002,6 @@ static int apply_commit(store_txn_t *t, txn_t *tx, char *err, size_t errsz)
 		return rc;
 	}
 	if (tx->soa_set) {
-		/* The zone row's strings point into the map: copy them before
-		 * the write. */
-		char masters[STORE_MAX_MASTERS], account[256];
-		memcpy(masters, z.masters ? z.masters : "", z.masters_len);
-		memcpy(account, z.account ? z.account : "", z.account_len);
-		z.masters = masters;
-		z.account = account;
 		z.mname = tx->mname;
 		z.mname_len = (uint8_t)strlen(tx->mname);
 		z.rname = tx->rname;

@@ -39,6 +39,7 @@ txn_t *txn_new(int64_t trxid, uint32_t zone_id, const dname_t *apex, int replace
 
 static void owner_free(txn_owner_t *o)
 {
+	free(o->touched);
 	for (unsigned i = 0; i < o->n; i++)
 		free(o->rrs[i].data);
 	free(o->rrs);
@@ -203,9 +204,46 @@ static void owner_drop_type(txn_t *t, txn_owner_t *o, uint16_t type)
 	o->blob = NULL;
 }
 
+/* Records that an operation changed RRset type of o. */
+static int owner_touch(txn_owner_t *o, uint16_t type)
+{
+	for (unsigned i = 0; i < o->ntouched; i++)
+		if (o->touched[i] == type)
+			return 0;
+	if (o->ntouched == o->captouched) {
+		unsigned cap = o->captouched ? o->captouched * 2 : 4;
+		uint16_t *n = realloc(o->touched, cap * sizeof *n);
+		if (!n)
+			return -ENOMEM;
+		o->touched = n;
+		o->captouched = cap;
+	}
+	o->touched[o->ntouched++] = type;
+	return 0;
+}
+
+int txn_owner_touched(const txn_owner_t *o, uint16_t type)
+{
+	for (unsigned i = 0; i < o->ntouched; i++)
+		if (o->touched[i] == type)
+			return 1;
+	if (!o->cleared)
+		return 0;
+	for (unsigned i = 0; i < o->nkeep; i++)
+		if (o->keep[i] == type)
+			return 0;
+	return 1;
+}
+
 void txn_owner_clear(txn_t *t, txn_owner_t *o, const uint16_t *keep, unsigned nkeep)
 {
 	unsigned w = 0;
+	/* The commit deletes every type but keep, whatever is stored then;
+	 * a kept type set earlier in this transaction stays touched. */
+	o->cleared = 1;
+	o->nkeep = 0;
+	for (unsigned j = 0; j < nkeep && o->nkeep < 4; j++)
+		o->keep[o->nkeep++] = keep[j];
 	for (unsigned i = 0; i < o->n; i++) {
 		int k = 0;
 		for (unsigned j = 0; j < nkeep && !k; j++)
@@ -239,6 +277,8 @@ int txn_rrset_set(txn_t *t, txn_owner_t *o, uint16_t type, uint32_t ttl,
 		need += lens[i] + TXN_RR_OVERHEAD;
 	if (t->bytes + need > t->max_bytes)
 		return ERR_TXNFULL;
+	if (owner_touch(o, type) < 0)
+		return -ENOMEM;
 	owner_drop_type(t, o, type);
 	for (unsigned i = 0; i < count; i++) {
 		if (owner_holds(o, type, contents[i], lens[i]))
@@ -254,6 +294,8 @@ int txn_rr_add(txn_t *t, txn_owner_t *o, uint16_t type, uint32_t ttl, const char
 	       uint16_t len)
 {
 	int dup = owner_holds(o, type, content, len);
+	if (owner_touch(o, type) < 0)
+		return -ENOMEM;
 	/* The RRset takes the new TTL, as store_rr_add does. */
 	for (unsigned i = 0; i < o->n; i++)
 		if (o->rrs[i].type == type)

@@ -43,6 +43,13 @@ typedef struct txn_owner {
 	dname_t name;
 	txn_rr_t *rrs;            /* the owner's RRs after the operations */
 	unsigned n, cap;
+	uint16_t *touched;        /* types an operation set or added to: the commit
+				     writes these from rrs and keeps the others as
+				     they are then in the store */
+	unsigned ntouched, captouched;
+	int cleared;              /* all RRsets deleted (but the keep types) */
+	uint16_t keep[4];         /* with cleared: types left alone */
+	unsigned nkeep;
 	uint8_t *blob;            /* rrs encoded for readers; NULL when stale */
 	size_t blob_len;
 	uint16_t klen;
@@ -99,7 +106,12 @@ int txn_owner_load(txn_t *t, txn_owner_t *o, store_rr_iter_t *it, int only_addrs
 int txn_rrset_set(txn_t *t, txn_owner_t *o, uint16_t type, uint32_t ttl,
 		  const char *const *contents, const uint16_t *lens, unsigned count);
 
-/* Deletes every RRset of o except those of the types in keep[0..nkeep). */
+/* Returns 1 if an operation of t changed RRset type of o (so the commit
+ * writes the buffered RRset), 0 if the commit keeps the stored one. */
+int txn_owner_touched(const txn_owner_t *o, uint16_t type);
+
+/* Deletes every RRset of o except those of the types in keep[0..nkeep)
+ * (at most 4). */
 void txn_owner_clear(txn_t *t, txn_owner_t *o, const uint16_t *keep, unsigned nkeep);
 
 /* Inserts one RR (RFC 2136 add; also load-zone's append).  The RRset takes

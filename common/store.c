@@ -1544,55 +1544,74 @@ int store_rr_del(store_txn_t *t, uint32_t zone_id, const dname_t *name, uint16_t
 	return rc;
 }
 
-/* Sorts idx by (type, input position), so the first RR of a type gives its
- * RRset's TTL.  Insertion sort: owners have a handful of RRs, and qsort's
- * comparator could not reach rrs without a global. */
-static void sort_idx(unsigned *idx, unsigned n, const store_rr_t *rrs)
+/* qsort_r orders: by (type, input position), which keeps the order given
+ * within an RRset and makes the first RR of a type give its TTL; and by
+ * (type, content, input position), which puts duplicates next to each
+ * other, the first one given first. */
+static int by_type_pos(const void *a, const void *b, void *arg)
 {
-	for (unsigned i = 1; i < n; i++) {
-		unsigned v = idx[i], j = i;
-		while (j > 0 && (rrs[idx[j - 1]].type > rrs[v].type ||
-				 (rrs[idx[j - 1]].type == rrs[v].type && idx[j - 1] > v))) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = v;
-	}
+	const store_rr_t *rrs = arg;
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	if (rrs[x].type != rrs[y].type)
+		return rrs[x].type < rrs[y].type ? -1 : 1;
+	return x < y ? -1 : x > y;
 }
 
-/* 1 if rrs[idx[i]] repeats an earlier RR of its RRset (idx sorted). */
-static int rr_dup(const store_rr_t *rrs, const unsigned *idx, unsigned i)
+static int by_type_content_pos(const void *a, const void *b, void *arg)
 {
-	const store_rr_t *a = &rrs[idx[i]];
-	for (unsigned j = i; j-- > 0 && rrs[idx[j]].type == a->type;)
-		if (rrs[idx[j]].len == a->len && memcmp(rrs[idx[j]].data, a->data, a->len) == 0)
-			return 1;
-	return 0;
+	const store_rr_t *rrs = arg;
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	if (rrs[x].type != rrs[y].type)
+		return rrs[x].type < rrs[y].type ? -1 : 1;
+	if (rrs[x].len != rrs[y].len)
+		return rrs[x].len < rrs[y].len ? -1 : 1;
+	int c = memcmp(rrs[x].data, rrs[y].data, rrs[x].len);
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
 }
 
 int store_value_encode(const store_rr_t *rrs, unsigned n, uint8_t **out, size_t *outlen)
 {
 	unsigned *idx;
-	uint8_t *buf;
+	uint8_t *dup, *buf;
 	size_t len = 0, o = 0;
 
 	*out = NULL;
 	*outlen = 0;
 	if (n == 0)
 		return 0;
-	if (!(idx = malloc(n * sizeof(*idx))))
+	idx = malloc(n * sizeof(*idx));
+	dup = calloc(n, 1);
+	if (!idx || !dup) {
+		free(idx);
+		free(dup);
 		return -ENOMEM;
+	}
+	/* O(n log n): an RRset from pdns can hold tens of thousands of RRs */
 	for (unsigned i = 0; i < n; i++)
 		idx[i] = i;
-	sort_idx(idx, n, rrs);
-	for (unsigned i = 0; i < n; i++) {
-		if (i == 0 || rrs[idx[i - 1]].type != rrs[idx[i]].type)
-			len += 8;
-		if (!rr_dup(rrs, idx, i))
-			len += 2u + rrs[idx[i]].len;
+	qsort_r(idx, n, sizeof(*idx), by_type_content_pos, (void *)rrs);
+	for (unsigned i = 1; i < n; i++) {
+		const store_rr_t *a = &rrs[idx[i - 1]], *b = &rrs[idx[i]];
+		dup[idx[i]] = a->type == b->type && a->len == b->len &&
+			      memcmp(a->data, b->data, a->len) == 0;
+	}
+	qsort_r(idx, n, sizeof(*idx), by_type_pos, (void *)rrs);
+	for (unsigned i = 0, j; i < n; i = j) {
+		unsigned cnt = 0;
+		len += 8;
+		for (j = i; j < n && rrs[idx[j]].type == rrs[idx[i]].type; j++)
+			if (!dup[idx[j]]) {
+				len += 2u + rrs[idx[j]].len;
+				cnt++;
+			}
+		if (cnt > UINT16_MAX)
+			len = STORE_MAX_VALUE + 1; /* the count is a u16 */
 	}
 	if (len > STORE_MAX_VALUE || !(buf = malloc(len))) {
 		free(idx);
+		free(dup);
 		return len > STORE_MAX_VALUE ? ERR_TOOBIG : -ENOMEM;
 	}
 	for (unsigned i = 0, j; i < n; i = j) {
@@ -1602,7 +1621,7 @@ int store_value_encode(const store_rr_t *rrs, unsigned n, uint8_t **out, size_t 
 		o += 8;
 		for (j = i; j < n && rrs[idx[j]].type == type; j++) {
 			const store_rr_t *a = &rrs[idx[j]];
-			if (rr_dup(rrs, idx, j))
+			if (dup[idx[j]])
 				continue;
 			put16(buf + o, a->len);
 			memcpy(buf + o + 2, a->data, a->len);
@@ -1614,6 +1633,7 @@ int store_value_encode(const store_rr_t *rrs, unsigned n, uint8_t **out, size_t 
 		put16(buf + hdr + 6, (uint16_t)cnt);
 	}
 	free(idx);
+	free(dup);
 	*out = buf;
 	*outlen = o;
 	return 0;

@@ -364,7 +364,8 @@ int store_rr_next(store_rr_iter_t *it, store_rr_t *rr);
  * store_name_set stores it: RRsets in ascending type order, the RRs of a
  * type in the order given, each RRset's TTL its first RR's, duplicate
  * contents once.  *out is malloc'd (NULL when n = 0; the caller frees it),
- * *len its size.  0, -ENOMEM, or ERR_TOOBIG over STORE_MAX_VALUE.  No rules
+ * *len its size.  0, -ENOMEM, or ERR_TOOBIG over STORE_MAX_VALUE or over
+ * 65535 RRs in one RRset (the count is a u16).  No rules
  * are checked: that is store_name_check's job.
  */
 int store_value_encode(const store_rr_t *rrs, unsigned n, uint8_t **out, size_t *len);

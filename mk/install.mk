@@ -86,8 +86,11 @@ install: all
 	key=; [ ! -e "$$def" ] || key=$$(sed -n 's/^[[:space:]]*KYEDNS_PDNS_API_KEY=//p' "$$def" | tail -n 1 | tr -d "\"'"); \
 	if [ "$$key" = CHANGE-ME ]; then \
 		echo "error: $$def has KYEDNS_PDNS_API_KEY=CHANGE-ME, a published placeholder; set a random key" >&2; exit 1; fi; \
-	case "$(GENERATE_API_KEY)" in yes) [ -n "$$key" ] || \
-		key=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') ;; *) key= ;; esac; \
+	if [ -e "$$api" ]; then \
+		key=$$(sed -n 's/^[[:space:]]*api-key[[:space:]]*=[[:space:]]*//p' "$$api" | tail -n 1); \
+		case "$$key" in '$$'*) key= ;; esac; \
+	else case "$(GENERATE_API_KEY)" in yes) [ -n "$$key" ] || \
+		key=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') ;; *) key= ;; esac; fi; \
 	umask 077; \
 	if [ -e "$$api" ]; then echo "keeping existing $(PDNSDIR)/kyedns-api.conf"; \
 	else sed -e "s/^api-key=$$/api-key=$$key/" pdns-conf/production/kyedns-api.conf > "$$api.tmp" && \

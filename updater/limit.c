@@ -88,7 +88,10 @@ static entry_t *find(table_t *t, uint64_t tag, int create, uint64_t now, int *fr
 	entry_t *b = t->e + (tag & t->mask) * WAYS, *victim = NULL;
 	for (int i = 0; i < WAYS; i++) {
 		if (b[i].tag == tag) {
-			b[i].used = now;
+			/* A look-up that does not create (now 0: a connection's
+			 * close) must not make the entry the first to go. */
+			if (create || now)
+				b[i].used = now;
 			if (fresh)
 				*fresh = 0;
 			return &b[i];

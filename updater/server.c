@@ -781,6 +781,8 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	uint64_t now = uv_now(srv->loop);
 	dname_t names[DD_MAX_HOSTS];
 	int verified[DD_MAX_HOSTS] = {0}, principal = 0;
+	int budget_spent[DD_MAX_HOSTS] = {0};
+	unsigned budget_ra = 0;
 	store_host_t host;
 	unsigned i = 0;
 	for (dd_str_t l = list; dd_next_host(&l, &h); i++) {
@@ -797,11 +799,13 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 			u->retry_after = ra > u->retry_after ? ra : u->retry_after;
 			continue;
 		}
+		/* A host whose failure budget is spent still takes the right
+		 * token from anywhere (the owner's update after an address change
+		 * comes from a new address, and a block would let anyone freeze
+		 * the host); only a failure is then answered abuse, below. */
 		if (limit_host_blocked(srv->limit, &names[i], client, now, &ra)) {
-			u->code[i] = DD_ABUSE;
-			srv->m.host_blocked++;
-			u->retry_after = ra > u->retry_after ? ra : u->retry_after;
-			continue;
+			budget_spent[i] = 1;
+			budget_ra = ra > budget_ra ? ra : budget_ra;
 		}
 		rc = store_host_get(srv->rtxn, &names[i], &host);
 		if (rc == 0) {
@@ -823,8 +827,7 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	int uname_ok = 0;
 	if (!principal && user.p && user.len && dname_parse_host(&uname, user.p, user.len) == 0) {
 		unsigned ra;
-		uname_ok = !limit_auth_blocked(srv->limit, &uname, client, now, &ra) &&
-			   !limit_host_blocked(srv->limit, &uname, client, now, &ra);
+		uname_ok = !limit_auth_blocked(srv->limit, &uname, client, now, &ra);
 		if (uname_ok) {
 			/* A missing username host costs the same hash. */
 			rc = store_host_get(srv->rtxn, &uname, &host);
@@ -845,8 +848,14 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 		for (i = 0; i < nhosts; i++) {
 			if (u->code[i] >= 0)
 				continue;
-			u->code[i] = DD_BADAUTH;
 			limit_auth_fail(srv->limit, &names[i], client, now);
+			if (budget_spent[i]) {
+				u->code[i] = DD_ABUSE;
+				srv->m.host_blocked++;
+				u->retry_after = budget_ra > u->retry_after ? budget_ra : u->retry_after;
+			} else {
+				u->code[i] = DD_BADAUTH;
+			}
 		}
 		if (uname_ok) {
 			int listed = 0;

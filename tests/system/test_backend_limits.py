@@ -385,6 +385,20 @@ def test_make_install_generates_key_and_refuses_placeholder(tmp_path):
     assert r.returncode != 0 and "CHANGE-ME" in r.stderr
 
 
+def test_make_install_reuses_the_existing_pdns_key(tmp_path):
+    """An existing kyedns-api.conf keeps its key and a new /etc/default/kyedns
+    gets that same key, not a fresh one the pdns side never heard of."""
+    dest = str(tmp_path / "stage")
+    api = dest + "/etc/powerdns/pdns.d/kyedns-api.conf"
+    os.makedirs(os.path.dirname(api))
+    with open(api, "w") as f:
+        f.write("api=yes\napi-key=s3cretExisting0123456789\n")
+    r = _install(dest, "GENERATE_API_KEY=yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "api-key=s3cretExisting0123456789\n" in open(api).read()
+    assert "KYEDNS_PDNS_API_KEY=s3cretExisting0123456789\n" in open(dest + "/etc/default/kyedns").read()
+
+
 # ------------------------------------------------------------- core dumps
 
 def _abort_backend_holding_secret(tmp_path, store, extra):

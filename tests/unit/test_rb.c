@@ -741,6 +741,61 @@ static void write_cases(rb_t *rb)
 		pad[255] = '\0';
 		CHECK(strstr(r, pad) != NULL && strstr(r, "\\\" \\\"") != NULL);
 	}
+	/* A write made behind an open transaction's back to another RRset of
+	 * an owner the transaction touches survives its commit; the RRset
+	 * the transaction wrote is the transaction's. */
+	{
+		store_txn_t *t;
+		CHECK_OK(store_txn_begin(the_store, 1, &t));
+		zone(t, "merge.test.", STORE_KIND_NATIVE, 1);
+		uint32_t id = zone_id_of(t, "merge.test.");
+		dname_t n;
+		name(&n, "www.merge.test.");
+		const char *txt = "\"old\"";
+		uint16_t tlen = (uint16_t)strlen(txt);
+		CHECK_OK(store_rrset_set(t, id, &n, RR_TXT, 300, &txt, &tlen, 1, NULL));
+		CHECK_OK(store_txn_commit(t));
+		r = req(rb, &c, &out, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+			"\"merge.test.\",\"domain_id\":-1,\"trxid\":12}}");
+		CHECK(IS_TRUE(r));
+		r = req(rb, &c, &out, "{\"method\":\"feedRecord\",\"parameters\":{\"rr\":"
+			"{\"content\":\"192.0.2.1\",\"qname\":\"www.merge.test.\",\"qtype\":\"A\","
+			"\"ttl\":300},\"trxid\":12}}");
+		CHECK(IS_TRUE(r));
+		/* kyednsctl (any other writer) adds an MX and changes the TXT */
+		const char *mx = "10 mx.merge.test", *txt2 = "\"new\"";
+		uint16_t mlen = (uint16_t)strlen(mx), t2len = (uint16_t)strlen(txt2);
+		CHECK_OK(store_txn_begin(the_store, 1, &t));
+		CHECK_OK(store_rrset_set(t, id, &n, RR_MX, 300, &mx, &mlen, 1, NULL));
+		CHECK_OK(store_rrset_set(t, id, &n, RR_TXT, 300, &txt2, &t2len, 1, NULL));
+		CHECK_OK(store_txn_commit(t));
+		r = req(rb, &c, &out, "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":12}}");
+		CHECK(IS_TRUE(r));
+		r = req(rb, &c, &out, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+			"\"qname\":\"www.merge.test.\",\"zone-id\":%u}}", id);
+		CHECK(strstr(r, "192.0.2.1") != NULL);
+		CHECK(strstr(r, "10 mx.merge.test") != NULL);
+		CHECK(strstr(r, "new") != NULL && strstr(r, "old") == NULL);
+		/* an RFC 2136 delete of the whole name deletes what is stored at
+		 * commit, the MX added meanwhile too */
+		r = req(rb, &c, &out, "{\"method\":\"startTransaction\",\"parameters\":{\"domain\":"
+			"\"merge.test.\",\"domain_id\":-1,\"trxid\":13}}");
+		CHECK(IS_TRUE(r));
+		r = req(rb, &c, &out, "{\"method\":\"replaceRRSet\",\"parameters\":{\"domain_id\":%u,"
+			"\"qname\":\"www.merge.test.\",\"qtype\":\"ANY\",\"rrset\":[],\"trxid\":13}}",
+			id);
+		CHECK(IS_TRUE(r));
+		const char *mx2 = "20 mx2.merge.test";
+		uint16_t m2len = (uint16_t)strlen(mx2);
+		CHECK_OK(store_txn_begin(the_store, 1, &t));
+		CHECK_OK(store_rrset_set(t, id, &n, RR_MX, 300, &mx2, &m2len, 1, NULL));
+		CHECK_OK(store_txn_commit(t));
+		r = req(rb, &c, &out, "{\"method\":\"commitTransaction\",\"parameters\":{\"trxid\":13}}");
+		CHECK(IS_TRUE(r));
+		r = req(rb, &c, &out, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\","
+			"\"qname\":\"www.merge.test.\",\"zone-id\":%u}}", id);
+		CHECK(strstr(r, "mx2") == NULL && strstr(r, "192.0.2.1") == NULL);
+	}
 	rb_conn_close(rb, &c);
 	CHECK(rb->txns_open == 0);
 	rb_buf_free(&out);
