@@ -131,6 +131,14 @@ unit: all $(UNIT_BINS)
 system: all
 	KYEDNS_BUILD=$(CURDIR)/$(B) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
+# Fault suite (tests/faults/README.md): daemons killed and restarted under
+# load on loopback, checked against what they acknowledged.  `make faults`
+# is the short run CI does (about a minute); FAULT_ROUNDS=30 is a long one.
+FAULT_ROUNDS ?= 6
+.PHONY: faults
+faults: all
+	KYEDNS_BUILD=$(CURDIR)/$(B) $(PYTHON) tests/faults/run.py --rounds $(FAULT_ROUNDS)
+
 test: all $(UNIT_BINS)
 	@./tests/unit/run.sh $(UNIT_BINS)
 	KYEDNS_BUILD=$(CURDIR)/$(B) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
