@@ -66,10 +66,14 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# Third-party sources: their own warnings are not ours to fix.
-$(B)/llhttp/%.o: $(LLHTTP_SRC)/%.c
+# Third-party sources: their own warnings are not ours to fix.  The
+# sources come with node-llhttp, which check-deps may install during this
+# very run, after make has read this file: so the rule must not name them
+# as prerequisites (make would find "no rule" for the objects), only wait
+# for check-deps.
+$(LLHTTP_OBJS): $(B)/llhttp/%.o: | check-deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(OPT) -g -w -I$(LLHTTP_INC) $(SANFLAGS) -c -o $@ $<
+	$(CC) -std=c11 $(OPT) -g -w -I$(LLHTTP_INC) $(SANFLAGS) -c -o $@ $(LLHTTP_SRC)/$*.c
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libkyedns.a
 	@mkdir -p $(dir $@)
