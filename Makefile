@@ -67,11 +67,11 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Third-party sources: their own warnings are not ours to fix.  The
-# sources come with node-llhttp, which check-deps may install during this
-# very run, after make has read this file: so the rule must not name them
-# as prerequisites (make would find "no rule" for the objects), only wait
-# for check-deps.
-$(LLHTTP_OBJS): $(B)/llhttp/%.o: | check-deps
+# sources come with node-llhttp, which check-deps (the first prerequisite
+# of all) may install during this very run, after make has read this file:
+# so the rule must not name them as prerequisites, or make finds "no rule"
+# for the objects.
+$(LLHTTP_OBJS): $(B)/llhttp/%.o:
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(OPT) -g -w -I$(LLHTTP_INC) $(SANFLAGS) -c -o $@ $(LLHTTP_SRC)/$*.c
 
