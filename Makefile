@@ -4,7 +4,7 @@
 # (objects go to build/san so the two builds never mix).
 
 CC      ?= cc
-PKGS    := libuv jansson lmdb libsodium
+PKGS    := libuv jansson lmdb libsodium libsystemd libcurl libidn2
 PYTHON  ?= /usr/bin/python3
 
 ifeq ($(SANITIZE),)
@@ -30,7 +30,7 @@ LLHTTP_INC := /usr/share/include/llhttp
 
 COMMON_OBJS  := $(B)/common/err.o $(B)/common/dname.o $(B)/common/addr.o \
                 $(B)/common/token.o $(B)/common/store.o $(B)/common/rdata.o \
-                $(B)/common/sha1.o
+                $(B)/common/sha1.o $(B)/common/cli.o $(B)/common/log.o
 BACKEND_OBJS := $(B)/backend/main.o $(B)/backend/rb.o $(B)/backend/rbwrite.o \
                 $(B)/backend/rbsec.o $(B)/backend/txn.o $(B)/backend/server.o
 UPDATER_OBJS := $(B)/updater/main.o $(B)/updater/http.o $(B)/updater/dd.o \
