@@ -9,10 +9,10 @@
 set -e
 FUZZ_PKGS="clang-14 libclang-rt-14-dev python3"
 PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev lmdb-utils
-libsodium-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
+libsodium-dev libsystemd-dev libcurl4-openssl-dev libidn2-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
 pdns-backend-bind nsd dnsutils python3 python3-pytest python3-dnspython ddclient
 dnsperf wrk wget curl procps iproute2 systemd docker-compose python3-yaml strace
-unbound ldnsutils"
+unbound ldnsutils prometheus debhelper fakeroot lintian"
 
 missing() {
 	for p in $PKGS; do
