@@ -40,11 +40,15 @@ const char *cli_env_name(const cli_opt_t *o, char *buf, size_t size)
 int cli_usage_error(const cli_t *c, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", c->prog);
+	fflush(stdout); /* what was printed before the error stays in order */
 	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", c->prog);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help'.\n", c->prog);
+	if (c->hint)
+		fprintf(stderr, "\nTry '%s'.\n", c->hint);
+	else
+		fprintf(stderr, "\nTry '%s --help'.\n", c->prog);
 	return -1;
 }
 
@@ -89,15 +93,19 @@ void cli_free(const cli_t *c, cli_val_t *vals)
 		list_clear(&vals[i]);
 }
 
-/* Values from the environment and defaults, before argv overrides them. */
-static int from_env(const cli_t *c, cli_val_t *vals)
+/* Values from the environment and defaults, before argv overrides them.
+ * A switch variable that is not a switch value leaves its index in *bad
+ * (the first one): it is an error only if the command line does not set
+ * that option, and --help or --version still work. */
+static int from_env(const cli_t *c, cli_val_t *vals, long *bad)
 {
 	size_t n = count_opts(c);
 	char buf[128];
+	/* All first: after an error cli_free() looks at every entry. */
+	memset(vals, 0, n * sizeof *vals);
 	for (size_t i = 0; i < n; i++) {
 		const cli_opt_t *o = &c->opts[i];
 		cli_val_t *v = &vals[i];
-		memset(v, 0, sizeof *v);
 		v->s = o->arg ? o->dflt : NULL;
 		const char *name = cli_env_name(o, buf, sizeof buf);
 		const char *e = name ? getenv(name) : NULL;
@@ -105,10 +113,9 @@ static int from_env(const cli_t *c, cli_val_t *vals)
 			continue;
 		if (!o->arg) {
 			int on = switch_value(e);
-			if (on < 0)
-				return cli_usage_error(c, "%s=%s: not a switch value (1/0, yes/no)",
-						       name, e);
-			v->s = on ? "1" : NULL;
+			if (on < 0 && *bad < 0)
+				*bad = (long)i;
+			v->s = on > 0 ? "1" : NULL;
 			v->from = CLI_FROM_ENV;
 			continue;
 		}
@@ -125,6 +132,52 @@ static int from_env(const cli_t *c, cli_val_t *vals)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Reports what getopt_long refused (ch '?' or ':'); arg is the argv entry
+ * it was looking at.  A long option is named without its "=value": the
+ * value of a mistyped --token=SECRET must not reach a terminal or a log.
+ */
+static int bad_option(const cli_t *c, const struct option *lo, int ch, const char *arg)
+{
+	int is_long = arg && strncmp(arg, "--", 2) == 0;
+	const char *name = is_long ? arg + 2 : "";
+	size_t len = strcspn(name, "=");
+	const struct option *m = NULL;
+	int matches = 0;
+
+	for (const struct option *o = lo; is_long && o->name; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		m = o;
+		if (strlen(o->name) == len) { /* an exact match wins over prefixes */
+			matches = 1;
+			break;
+		}
+		matches++;
+	}
+	/* A long option given "=value" it does not take: getopt_long sets
+	 * optopt to its val, which may look like a short option. */
+	if (is_long && matches == 1 && name[len] == '=' && m->has_arg == no_argument)
+		return cli_usage_error(c, "option --%s takes no value", m->name);
+	int short_opt = optopt > 0 && optopt < 0x100 && isprint(optopt);
+	if (ch == ':') {
+		if (is_long && matches == 1)
+			return cli_usage_error(c, "option --%s needs a value", m->name);
+		if (short_opt)
+			return cli_usage_error(c, "option -%c needs a value", optopt);
+		return cli_usage_error(c, "an option needs a value");
+	}
+	if (short_opt) /* the previous entry may be a long option: -x in "-xy" */
+		return cli_usage_error(c, "unknown option -%c", optopt);
+	if (is_long && matches > 1)
+		return cli_usage_error(c, "ambiguous option --%.*s", (int)(len < 64 ? len : 64),
+				       name);
+	if (is_long)
+		return cli_usage_error(c, "unknown option --%.*s", (int)(len < 64 ? len : 64),
+				       name);
+	return cli_usage_error(c, "unknown option");
 }
 
 int cli_parse(const cli_t *c, int argc, char **argv, cli_val_t *vals, int *operands)
@@ -158,12 +211,13 @@ int cli_parse(const cli_t *c, int argc, char **argv, cli_val_t *vals, int *opera
 	lo[n + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
 	lo[n + 2] = (struct option){"help-man", no_argument, NULL, OPT_MAN};
 
-	int rc = from_env(c, vals);
+	long bad_env = -1;
+	int rc = from_env(c, vals, &bad_env);
 	unsigned char *seen = calloc(n + 1, 1);
 	if (!seen && rc == 0)
 		rc = cli_usage_error(c, "out of memory");
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* glibc: 0 re-initialises getopt (ordering, a half-read cluster) */
 	while (rc == 0) {
 		int li = -1;
 		int ch = getopt_long(argc, argv, so, lo, &li);
@@ -185,13 +239,8 @@ int cli_parse(const cli_t *c, int argc, char **argv, cli_val_t *vals, int *opera
 			break;
 		}
 		if (ch == '?' || ch == ':') {
-			const char *bad = argv[optind - 1];
-			if (ch == ':')
-				rc = cli_usage_error(c, "option %s needs a value", bad);
-			else if (optopt && optopt < 0x100 && isprint(optopt))
-				rc = cli_usage_error(c, "unknown option -%c", optopt);
-			else
-				rc = cli_usage_error(c, "unknown or ambiguous option %s", bad);
+			rc = bad_option(c, lo, ch,
+					optind > 0 && optind <= argc ? argv[optind - 1] : NULL);
 			break;
 		}
 		size_t i = 0;
@@ -219,6 +268,12 @@ int cli_parse(const cli_t *c, int argc, char **argv, cli_val_t *vals, int *opera
 		}
 		v->from = CLI_FROM_ARG;
 		seen[i] = 1;
+	}
+	if (rc == 0 && bad_env >= 0 && !seen[bad_env]) {
+		char buf[128];
+		const char *name = cli_env_name(&c->opts[bad_env], buf, sizeof buf);
+		rc = cli_usage_error(c, "%s=%s: not a switch value (1/0, yes/no)", name,
+				     getenv(name));
 	}
 	if (rc == 0 && optind < argc && !c->stop_at_operand && !operands)
 		rc = cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
@@ -267,6 +322,8 @@ static void wrap(FILE *f, const char *text, int col, int at)
 	while (*p) {
 		while (*p == ' ')
 			p++;
+		if (!*p)
+			break;
 		size_t w = strcspn(p, " \n");
 		if (!w && *p == '\n') {
 			fputc('\n', f);
@@ -310,34 +367,106 @@ static void help_line(FILE *f, int short_name, const char *name, const char *arg
 	wrap(f, text, HELP_COL, n);
 }
 
+/* snprintf at b + m that never runs past size; returns the new length. */
+static size_t add(char *b, size_t size, size_t m, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t add(char *b, size_t size, size_t m, const char *fmt, ...)
+{
+	va_list ap;
+	if (m + 1 >= size)
+		return m;
+	va_start(ap, fmt);
+	int r = vsnprintf(b + m, size - m, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return m;
+	return m + (size_t)r < size ? m + (size_t)r : size - 1;
+}
+
+/* The rows of opts not hidden: flag, description, default, env. */
+static void help_opts(FILE *f, const cli_opt_t *opts, int with_env)
+{
+	char buf[128], text[2048];
+	for (const cli_opt_t *o = opts; o && o->name; o++) {
+		if (o->flags & CLI_HIDDEN)
+			continue;
+		const char *env = with_env ? cli_env_name(o, buf, sizeof buf) : NULL;
+		size_t m = add(text, sizeof text, 0, "%s", o->help);
+		if (o->flags & CLI_REPEAT)
+			m = add(text, sizeof text, m, " May be repeated.");
+		if (o->dflt || env) {
+			m = add(text, sizeof text, m, " [");
+			if (o->dflt)
+				m = add(text, sizeof text, m, "default: %s%s",
+					*o->dflt ? o->dflt : "(empty)", env ? "; " : "");
+			if (env)
+				m = add(text, sizeof text, m, "env: %s", env);
+			add(text, sizeof text, m, "]");
+		}
+		help_line(f, o->short_name, o->name, o->arg, text);
+	}
+}
+
+/* "  zone add ZONE --ns NAME ..." with the arguments wrapped under themselves. */
+static void help_synopsis(FILE *f, const char *lead, const char *name, const char *args)
+{
+	int at = fprintf(f, "%s%s", lead, name);
+	if (args && *args)
+		wrap(f, args, at + 1, at);
+	else
+		fputc('\n', f);
+}
+
 void cli_help(const cli_t *c, FILE *f)
 {
 	fprintf(f, "Usage: %s %s\n", c->prog, c->synopsis ? c->synopsis : "[OPTION]...");
 	fprintf(f, "%s.\n\nOptions:\n", c->summary);
-	size_t n = count_opts(c);
-	char buf[128], text[1024];
-	for (size_t i = 0; i < n; i++) {
-		const cli_opt_t *o = &c->opts[i];
-		if (o->flags & CLI_HIDDEN)
-			continue;
-		const char *env = cli_env_name(o, buf, sizeof buf);
-		int m = snprintf(text, sizeof text, "%s", o->help);
-		if (o->flags & CLI_REPEAT)
-			m += snprintf(text + m, sizeof text - (size_t)m, " May be repeated.");
-		if (o->dflt || env) {
-			m += snprintf(text + m, sizeof text - (size_t)m, " [");
-			if (o->dflt)
-				m += snprintf(text + m, sizeof text - (size_t)m, "default: %s%s",
-					      *o->dflt ? o->dflt : "(empty)", env ? "; " : "");
-			if (env)
-				m += snprintf(text + m, sizeof text - (size_t)m, "env: %s", env);
-			snprintf(text + m, sizeof text - (size_t)m, "]");
-		}
-		help_line(f, o->short_name, o->name, o->arg, text);
-	}
+	help_opts(f, c->opts, 1);
 	help_line(f, 'h', "help", NULL, "Show this help and exit.");
 	help_line(f, 0, "version", NULL, "Show the version and exit.");
-	fprintf(f, "\nThe manual page %s(%d) has the details.\n", c->prog, c->man_section);
+	if (c->cmds) {
+		char text[1024];
+		fputs("\nCommands:\n", f);
+		for (const cli_cmd_t *k = c->cmds; k->name; k++) {
+			help_synopsis(f, "  ", k->name, k->args);
+			snprintf(text, sizeof text, "%s.", k->summary);
+			wrap(f, text, 6, 0);
+		}
+		fprintf(f, "\n'%s COMMAND --help' shows the options of a command.\n", c->prog);
+	} else {
+		fputc('\n', f);
+	}
+	fprintf(f, "The manual page %s(%d) has the details.\n", c->prog, c->man_section);
+}
+
+void cli_cmd_help(const cli_t *c, const cli_cmd_t *cmd, FILE *f)
+{
+	char lead[128];
+	snprintf(lead, sizeof lead, "Usage: %s ", c->prog);
+	help_synopsis(f, lead, cmd->name, cmd->args);
+	fprintf(f, "%s.\n", cmd->summary);
+	if (cmd->notes) {
+		fputc('\n', f);
+		wrap(f, cmd->notes, 0, 0);
+	}
+	int any = 0;
+	for (const cli_opt_t *o = cmd->opts; o && o->name; o++)
+		any |= !(o->flags & CLI_HIDDEN);
+	if (any) {
+		fputs("\nOptions:\n", f);
+		help_opts(f, cmd->opts, 0);
+	}
+	/* The program's own options work after a command too. */
+	char names[512];
+	size_t m = 0;
+	for (const cli_opt_t *o = c->opts; o && o->name; o++)
+		if (!(o->flags & CLI_HIDDEN))
+			m = add(names, sizeof names, m, "%s--%s", m ? ", " : "", o->name);
+	if (m)
+		fprintf(f, "\nThe options of '%s --help' (%s) apply too.\n", c->prog, names);
+	else
+		fputc('\n', f);
+	fprintf(f, "The manual page %s(%d) has the details.\n", c->prog, c->man_section);
 }
 
 /* ---- man page ---- */
@@ -447,6 +576,53 @@ static void man_opt(FILE *f, int short_name, const char *name, const char *arg)
 	fputc('\n', f);
 }
 
+/* The rows of opts not hidden, as tagged paragraphs. */
+static void man_opts(FILE *f, const cli_opt_t *opts)
+{
+	for (const cli_opt_t *o = opts; o && o->name; o++) {
+		if (o->flags & CLI_HIDDEN)
+			continue;
+		man_opt(f, o->short_name, o->name, o->arg);
+		roff_text(f, o->help, strlen(o->help), 1);
+		if (o->flags & CLI_REPEAT)
+			fputs(" May be repeated.", f);
+		if (o->dflt && *o->dflt) {
+			fputs("\nDefault: \\fB", f);
+			roff_str(f, o->dflt);
+			fputs("\\fR.", f);
+		} else if (o->dflt) {
+			fputs("\nDefault: empty.", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+/* One subsection per command: synopsis, summary, notes, options. */
+static void man_cmds(FILE *f, const cli_t *c)
+{
+	fputs(".SH COMMANDS\n", f);
+	for (const cli_cmd_t *k = c->cmds; k->name; k++) {
+		fputs(".SS \"", f);
+		roff_str(f, k->name);
+		/* The synopsis is a list of options: ragged, never hyphenated. */
+		fputs("\"\n.PP\n.nh\n.ad l\n\\fB", f);
+		roff_str(f, c->prog);
+		fputc(' ', f);
+		roff_str(f, k->name);
+		fputs("\\fR", f);
+		if (k->args && *k->args) {
+			fputc(' ', f);
+			roff_str(f, k->args);
+		}
+		fputs("\n.ad\n.hy\n.PP\n", f);
+		roff_text(f, k->summary, strlen(k->summary), 1);
+		fputs(".\n", f);
+		if (k->notes)
+			roff_paras(f, k->notes);
+		man_opts(f, k->opts);
+	}
+}
+
 void cli_man(const cli_t *c, FILE *f)
 {
 	char up[64];
@@ -465,38 +641,26 @@ void cli_man(const cli_t *c, FILE *f)
 	fputs("\n.SH SYNOPSIS\n.B ", f);
 	roff_str(f, c->prog);
 	fputc('\n', f);
-	roff_str(f, c->synopsis ? c->synopsis : "[OPTION]...");
+	const char *syn = c->synopsis ? c->synopsis : "[OPTION]...";
+	roff_text(f, syn, strlen(syn), 1);
 	fputs("\n.SH DESCRIPTION\n", f);
 	roff_paras(f, c->description ? c->description : c->summary);
 	fputs(".SH OPTIONS\n", f);
 	size_t n = count_opts(c);
 	char buf[128];
 	int any_env = 0;
-	for (i = 0; i < n; i++) {
-		const cli_opt_t *o = &c->opts[i];
-		if (o->flags & CLI_HIDDEN)
-			continue;
-		man_opt(f, o->short_name, o->name, o->arg);
-		roff_text(f, o->help, strlen(o->help), 1);
-		if (o->flags & CLI_REPEAT)
-			fputs(" May be repeated.", f);
-		if (o->dflt && *o->dflt) {
-			fputs("\nDefault: \\fB", f);
-			roff_str(f, o->dflt);
-			fputs("\\fR.", f);
-		} else if (o->dflt) {
-			fputs("\nDefault: empty.", f);
-		}
-		fputc('\n', f);
-		if (cli_env_name(o, buf, sizeof buf))
+	man_opts(f, c->opts);
+	for (i = 0; i < n; i++)
+		if (!(c->opts[i].flags & CLI_HIDDEN) && cli_env_name(&c->opts[i], buf, sizeof buf))
 			any_env = 1;
-	}
 	man_opt(f, 'h', "help", NULL);
 	fputs("Show the options with their defaults and exit.\n", f);
 	man_opt(f, 0, "version", NULL);
 	fputs("Show the version and exit.\n", f);
+	if (c->cmds)
+		man_cmds(f, c);
 	if (any_env) {
-		fputs(".SH ENVIRONMENT\n.PP\nEach option can also be set by an environment variable; "
+		fputs(".SH ENVIRONMENT\n.PP\nThese variables set the options of OPTIONS; "
 		      "the command line wins.\nSwitches take 1, yes, true or on (0, no, false, off "
 		      "turn them off).\n",
 		      f);

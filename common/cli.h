@@ -12,10 +12,23 @@
  * Precedence per option: the command line, else its environment variable,
  * else the default (the table's dflt text, which the program also uses).
  * The environment variable of --foo-bar is KYEDNS_FOO_BAR unless the table
- * names another (the tests check the names follow the rule).
+ * names another (the tests check the names follow the rule).  A switch's
+ * variable takes 1/yes/true/on or 0/no/false/off (or empty); anything else
+ * is a usage error, unless the command line sets that switch.  -h, --help,
+ * --version and --help-man work whatever the environment holds.
  *
  * Errors: "prog: message" on stderr, then "Try 'prog --help'."; exit status
- * CLI_EXIT_USAGE (2) for usage errors.
+ * CLI_EXIT_USAGE (2) for usage errors.  An unknown option is named without
+ * any "=value" it carried (a mistyped --token=SECRET must not echo it).
+ *
+ * A program with commands (kyednsctl) also gives a table of cli_cmd_t: its
+ * --help lists them and the man page gets a COMMANDS section with each
+ * command's options.  The program parses the command's own options itself,
+ * with a second cli_parse over a cli_t of its building; cli_cmd_help()
+ * prints one command's help.
+ *
+ * cli_parse may be called any number of times in one process: it resets
+ * getopt completely each time.
  *
  * Nothing here keeps state between calls or touches globals other than
  * getopt's optind/opterr; cli_val_t arrays belong to the caller (cli_free()
@@ -54,6 +67,15 @@ typedef struct cli_section {
 	const char *text;
 } cli_section_t;
 
+/* A command of a program that has commands ("zone add"). */
+typedef struct cli_cmd {
+	const char *name;      /* words: "zone add"; NULL ends the table */
+	const char *args;      /* synopsis after the name: "ZONE --ns NAME [--ttl N]" */
+	const char *summary;   /* one line, no trailing period: "Add a zone" */
+	const char *notes;     /* more sentences (cli_section_t markup), or NULL */
+	const cli_opt_t *opts; /* its options (their env is not read), or NULL */
+} cli_cmd_t;
+
 typedef struct cli {
 	const char *prog;        /* "kyedns-backend" */
 	int man_section;         /* 8 */
@@ -63,6 +85,8 @@ typedef struct cli {
 	const cli_opt_t *opts;   /* without help, version, help-man: they are built in */
 	const cli_section_t *sections; /* may be NULL */
 	int stop_at_operand;     /* 1: options end at the first operand (kyednsctl COMMAND) */
+	const cli_cmd_t *cmds;   /* commands, or NULL: --help lists them, man has COMMANDS */
+	const char *hint;        /* "Try '<hint>'." after a usage error; NULL: "prog --help" */
 } cli_t;
 
 typedef struct cli_val {
@@ -81,6 +105,9 @@ enum { CLI_FROM_DEFAULT, CLI_FROM_ENV, CLI_FROM_ARG };
  *   1 - --help, --version or --help-man was handled: exit 0;
  *  -1 - usage error, already reported: exit CLI_EXIT_USAGE.
  * Operands are an error unless c->stop_at_operand or operands != NULL.
+ * Without stop_at_operand options and operands may mix ("--" ends the
+ * options): getopt_long reorders argv so that the operands come last,
+ * argv[*operands] to argv[argc - 1].  Values point into argv or environ.
  */
 int cli_parse(const cli_t *c, int argc, char **argv, cli_val_t *vals, int *operands);
 
@@ -104,5 +131,9 @@ int cli_usage_error(const cli_t *c, const char *fmt, ...) __attribute__((format(
 /* Prints --help / the roff man page. */
 void cli_help(const cli_t *c, FILE *f);
 void cli_man(const cli_t *c, FILE *f);
+
+/* Prints the help of command cmd of program c: its synopsis, summary,
+ * notes and options. */
+void cli_cmd_help(const cli_t *c, const cli_cmd_t *cmd, FILE *f);
 
 #endif

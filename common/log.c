@@ -71,6 +71,7 @@ int log_init(log_t *lg, const char *prog, const char *path, int max_prio)
 	lg->prog = prog;
 	lg->max_prio = max_prio;
 	lg->fd = 2;
+	lg->pid = (long)getpid();
 	if (!path || !*path) {
 		lg->journald = stderr_is_journal();
 		return 0;
@@ -128,10 +129,10 @@ void log_vprintf(log_t *lg, int prio, const char *fmt, va_list ap)
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-		n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s %s[%ld]: ",
-				      ts.tv_nsec / 1000000, log_level_name(prio), lg->prog,
-				      (long)getpid());
+		n = (size_t)snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s[%ld]: ",
+				     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_level_name(prio),
+				     lg->prog, lg->pid);
 	}
 	size_t start = n;
 	int m = vsnprintf(line + n, LOG_MAX_LINE + 1, fmt, ap);

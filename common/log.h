@@ -37,6 +37,7 @@ typedef struct log {
 	int journald;     /* 1: "<p>msg" lines, no time */
 	int max_prio;     /* LOG_ERR..LOG_DEBUG: lines above are dropped */
 	int fd;           /* 2, or the log file */
+	long pid;         /* getpid() at log_init (daemons do not fork later) */
 	char path[512];   /* the log file, "" for stderr */
 } log_t;
 

@@ -7,12 +7,14 @@
  * error line on stderr, or CTL_EXIT_USAGE (2) for a malformed command line.
  *
  * Error lines have one shape, "kyednsctl: <what> (<err_str>)", and are
- * printed where the decision is made: by ctl_fail()/ctl_usage(), or, for
+ * printed where the decision is made: by ctl_fail(), or, for
  * work done inside a write transaction, by ctl_write() from the message the
  * transaction body left with ctl_txn_fail().  A transaction body may run
  * more than once (the map filled up and was grown), so it must not print or
  * consume input; it leaves its output in its argument struct for the caller
- * to print after the commit.
+ * to print after the commit.  Usage errors follow common/cli's convention
+ * instead: "kyednsctl: <message>" and "Try 'kyednsctl ... --help'." (two
+ * lines, exit CTL_EXIT_USAGE), by ctl_usage().
  *
  * Single-threaded; the process exits after one command, so the few global
  * buffers here (ctl_q) are fine.
@@ -68,8 +70,13 @@ typedef struct ctl {
 /* Prints "kyednsctl: <fmt...> (<err_str(rc)>)" and returns CTL_EXIT_FAIL. */
 int ctl_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Same with "invalid argument"; returns CTL_EXIT_USAGE. */
+/* Prints "kyednsctl: <fmt...>" and "Try '<hint>'." (a usage error: nothing
+ * was done); returns CTL_EXIT_USAGE. */
 int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The command of the Try line of ctl_usage ("kyednsctl zone add --help");
+ * hint must stay valid.  Default: "kyednsctl --help". */
+void ctl_set_hint(const char *hint);
 
 /* Inside a txn body: remembers the message (unless rc is ERR_MAPFULL, which
  * ctl_write handles by retrying) and returns rc. */

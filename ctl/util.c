@@ -33,12 +33,24 @@ int ctl_fail(int rc, const char *fmt, ...)
 	return CTL_EXIT_FAIL;
 }
 
+static const char *usage_hint = "kyednsctl --help";
+
+void ctl_set_hint(const char *hint)
+{
+	usage_hint = hint;
+}
+
+/* The convention of common/cli: the message alone (no "(reason)": the
+ * reason is the message), then where to read how it is done. */
 int ctl_usage(const char *fmt, ...)
 {
+	char what[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vline(-EINVAL, fmt, ap);
+	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "kyednsctl: %s\nTry '%s'.\n", what, usage_hint);
 	return CTL_EXIT_USAGE;
 }
 
@@ -208,9 +220,11 @@ int ctl_write(ctl_t *c, ctl_txn_fn fn, void *arg)
 
 /* ---- parsing helpers ---- */
 
+/* Names typed by the operator may be IDNs in UTF-8: dname_from_user()
+ * converts them to A-labels (ASCII input parses exactly as dname_parse). */
 int ctl_parse_name(dname_t *out, const char *text)
 {
-	return dname_parse(out, text, strlen(text));
+	return dname_from_user(out, text, strlen(text));
 }
 
 const char *ctl_name(const dname_t *n)
@@ -402,6 +416,15 @@ static void oom(void)
 	exit(CTL_EXIT_FAIL);
 }
 
+/* Display width of UTF-8 text (IDN U-labels): code points, not bytes. */
+static size_t cols(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 static void table_row(ctl_table_t *t, const char *const *cells)
 {
 	if (t->nrows == t->cap) {
@@ -416,7 +439,7 @@ static void table_row(ctl_table_t *t, const char *const *cells)
 		char *d = strdup(cells[i] ? cells[i] : "-");
 		if (!d)
 			oom();
-		size_t w = strlen(d);
+		size_t w = cols(d);
 		if (w > t->width[i])
 			t->width[i] = w;
 		t->cells[t->nrows * (size_t)t->ncols + (size_t)i] = d;
@@ -458,7 +481,7 @@ void ctl_table_print(ctl_table_t *t, FILE *f)
 			else if (i == t->ncols - 1)
 				fprintf(f, "%s\n", s);
 			else
-				fprintf(f, "%-*s  ", (int)t->width[i], s);
+				fprintf(f, "%s%*s  ", s, (int)(t->width[i] - cols(s)), "");
 			free(s);
 		}
 	}

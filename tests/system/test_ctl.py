@@ -1,9 +1,11 @@
 """kyednsctl, end to end: every command, every error path, --json output.
 
 Each test drives the real binary against its own temporary store (the
-`store`/`ctl` fixtures of conftest.py).  Error paths assert the contract of
-DESIGN.md: exactly one line on stderr, "kyednsctl: <what> (<reason>)", and
-a non-zero exit (2 for usage errors, 1 for the rest).
+`store`/`ctl` fixtures of conftest.py).  Error paths assert the contract:
+a failed command prints exactly one line on stderr, "kyednsctl: <what>
+(<reason>)", and exits 1; a usage error prints "kyednsctl: <message>" and
+"Try 'kyednsctl [COMMAND] --help'." and exits 2 (common/cli's convention,
+checked for all three programs in test_cli.py).
 """
 import json
 import os
@@ -18,6 +20,7 @@ from conftest import Ctl, binary
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 ERR_RE = re.compile(r"^kyednsctl: .+ \([^()]+(\([^()]*\))?[^()]*\)$")
+HINT_RE = re.compile(r"^Try 'kyednsctl( [a-z]+ [a-z]+)? --help'\.$")
 
 
 def fail(ctl, *args, code=1):
@@ -32,9 +35,17 @@ def fail(ctl, *args, code=1):
 
 
 def usage(ctl, *args):
-    line = fail(ctl, *args, code=2)
-    assert line.endswith("(invalid argument)"), line
-    return line
+    """Runs kyednsctl expecting a usage error: exit 2, nothing on stdout,
+    the message and the hint on stderr; returns the message line."""
+    p = ctl.run(*args, check=False)
+    lines = p.stderr.splitlines()
+    assert p.returncode == 2, "%s: exit %d, want 2 (%r)" % (args, p.returncode, p.stderr)
+    assert p.stdout == "", "%s: usage text on stdout: %r" % (args, p.stdout)
+    assert len(lines) == 2, "%s: want the message and the hint, got %r" % (args, p.stderr)
+    assert lines[0].startswith("kyednsctl: ") and not lines[0].startswith("kyednsctl: usage"), lines[0]
+    assert "(invalid argument)" not in lines[0], lines[0]
+    assert HINT_RE.match(lines[1]), lines[1]
+    return lines[0]
 
 
 @pytest.fixture
@@ -62,13 +73,26 @@ def test_version_and_help(ctl):
     p = ctl.run("--version")
     assert p.stdout.startswith("kyednsctl ") and p.stderr == ""
     p = ctl.run("--help")
-    for cmd in ("zone add", "zone list", "zone show", "zone del", "zone soa", "zone ns",
-                "zone set", "zone export", "zone import", "host add", "host list",
-                "host show", "host del", "host token", "host import", "record add",
-                "record del", "record list", "autoprimary add", "autoprimary list",
-                "autoprimary del", "--zone ZONE", "--kind slave --master"):
-        assert cmd in p.stdout
+    assert p.stderr == ""
+    listed = [l.split()[:2] for l in p.stdout.splitlines() if re.match(r"^  [a-z]", l)]
+    cmds = [["zone", "add"], ["zone", "list"], ["zone", "show"], ["zone", "del"],
+            ["zone", "soa"], ["zone", "ns"], ["zone", "set"], ["zone", "export"],
+            ["zone", "import"], ["host", "add"], ["host", "list"], ["host", "show"],
+            ["host", "del"], ["host", "token"], ["host", "import"], ["record", "add"],
+            ["record", "del"], ["record", "list"], ["autoprimary", "add"],
+            ["autoprimary", "list"], ["autoprimary", "del"]]
+    assert listed == cmds, listed
+    assert "--zone ZONE" in p.stdout
     assert not os.path.exists(ctl.db), "--help must not create the store"
+    # each command's own help: `COMMAND --help`, `-h` and `help COMMAND` agree
+    for cmd in cmds:
+        h = ctl.run(*cmd, "--help")
+        assert h.stdout.startswith("Usage: kyednsctl %s" % " ".join(cmd)), h.stdout
+        assert ctl.run(*cmd, "-h").stdout == h.stdout
+        assert ctl.run("help", *cmd).stdout == h.stdout
+    assert "--kind slave --master" in ctl.run("zone", "add", "--help").stdout
+    assert ctl.run("help").stdout == p.stdout
+    assert not os.path.exists(ctl.db), "help must not create the store"
 
 
 @pytest.mark.parametrize("args", [
@@ -654,7 +678,9 @@ def test_empty_db_is_a_usage_error(tmp_path):
 
 
 def test_unknown_option_does_not_echo_its_value(ctl):
-    line = ctl.fail("--tokn=SuperSecretToken1234567", "zone", "list")
+    line = usage(ctl, "--tokn=SuperSecretToken1234567", "zone", "list")
+    assert "--tokn" in line and "SuperSecret" not in line
+    line = usage(ctl, "zone", "list", "--tokn=SuperSecretToken1234567")
     assert "--tokn" in line and "SuperSecret" not in line
 
 
