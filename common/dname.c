@@ -1,7 +1,10 @@
 #include "dname.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #include "err.h"
 
@@ -441,4 +444,270 @@ int dname_canon_cmp(const dname_t *a, const dname_t *b)
 	if (c != 0)
 		return c;
 	return la - lb;
+}
+
+/* ---- internationalized names ---- */
+
+/* libidn2's flags for every conversion: IDNA 2008 with the UTS #46 mapping,
+ * nontransitional, NFC input (dname.h says why; not IDN2_USE_STD3_ASCII_RULES,
+ * see add_converted). */
+#define IDN_FLAGS     (IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL)
+#define IDN_MAX_INPUT 1024 /* bytes of one U-label as typed; far above 63 A-label bytes */
+
+/* 1 if s[0..len) is well-formed UTF-8 (RFC 3629: shortest form, no
+ * surrogates, nothing above U+10FFFF), else 0. */
+static int utf8_valid(const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint8_t c = s[i];
+		size_t n;
+		uint32_t cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1, cp = c & 0x1fu, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, cp = c & 0x0fu, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3, cp = c & 0x07u, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (len - i - 1 < n)
+			return 0;
+		for (size_t j = 1; j <= n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3fu);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Appends one label (raw bytes) to a wire-order buffer of 256 bytes. */
+static int wire_add(uint8_t *wire, size_t *w, unsigned *nlabels, const uint8_t *lab, size_t ll)
+{
+	if (ll == 0)
+		return ERR_BADNAME;
+	if (ll > DNAME_MAX_LABEL || *w + 1 + ll + 1 > 255)
+		return ERR_TOOBIG; /* with the root byte, the wire limit is 255 */
+	wire[(*w)++] = (uint8_t)ll;
+	memcpy(wire + *w, lab, ll);
+	*w += ll;
+	(*nlabels)++;
+	return 0;
+}
+
+/*
+ * The labels libidn2 made of one typed U-label (more than one when the
+ * mapping turned an ideographic full stop into a dot) must each be an LDH
+ * label not starting or ending with a hyphen.  This is UTS #46's
+ * UseSTD3ASCIIRules, checked here because libidn2's own flag drops a
+ * disallowed '_' ("bü_cher" became "bücher") instead of refusing it.
+ */
+static int add_converted(uint8_t *wire, size_t *w, unsigned *nlabels, const char *a)
+{
+	while (1) {
+		const char *dot = strchr(a, '.');
+		size_t ll = dot ? (size_t)(dot - a) : strlen(a);
+		int rc;
+		if (ll == 0)
+			return ERR_BADIDN;
+		for (size_t j = 0; j < ll; j++)
+			if (!is_ldh((unsigned char)a[j]))
+				return ERR_BADIDN;
+		if (a[0] == '-' || a[ll - 1] == '-')
+			return ERR_BADIDN;
+		if ((rc = wire_add(wire, w, nlabels, (const uint8_t *)a, ll)) < 0)
+			return rc;
+		if (!dot)
+			return 0;
+		a = dot + 1;
+	}
+}
+
+/* One typed label holding bytes >= 0x80 (valid UTF-8) into its A-label. */
+static int add_ulabel(uint8_t *wire, size_t *w, unsigned *nlabels, const char *lab, size_t ll)
+{
+	char in[IDN_MAX_INPUT + 1];
+	uint8_t *a = NULL;
+	int rc;
+
+	if (ll > IDN_MAX_INPUT)
+		return ERR_TOOBIG;
+	/* ASCII inside a U-label can only be letters, digits and hyphens
+	 * (RFC 5892: all other ASCII is DISALLOWED); escapes have no meaning
+	 * there. */
+	for (size_t j = 0; j < ll; j++) {
+		unsigned char c = (unsigned char)lab[j];
+		if (c < 0x80 && !is_ldh(c) && !(c >= 'A' && c <= 'Z'))
+			return ERR_BADIDN;
+	}
+	memcpy(in, lab, ll);
+	in[ll] = '\0';
+	rc = idn2_lookup_u8((const uint8_t *)in, &a, IDN_FLAGS);
+	if (rc != IDN2_OK) {
+		free(a);
+		if (rc == IDN2_MALLOC)
+			return -ENOMEM;
+		/* libidn2 encodes into a buffer of 63 bytes: "output too big"
+		 * is a label over the limit. */
+		if (rc == IDN2_TOO_BIG_LABEL || rc == IDN2_TOO_BIG_DOMAIN ||
+		    rc == IDN2_PUNYCODE_BIG_OUTPUT)
+			return ERR_TOOBIG;
+		return ERR_BADIDN;
+	}
+	rc = add_converted(wire, w, nlabels, (const char *)a);
+	free(a);
+	return rc;
+}
+
+int dname_from_user(dname_t *out, const char *text, size_t len)
+{
+	uint8_t wire[256];
+	size_t w = 0, i = 0, k = 0;
+	unsigned nlabels = 0;
+	size_t offs[128];
+	int ascii = 1, rc;
+
+	for (size_t j = 0; j < len && ascii; j++)
+		ascii = (unsigned char)text[j] < 0x80;
+	if (ascii)
+		return dname_parse(out, text, len);
+	if (!utf8_valid((const uint8_t *)text, len))
+		return ERR_BADIDN;
+	while (i < len) {
+		size_t start = i;
+		int u = 0;
+		/* A label ends at a dot that is not escaped; \DDD holds digits
+		 * only, so skipping the byte after a backslash is enough. */
+		while (i < len && text[i] != '.') {
+			u |= (unsigned char)text[i] >= 0x80;
+			i += text[i] == '\\' && i + 1 < len ? 2 : 1;
+		}
+		if (i == start)
+			return ERR_BADNAME; /* "a..b", ".a" */
+		if (u) {
+			rc = add_ulabel(wire, &w, &nlabels, text + start, i - start);
+		} else {
+			/* An ASCII label is whatever dname_parse makes of it. */
+			dname_t one;
+			rc = dname_parse(&one, text + start, i - start);
+			if (rc == 0 && one.labels != 1)
+				rc = ERR_BADNAME;
+			if (rc == 0)
+				rc = wire_add(wire, &w, &nlabels, one.key + 1, one.key[0]);
+		}
+		if (rc < 0)
+			return rc;
+		if (i < len)
+			i++; /* the dot; one trailing dot makes no empty label */
+	}
+	if (nlabels > sizeof(offs) / sizeof(offs[0]))
+		return ERR_TOOBIG; /* cannot happen within 255 bytes */
+	for (size_t o = 0, l = 0; o < w; o += wire[o] + 1u)
+		offs[l++] = o;
+	for (unsigned l = nlabels; l-- > 0;) {
+		memcpy(out->key + k, wire + offs[l], wire[offs[l]] + 1u);
+		k += wire[offs[l]] + 1u;
+	}
+	out->len = (uint8_t)w;
+	out->labels = (uint8_t)nlabels;
+	return 0;
+}
+
+int dname_from_user_host(dname_t *out, const char *text, size_t len)
+{
+	int rc = dname_from_user(out, text, len);
+	if (rc < 0)
+		return rc;
+	return dname_is_host(out) ? 0 : ERR_NOTHOST;
+}
+
+/*
+ * The U-label of an A-label lab (ll bytes, "xn--" prefix) into u (size
+ * bytes, NUL-terminated), or 0 if it has none worth showing: the Punycode
+ * must decode, and the result must convert back to the very same A-label,
+ * which rules out code points IDNA 2008 refuses (emoji), unnormalized or
+ * uppercase forms, and anything that would print as something else.
+ */
+static int ulabel_of(const uint8_t *lab, size_t ll, char *u, size_t size)
+{
+	char a[DNAME_MAX_LABEL + 1];
+	char *dec = NULL;
+	uint8_t *back = NULL;
+	int ok = 0;
+
+	memcpy(a, lab, ll);
+	a[ll] = '\0';
+	if (idn2_to_unicode_8z8z(a, &dec, 0) == IDN2_OK &&
+	    idn2_lookup_u8((const uint8_t *)dec, &back, IDN_FLAGS) == IDN2_OK &&
+	    strcmp((const char *)back, a) == 0 && strlen(dec) < size) {
+		strcpy(u, dec);
+		ok = 1;
+	}
+	free(dec);
+	free(back);
+	return ok;
+}
+
+int dname_to_unicode(const dname_t *n, char *buf, size_t size)
+{
+	size_t o = 0, offs[128];
+	unsigned cnt = 0;
+
+	if (n->len == 0)
+		return dname_to_text(n, buf, size);
+	for (size_t k = 0; k < n->len && cnt < 128; k += n->key[k] + 1u)
+		offs[cnt++] = k;
+	while (cnt-- > 0) {
+		const uint8_t *lab = n->key + offs[cnt] + 1;
+		uint8_t ll = n->key[offs[cnt]];
+		char u[4 * DNAME_MAX_LABEL + 1];
+		int m;
+		if (ll > 4 && memcmp(lab, "xn--", 4) == 0 && ulabel_of(lab, ll, u, sizeof u)) {
+			size_t ul = strlen(u);
+			if (o + ul + 2 > size)
+				return -ENOSPC;
+			memcpy(buf + o, u, ul);
+			buf[o + ul] = '.';
+			buf[o + ul + 1] = '\0';
+			m = (int)(ul + 1);
+		} else {
+			/* Any other label is written as dname_to_text writes it. */
+			dname_t one;
+			one.len = (uint8_t)(ll + 1u);
+			one.labels = 1;
+			memcpy(one.key, n->key + offs[cnt], ll + 1u);
+			m = format_text(&one, buf + o, size - o, 0);
+		}
+		if (m < 0 || (size_t)m >= size - o)
+			return -ENOSPC;
+		o += (size_t)m;
+	}
+	return (int)o;
+}
+
+int dname_to_display(const dname_t *n, char *buf, size_t size)
+{
+	char u[DNAME_MAX_TEXT];
+	int t = dname_to_text(n, buf, size), ul;
+
+	if (t < 0)
+		return t;
+	if ((ul = dname_to_unicode(n, u, sizeof u)) < 0)
+		return ul;
+	if (strcmp(u, buf) == 0)
+		return t;
+	if ((size_t)t + 2 + (size_t)ul + 2 > size)
+		return -ENOSPC;
+	memcpy(buf + t, " (", 2);
+	memcpy(buf + t + 2, u, (size_t)ul);
+	memcpy(buf + t + 2 + ul, ")", 2);
+	return t + 2 + ul + 1;
 }

@@ -14,7 +14,10 @@
  * absolute (trailing dot), lowercase, and escapes every byte outside
  * [a-z0-9-_*] as \DDD except '.'-free printable ones that need \X.
  *
- * Pure functions on caller memory; no allocation, thread-safe.
+ * Pure functions on caller memory; no allocation, thread-safe.  The IDN
+ * functions at the end are the exception: they call libidn2, which
+ * allocates and frees memory of its own inside each call (still
+ * thread-safe).
  */
 #ifndef KYEDNS_DNAME_H
 #define KYEDNS_DNAME_H
@@ -124,5 +127,60 @@ int dname_from_canon_key(dname_t *out, const dname_t *apex, const uint8_t *key, 
 
 /* Compares a and b in DNSSEC canonical order: < 0, 0, > 0. */
 int dname_canon_cmp(const dname_t *a, const dname_t *b);
+
+/*
+ * Internationalized names (IDNA 2008, RFC 5890-5893).  The store, the
+ * backend and the wire only ever see A-labels ("xn--..."); U-labels exist
+ * at the edges, where people type and read names.
+ *
+ * dname_from_user parses a name a person typed.  Text that is all ASCII is
+ * parsed exactly as dname_parse parses it (same result, same errors).
+ * Otherwise the text must be valid UTF-8; it is split at unescaped dots,
+ * each label holding a byte >= 0x80 is converted to its A-label by libidn2
+ * and each ASCII label parsed as dname_parse would.  The conversion is
+ * IDNA 2008 lookup with the UTS #46 mapping step, nontransitional, input
+ * normalized to NFC.  The mapping lowercases ("Bücher" and "BÜCHER" are
+ * "bücher", as users expect), folds width variants and treats the
+ * ideographic full stops as dots.  Nontransitional processing keeps "ß"
+ * and ZWJ/ZWNJ distinct, as IDNA 2008 does (UTS #46 section 4: the
+ * transitional kind maps these deviation characters away, for
+ * compatibility with IDNA 2003 only).  UTS #46's UseSTD3ASCIIRules is
+ * applied by this module rather than by libidn2's flag, because libidn2
+ * 2.3 drops the characters that rule disallows instead of refusing the
+ * name: every label made from a U-label must be letters, digits and
+ * hyphens, so a '_' or a symbol mapped to one is refused, never dropped.
+ * Emoji and the other code points IDNA 2008 leaves DISALLOWED (RFC 5892)
+ * are refused.
+ *
+ * Returns 0, ERR_BADNAME (what dname_parse refuses, empty labels),
+ * ERR_BADIDN (bad UTF-8, or a label IDNA 2008 refuses) or ERR_TOOBIG (a
+ * label over 63 bytes or a name over 255 wire bytes after conversion).
+ */
+int dname_from_user(dname_t *out, const char *text, size_t len);
+
+/* dname_from_user, then the host name rules of dname_is_host (checked on
+ * the A-labels, which are LDH).  Returns 0, the errors of dname_from_user
+ * or ERR_NOTHOST. */
+int dname_from_user_host(dname_t *out, const char *text, size_t len);
+
+/*
+ * Writes the name for people: as dname_to_text (absolute, trailing dot),
+ * but each A-label that is a valid IDNA 2008 label is shown as its U-label
+ * in UTF-8.  An "xn--" label that does not decode, or whose U-label would
+ * not convert back to the same A-label, is written as it stands.  Returns
+ * the length (without NUL) or -ENOSPC; DNAME_MAX_TEXT always fits.
+ * Equal to dname_to_text's output when the name has no valid A-label.
+ */
+int dname_to_unicode(const dname_t *n, char *buf, size_t size);
+
+#define DNAME_MAX_DISPLAY (2 * DNAME_MAX_TEXT + 3)
+
+/*
+ * The name for people who may need both forms: the dname_to_text text,
+ * followed by " (" + the dname_to_unicode text + ")" when the two differ:
+ * "xn--mnchen-3ya.example. (münchen.example.)".  Returns the length or
+ * -ENOSPC; DNAME_MAX_DISPLAY always fits.
+ */
+int dname_to_display(const dname_t *n, char *buf, size_t size);
 
 #endif

@@ -25,6 +25,8 @@ static const char *const project_msgs[] = {
 	[-(ERR_WEAKTOKEN - ERR_BASE)] = "token is too easy to guess: use 10 or more different "
 					"characters, mixed case and digits, or let kyednsctl "
 					"generate one",
+	[-(ERR_BADIDN - ERR_BASE)] = "invalid internationalized domain name (bad UTF-8, or a "
+				     "character IDNA 2008 does not allow)",
 };
 
 const char *err_str(int err)

@@ -32,7 +32,8 @@ enum {
 	ERR_HOSTOWNED = -1017,  /* A/AAAA at a dyndns host's name belong to the host */
 	ERR_TXN = -1018,        /* no such transaction, or another one is open */
 	ERR_WEAKTOKEN = -1019,  /* provided token is well-formed but guessable */
-	ERR_LAST = -1020
+	ERR_BADIDN = -1020,     /* bad UTF-8, or a label IDNA 2008 refuses */
+	ERR_LAST = -1021
 };
 
 /* Returns a static string describing err (negative errno or ERR_*). Never NULL. */

@@ -3,6 +3,11 @@
  *
  * Tokens are printed once, by add and token, and never again: the store
  * keeps only their hash, and list/show print neither.
+ *
+ * Host names may be typed in UTF-8 (dname_from_user_host): the store keeps
+ * the A-labels.  Output for people shows an IDN as "A-labels (U-labels)";
+ * JSON has the A-label text in "host" and, for an IDN only, the
+ * U-label text in "host_unicode".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,10 +21,25 @@
 
 static int parse_host(dname_t *name, const char *text)
 {
-	int rc = dname_parse_host(name, text, strlen(text));
+	int rc = dname_from_user_host(name, text, strlen(text));
 	if (rc < 0)
 		return ctl_fail(rc, "bad host name %s", ctl_q(text));
 	return 0;
+}
+
+/* The name for people (dname_to_display) in buf, DNAME_MAX_DISPLAY bytes. */
+static const char *shown(const dname_t *n, char *buf)
+{
+	return dname_to_display(n, buf, DNAME_MAX_DISPLAY) < 0 ? ctl_name(n) : buf;
+}
+
+/* Sets o[key] to the U-label text of n when that differs from the A-label
+ * text (an IDN), so the JSON of other names stays as it was. */
+static void set_unicode(json_t *o, const char *key, const dname_t *n)
+{
+	char u[DNAME_MAX_TEXT];
+	if (dname_to_unicode(n, u, sizeof u) > 0 && strcmp(u, ctl_name(n)) != 0)
+		json_object_set_new(o, key, json_string(u));
 }
 
 static void print_token(ctl_t *c, const dname_t *name, const char *token)
@@ -27,10 +47,12 @@ static void print_token(ctl_t *c, const dname_t *name, const char *token)
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "host", json_string(ctl_name(name)));
+		set_unicode(o, "host_unicode", name);
 		json_object_set_new(o, "token", json_string(token));
 		ctl_json_print(o);
 	} else {
-		printf("host  %s\ntoken %s\n", ctl_name(name), token);
+		char d[DNAME_MAX_DISPLAY];
+		printf("host  %s\ntoken %s\n", shown(name, d), token);
 	}
 }
 
@@ -136,6 +158,7 @@ static json_t *host_json(const dname_t *name, const store_host_t *h, const addr_
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "host", json_string(ctl_name(name)));
+	set_unicode(o, "host_unicode", name);
 	json_object_set_new(o, "ttl", json_integer(h->ttl));
 	json_object_set_new(o, "ipv4", v4->family ? json_string(ctl_addr(v4)) : json_null());
 	json_object_set_new(o, "ipv6", v6->family ? json_string(ctl_addr(v6)) : json_null());
@@ -174,9 +197,9 @@ static int host_list_cb(const dname_t *name, const store_host_t *h, void *arg)
 		printf("%s%s", hl->n ? "," : "", s ? s : "null");
 		free(s);
 	} else {
-		char ttl[16];
+		char ttl[16], d[DNAME_MAX_DISPLAY];
 		snprintf(ttl, sizeof ttl, "%u", h->ttl);
-		ctl_table_row(&hl->t, ctl_name(name), ttl, ctl_addr(&v4), ctl_addr(&v6),
+		ctl_table_row(&hl->t, shown(name, d), ttl, ctl_addr(&v4), ctl_addr(&v6),
 			      ctl_time(h->updated), ctl_addr(&h->last_client));
 	}
 	hl->n++;
@@ -239,16 +262,17 @@ int cmd_host_show(ctl_t *c, ctl_args_t *a)
 	if (c->json) {
 		json_t *o = host_json(&name, &h, &v4, &v6);
 		json_object_set_new(o, "zone", json_string(ctl_name(&z.name)));
+		set_unicode(o, "zone_unicode", &z.name);
 		json_object_set_new(o, "zone_id", json_integer(z.id));
 		ctl_json_print(o);
 	} else {
-		char agent[256];
+		char agent[256], d[DNAME_MAX_DISPLAY];
 		size_t n = h.agent_len;
 		for (size_t i = 0; i < n; i++)
 			agent[i] = (h.agent[i] >= 0x20 && h.agent[i] < 0x7f) ? h.agent[i] : '?';
 		agent[n] = '\0';
-		ctl_kv("host", "%s", ctl_name(&name));
-		ctl_kv("zone", "%s", ctl_name(&z.name));
+		ctl_kv("host", "%s", shown(&name, d));
+		ctl_kv("zone", "%s", shown(&z.name, d));
 		ctl_kv("ttl", "%u", h.ttl);
 		ctl_kv("ipv4", "%s", ctl_addr(&v4));
 		ctl_kv("ipv6", "%s", ctl_addr(&v6));
@@ -284,10 +308,12 @@ int cmd_host_del(ctl_t *c, ctl_args_t *a)
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "host", json_string(ctl_name(&name)));
+		set_unicode(o, "host_unicode", &name);
 		json_object_set_new(o, "deleted", json_true());
 		ctl_json_print(o);
 	} else {
-		printf("deleted host %s\n", ctl_name(&name));
+		char d[DNAME_MAX_DISPLAY];
+		printf("deleted host %s\n", shown(&name, d));
 	}
 	return 0;
 }

@@ -6,6 +6,8 @@
  * CRLF endings are fine.  A missing or '-' token is generated (and printed,
  * since it cannot be recovered later); a provided one needs TOKEN_MIN_LEN
  * characters.  Addresses may come in either order, at most one per family.
+ * An FQDN may be an IDN in UTF-8 (dname_from_user_host); output names it
+ * by its A-labels.
  *
  * All or nothing, as far as the input goes: the whole file is validated
  * first -- syntax, tokens (token_check_strength: a person picked them),
@@ -165,7 +167,7 @@ static int parse_line(const char *s, size_t n, struct line *l, char *what, size_
 		return 0;
 
 	memset(l, 0, sizeof *l);
-	if ((rc = dname_parse_host(&l->name, f[0], fl[0])) < 0) {
+	if ((rc = dname_from_user_host(&l->name, f[0], fl[0])) < 0) {
 		snprintf(what, size, "bad host name %.*s", (int)(fl[0] > 200 ? 200 : fl[0]), f[0]);
 		return rc;
 	}

@@ -12,6 +12,12 @@
  * gets: the backend form, names without their trailing dot.  Input may
  * give names with or without it, and CONTENT may come as several words
  * ("record add @ MX 10 mx.example.com").
+ *
+ * Owner names and --zone may be typed in UTF-8 (dname_from_user); the
+ * store keeps A-labels.  Output for people shows an IDN owner as "A-labels
+ * (U-labels)"; JSON has "name" and, for an IDN only, "name_unicode" (and
+ * "zone", "zone_unicode").  Content stays as rdata_normalize writes it,
+ * with A-labels.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +39,27 @@ struct record_op {
 	size_t len;
 	int have_content;
 };
+
+/* A name as a person typed it (UTF-8 allowed); prints nothing. */
+static int parse_name(dname_t *out, const char *text)
+{
+	return dname_from_user(out, text, strlen(text));
+}
+
+/* The name for people (dname_to_display) in buf, DNAME_MAX_DISPLAY bytes. */
+static const char *shown(const dname_t *n, char *buf)
+{
+	return dname_to_display(n, buf, DNAME_MAX_DISPLAY) < 0 ? ctl_name(n) : buf;
+}
+
+/* Sets o[key] to the U-label text of n when that differs from the A-label
+ * text (an IDN), so the JSON of other names stays as it was. */
+static void set_unicode(json_t *o, const char *key, const dname_t *n)
+{
+	char u[DNAME_MAX_TEXT];
+	if (dname_to_unicode(n, u, sizeof u) > 0 && strcmp(u, ctl_name(n)) != 0)
+		json_object_set_new(o, key, json_string(u));
+}
 
 /* Joins the words of CONTENT with single spaces into buf. */
 static int join_words(ctl_args_t *a, int from, char *buf, size_t size, size_t *len)
@@ -58,7 +85,7 @@ static int parse_op(struct record_op *op, ctl_args_t *a)
 	static char raw[STORE_MAX_CONTENT + 1];
 	size_t rawlen;
 	int rc;
-	if ((rc = ctl_parse_name(&op->name, a->pos[0])) < 0)
+	if ((rc = parse_name(&op->name, a->pos[0])) < 0)
 		return ctl_fail(rc, "bad name %s", ctl_q(a->pos[0]));
 	rc = rrtype_parse(a->pos[1], strlen(a->pos[1]), &op->type);
 	if (rc < 0 || !rrtype_storable(op->type))
@@ -66,7 +93,7 @@ static int parse_op(struct record_op *op, ctl_args_t *a)
 				rc == 0 && op->type == RR_SOA ? "; change the SOA with zone soa" :
 								"");
 	if (a->zone) {
-		if ((rc = ctl_parse_name(&op->zone, a->zone)) < 0)
+		if ((rc = parse_name(&op->zone, a->zone)) < 0)
 			return ctl_fail(rc, "bad --zone %s", ctl_q(a->zone));
 		if (!dname_is_below(&op->name, &op->zone))
 			return ctl_fail(ERR_NOZONE, "%s is not in zone %s", ctl_name(&op->name),
@@ -185,20 +212,24 @@ static void print_record(ctl_t *c, const char *verb, const struct record_op *op)
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "name", json_string(ctl_name(&op->name)));
+		set_unicode(o, "name_unicode", &op->name);
 		json_object_set_new(o, "type", json_string(ctl_type(op->type)));
 		if (op->have_content)
 			json_object_set_new(o, "content", ctl_json_str(op->content, op->len));
 		json_object_set_new(o, "zone", json_string(ctl_name(&op->zone)));
+		set_unicode(o, "zone_unicode", &op->zone);
 		if (verb[0] == 'a')
 			json_object_set_new(o, "ttl", json_integer(op->ttl));
 		else
 			json_object_set_new(o, "deleted", json_true());
 		ctl_json_print(o);
 	} else if (op->have_content) {
-		printf("%s %s %s %s (zone %s)\n", verb, ctl_name(&op->name), ctl_type(op->type),
+		char d[DNAME_MAX_DISPLAY];
+		printf("%s %s %s %s (zone %s)\n", verb, shown(&op->name, d), ctl_type(op->type),
 		       op->content, ctl_name(&op->zone));
 	} else {
-		printf("%s %s %s (zone %s)\n", verb, ctl_name(&op->name), ctl_type(op->type),
+		char d[DNAME_MAX_DISPLAY];
+		printf("%s %s %s (zone %s)\n", verb, shown(&op->name, d), ctl_type(op->type),
 		       ctl_name(&op->zone));
 	}
 }
@@ -249,13 +280,14 @@ struct record_list {
 	uint64_t n;
 };
 
-static void list_one(struct record_list *rl, const char *name, uint16_t type, uint32_t ttl,
+static void list_one(struct record_list *rl, const dname_t *owner, uint16_t type, uint32_t ttl,
 		     const char *content, size_t len)
 {
 	if (rl->c->json) {
 		json_t *o = json_object();
 		char *s;
-		json_object_set_new(o, "name", json_string(name));
+		json_object_set_new(o, "name", json_string(ctl_name(owner)));
+		set_unicode(o, "name_unicode", owner);
 		json_object_set_new(o, "type", json_string(ctl_type(type)));
 		json_object_set_new(o, "ttl", json_integer(ttl));
 		json_object_set_new(o, "content", ctl_json_str(content, len));
@@ -264,10 +296,10 @@ static void list_one(struct record_list *rl, const char *name, uint16_t type, ui
 		printf("%s%s", rl->n ? "," : "", s ? s : "null");
 		free(s);
 	} else {
-		char ttlb[16];
+		char ttlb[16], d[DNAME_MAX_DISPLAY];
 		char *cb = strndup(content, len);
 		snprintf(ttlb, sizeof ttlb, "%u", ttl);
-		ctl_table_row(&rl->t, name, ttlb, ctl_type(type), cb);
+		ctl_table_row(&rl->t, shown(owner, d), ttlb, ctl_type(type), cb);
 		free(cb);
 	}
 	rl->n++;
@@ -277,12 +309,9 @@ static int record_list_cb(const dname_t *owner, store_rr_iter_t *it, void *arg)
 {
 	struct record_list *rl = arg;
 	store_rr_t rr;
-	char name[DNAME_MAX_TEXT];
 	int rc;
-	if (dname_to_text(owner, name, sizeof name) < 0)
-		return ERR_CORRUPT;
 	while ((rc = store_rr_next(it, &rr)) == 1)
-		list_one(rl, name, rr.type, rr.ttl, rr.data, rr.len);
+		list_one(rl, owner, rr.type, rr.ttl, rr.data, rr.len);
 	return rc < 0 ? rc : 0;
 }
 
@@ -311,7 +340,7 @@ int cmd_record_list(ctl_t *c, ctl_args_t *a)
 		snprintf(soa, sizeof soa, "%s %s %u %u %u %u %u", ctl_nodot(z.mname, z.mname_len),
 			 ctl_nodot(z.rname, z.rname_len), z.serial, z.refresh, z.retry, z.expire,
 			 z.minimum);
-		list_one(&rl, ctl_name(&zone), RR_SOA, z.ttl, soa, strlen(soa));
+		list_one(&rl, &zone, RR_SOA, z.ttl, soa, strlen(soa));
 	}
 	rc = store_name_walk(txn, z.id, record_list_cb, &rl);
 	store_txn_abort(txn);

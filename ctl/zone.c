@@ -8,6 +8,13 @@
  * that row, and the store's serial policy applies at commit.  A child zone
  * added below a zone of this store gets its delegation (the NS set at the
  * cut) in the parent too, as schema migration does.
+ *
+ * Names may be typed in UTF-8 (dname_from_user): zone names, --ns,
+ * --mname, --rname and the domain of --hostmaster are stored as A-labels.
+ * Output for people shows an IDN zone as "A-labels (U-labels)"; JSON has
+ * the A-label text in "zone" and, for an IDN only, the U-label text in
+ * "zone_unicode".  Exported zone files carry A-labels only, as every zone
+ * file does.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +35,43 @@
 #define ZONE_EXPIRE 604800
 #define ZONE_MINIMUM 60
 
+/* A name as a person typed it (UTF-8 allowed); prints nothing. */
+static int parse_name(dname_t *out, const char *text)
+{
+	return dname_from_user(out, text, strlen(text));
+}
+
+/* A name server name as typed, as text rdata_normalize takes: a name in
+ * UTF-8 becomes its A-label text in buf (DNAME_MAX_TEXT bytes); any other
+ * text is returned as it is, for rdata_normalize to judge. */
+static const char *ns_text(const char *text, char *buf)
+{
+	dname_t d;
+	for (const char *p = text; *p; p++) {
+		if ((unsigned char)*p < 0x80)
+			continue;
+		if (parse_name(&d, text) == 0 && dname_to_text(&d, buf, DNAME_MAX_TEXT) > 0)
+			return buf;
+		break;
+	}
+	return text;
+}
+
+/* The name for people (dname_to_display) in buf, DNAME_MAX_DISPLAY bytes. */
+static const char *shown(const dname_t *n, char *buf)
+{
+	return dname_to_display(n, buf, DNAME_MAX_DISPLAY) < 0 ? ctl_name(n) : buf;
+}
+
+/* Sets o[key] to the U-label text of n when that differs from the A-label
+ * text (an IDN), so the JSON of other names stays as it was. */
+static void set_unicode(json_t *o, const char *key, const dname_t *n)
+{
+	char u[DNAME_MAX_TEXT];
+	if (dname_to_unicode(n, u, sizeof u) > 0 && strcmp(u, ctl_name(n)) != 0)
+		json_object_set_new(o, key, json_string(u));
+}
+
 static json_t *masters_json(const store_zone_t *z)
 {
 	json_t *arr = json_array();
@@ -46,6 +90,7 @@ static json_t *zone_json(const store_zone_t *z)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "zone", json_string(ctl_name(&z->name)));
+	set_unicode(o, "zone_unicode", &z->name);
 	json_object_set_new(o, "id", json_integer(z->id));
 	json_object_set_new(o, "kind", json_string(ctl_kind_name(z->kind)));
 	json_object_set_new(o, "serial", json_integer(z->serial));
@@ -75,18 +120,22 @@ static int hostmaster_rname(const char *email, char *out, size_t size)
 	int rc;
 
 	if (!at) {
-		rc = dname_parse(&d, email, strlen(email));
+		rc = parse_name(&d, email);
 	} else {
 		if (at == email || at[1] == '\0' || strlen(email) > DNAME_MAX_TEXT)
 			return ERR_BADNAME;
 		for (const char *p = email; p < at; p++) {
+			/* The mailbox is one label of ASCII (RFC 1035 8); only
+			 * the domain may be an IDN. */
+			if ((unsigned char)*p >= 0x80)
+				return ERR_BADNAME;
 			if (*p == '.' || *p == '\\')
 				text[n++] = '\\';
 			text[n++] = *p;
 		}
 		text[n++] = '.';
 		n += (size_t)snprintf(text + n, sizeof text - n, "%s", at + 1);
-		rc = dname_parse(&d, text, n);
+		rc = dname_from_user(&d, text, n);
 	}
 	if (rc < 0)
 		return rc;
@@ -103,7 +152,7 @@ static int soa_rname(ctl_args_t *a, char *out, size_t size)
 			return ctl_fail(ERR_BADNAME, "bad --hostmaster %s", ctl_q(a->hostmaster));
 	} else if (a->rname) {
 		dname_t d;
-		if (ctl_parse_name(&d, a->rname) < 0 || d.labels == 0 ||
+		if (parse_name(&d, a->rname) < 0 || d.labels == 0 ||
 		    dname_to_text(&d, out, size) < 0)
 			return ctl_fail(ERR_BADNAME, "bad --rname %s", ctl_q(a->rname));
 	}
@@ -279,7 +328,7 @@ int cmd_zone_add(ctl_t *c, ctl_args_t *a)
 	int rc;
 
 	memset(&za, 0, sizeof za);
-	if ((rc = ctl_parse_name(&z->name, a->pos[0])) < 0)
+	if ((rc = parse_name(&z->name, a->pos[0])) < 0)
 		return ctl_fail(rc, "bad zone name %s", ctl_q(a->pos[0]));
 	if (z->name.labels == 0)
 		return ctl_fail(ERR_BADNAME, "cannot add the root zone");
@@ -303,7 +352,9 @@ int cmd_zone_add(ctl_t *c, ctl_args_t *a)
 			return ctl_usage("zone add needs at least one --ns NAME");
 	}
 	for (int i = 0; i < a->nns; i++) {
-		rc = rdata_normalize(RR_NS, a->ns[i], strlen(a->ns[i]), za.ns[i], sizeof za.ns[i],
+		char nsb[DNAME_MAX_TEXT];
+		const char *ns = ns_text(a->ns[i], nsb);
+		rc = rdata_normalize(RR_NS, ns, strlen(ns), za.ns[i], sizeof za.ns[i],
 				     &za.nslen[i]);
 		if (rc < 0)
 			return ctl_fail(ERR_BADNAME, "bad --ns %s", ctl_q(a->ns[i]));
@@ -364,7 +415,8 @@ int cmd_zone_add(ctl_t *c, ctl_args_t *a)
 		json_object_set_new(o, "purge", json_string(purge));
 		ctl_json_print(o);
 	} else {
-		printf("added zone %s (id %u, %s, serial %u)\n", ctl_name(&now.name), now.id,
+		char d[DNAME_MAX_DISPLAY];
+		printf("added zone %s (id %u, %s, serial %u)\n", shown(&now.name, d), now.id,
 		       ctl_kind_name(now.kind), now.serial);
 		if (za.delegated)
 			printf("added its delegation (NS) to zone %s\n", ctl_name(&za.parent));
@@ -386,12 +438,12 @@ static int zone_list_cb(const store_zone_t *z, void *arg)
 	if (c->json) {
 		json_array_append_new(arr, zone_json(z));
 	} else {
-		char id[16], serial[16], notified[16], ttl[16];
+		char id[16], serial[16], notified[16], ttl[16], d[DNAME_MAX_DISPLAY];
 		snprintf(id, sizeof id, "%u", z->id);
 		snprintf(serial, sizeof serial, "%u", z->serial);
 		snprintf(notified, sizeof notified, "%u", z->notified_serial);
 		snprintf(ttl, sizeof ttl, "%u", z->ttl);
-		ctl_table_row(t, ctl_name(&z->name), id, ctl_kind_name(z->kind), serial, notified,
+		ctl_table_row(t, shown(&z->name, d), id, ctl_kind_name(z->kind), serial, notified,
 			      ttl);
 	}
 	return 0;
@@ -499,7 +551,8 @@ int cmd_zone_show(ctl_t *c, ctl_args_t *a)
 	} else {
 		size_t i;
 		json_t *v;
-		ctl_kv("zone", "%s", ctl_name(&z.name));
+		char d[DNAME_MAX_DISPLAY];
+		ctl_kv("zone", "%s", shown(&z.name, d));
 		ctl_kv("id", "%u", z.id);
 		ctl_kv("kind", "%s", ctl_kind_name(z.kind));
 		if (z.flags & STORE_ZONE_NOSOA) {
@@ -553,17 +606,19 @@ int cmd_zone_del(ctl_t *c, ctl_args_t *a)
 	dname_t name;
 	int rc;
 
-	if ((rc = ctl_parse_name(&name, a->pos[0])) < 0)
+	if ((rc = parse_name(&name, a->pos[0])) < 0)
 		return ctl_fail(rc, "bad zone name %s", ctl_q(a->pos[0]));
 	if (ctl_open_write(c) || ctl_write(c, zone_del_txn, &name))
 		return CTL_EXIT_FAIL;
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "zone", json_string(ctl_name(&name)));
+		set_unicode(o, "zone_unicode", &name);
 		json_object_set_new(o, "deleted", json_true());
 		ctl_json_print(o);
 	} else {
-		printf("deleted zone %s\n", ctl_name(&name));
+		char d[DNAME_MAX_DISPLAY];
+		printf("deleted zone %s\n", shown(&name, d));
 	}
 	return 0;
 }
@@ -706,11 +761,11 @@ int cmd_zone_soa(ctl_t *c, ctl_args_t *a)
 	if (!any)
 		return ctl_usage("zone soa needs at least one of --serial --mname --hostmaster "
 				 "--rname --refresh --retry --expire --minimum --ttl");
-	if ((rc = ctl_parse_name(&e.name, a->pos[0])) < 0)
+	if ((rc = parse_name(&e.name, a->pos[0])) < 0)
 		return ctl_fail(rc, "bad zone name %s", ctl_q(a->pos[0]));
 	if (a->mname) {
 		dname_t d;
-		if (ctl_parse_name(&d, a->mname) < 0 ||
+		if (parse_name(&d, a->mname) < 0 ||
 		    dname_to_text(&d, e.new_mname, sizeof e.new_mname) < 0)
 			return ctl_fail(ERR_BADNAME, "bad --mname %s", ctl_q(a->mname));
 	}
@@ -793,11 +848,13 @@ int cmd_zone_ns(ctl_t *c, ctl_args_t *a)
 
 	memset(&e, 0, sizeof e);
 	e.a = a;
-	if ((rc = ctl_parse_name(&e.name, a->pos[0])) < 0)
+	if ((rc = parse_name(&e.name, a->pos[0])) < 0)
 		return ctl_fail(rc, "bad zone name %s", ctl_q(a->pos[0]));
 	for (int i = 1; i < a->npos; i++) {
-		rc = rdata_normalize(RR_NS, a->pos[i], strlen(a->pos[i]), e.ns[e.nns],
-				     sizeof e.ns[0], &e.nslen[e.nns]);
+		char nsb[DNAME_MAX_TEXT];
+		const char *ns = ns_text(a->pos[i], nsb);
+		rc = rdata_normalize(RR_NS, ns, strlen(ns), e.ns[e.nns], sizeof e.ns[0],
+				     &e.nslen[e.nns]);
 		if (rc < 0)
 			return ctl_fail(ERR_BADNAME, "bad name server %s", ctl_q(a->pos[i]));
 		e.nns++;
@@ -862,7 +919,7 @@ int cmd_zone_set(ctl_t *c, ctl_args_t *a)
 	e.a = a;
 	if (!a->kind && !a->nmasters && !a->account)
 		return ctl_usage("zone set needs --kind, --master or --account");
-	if ((rc = ctl_parse_name(&e.name, a->pos[0])) < 0)
+	if ((rc = parse_name(&e.name, a->pos[0])) < 0)
 		return ctl_fail(rc, "bad zone name %s", ctl_q(a->pos[0]));
 	if (a->kind && parse_kind(a->kind, &e.new_kind))
 		return CTL_EXIT_USAGE;
@@ -1093,7 +1150,7 @@ static int parse_autoprimary(struct autoprimary *ap, ctl_args_t *a)
 	if (addr_parse(&ad, a->pos[0], strlen(a->pos[0])) < 0)
 		return ctl_fail(ERR_BADADDR, "bad primary address %s", ctl_q(a->pos[0]));
 	addr_format(&ad, ap->ip, sizeof ap->ip);
-	if ((rc = ctl_parse_name(&ap->ns, a->pos[1])) < 0)
+	if ((rc = parse_name(&ap->ns, a->pos[1])) < 0)
 		return ctl_fail(rc, "bad name server %s", ctl_q(a->pos[1]));
 	ap->account = a->npos > 2 ? a->pos[2] : "";
 	if (strlen(ap->account) > 255)

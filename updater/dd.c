@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "dname.h"
 #include "err.h"
 
 static const char *const code_names[DD_NCODES] = {
@@ -101,6 +102,60 @@ static dd_str_t *param_slot(dd_params_t *p, const char *name, size_t len)
 	return NULL;
 }
 
+static int has_nonascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+/*
+ * A host name in UTF-8 (an IDN typed into a router or a curl URL) as
+ * A-label text in out (DNAME_MAX_TEXT bytes): returns its length, or 0 when
+ * the name is ASCII or not a valid IDN, so that it is used as it stands and
+ * refused later (notfqdn) like any other bad name.
+ */
+static size_t idn_host(const char *s, size_t len, char *out)
+{
+	dname_t d;
+	int n;
+	if (!has_nonascii(s, len) || dname_from_user(&d, s, len) < 0 ||
+	    (n = dname_to_text_nodot(&d, out, DNAME_MAX_TEXT)) <= 0)
+		return 0;
+	return (size_t)n;
+}
+
+/* Replaces a host list holding UTF-8 by the same list with A-labels,
+ * written at *pos of buf (the list is trimmed as dd_next_host reads it). */
+static int idn_list(dd_str_t *v, char *buf, size_t size, size_t *pos)
+{
+	dd_str_t list = *v, h;
+	size_t o = *pos;
+	if (!v->p || !has_nonascii(v->p, v->len))
+		return 0;
+	if (o >= size)
+		return ERR_TOOBIG;
+	while (dd_next_host(&list, &h)) {
+		char text[DNAME_MAX_TEXT];
+		size_t n = idn_host(h.p, h.len, text);
+		const char *src = n ? text : h.p;
+		if (!n)
+			n = h.len;
+		if (o + 1 + n + 1 > size)
+			return ERR_TOOBIG;
+		if (o > *pos)
+			buf[o++] = ',';
+		memcpy(buf + o, src, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	v->p = buf + *pos;
+	v->len = o - *pos;
+	*pos = o + 1;
+	return 0;
+}
+
 int dd_parse_query(dd_params_t *out, const char *query, size_t len)
 {
 	memset(out, 0, offsetof(dd_params_t, buf));
@@ -126,6 +181,9 @@ int dd_parse_query(dd_params_t *out, const char *query, size_t len)
 		}
 		i = end + 1;
 	}
+	if (idn_list(&out->hostname, out->buf, sizeof(out->buf), &pos) < 0 ||
+	    idn_list(&out->username, out->buf, sizeof(out->buf), &pos) < 0)
+		return ERR_TOOBIG;
 	return 0;
 }
 
@@ -156,6 +214,16 @@ int dd_parse_basic(const char *value, size_t len, char *buf, size_t size, dd_str
 	user->len = (size_t)(colon - buf);
 	pass->p = colon + 1;
 	pass->len = bin_len - user->len - 1;
+	/* A user (host name) in UTF-8: its A-label text goes after the
+	 * password, when it fits. */
+	char text[DNAME_MAX_TEXT];
+	size_t n = idn_host(user->p, user->len, text);
+	if (n && bin_len + 1 + n + 1 <= size) {
+		memcpy(buf + bin_len + 1, text, n);
+		buf[bin_len + 1 + n] = '\0';
+		user->p = buf + bin_len + 1;
+		user->len = n;
+	}
 	return 0;
 }
 

@@ -7,7 +7,7 @@
  * decisions that need the store (auth, nohost, nochg) are made by the
  * server with these pieces; only this module names the dyndns2 codes.
  *
- * Parameters (DESIGN.md "The updater"): hostname (comma-separated), myip
+ * Parameters (docs/design.md, "The updater"): hostname (comma-separated), myip
  * (one address, or "v4,v6"), ip (alias of myip), myipv4, myipv6 / ipv6,
  * token, username, password.  system, wildcard, mx, backmx and anything
  * else are ignored.  A repeated parameter: the last one wins.
@@ -55,15 +55,21 @@ typedef struct dd_params {
 /*
  * Splits and percent-decodes a query string (the part after '?', len
  * bytes, '+' is a space).  A '%' not followed by two hex digits stays as it
- * is (the value then fails validation where it matters).  Returns 0, or
- * ERR_TOOBIG if the decoded values do not fit buf.
+ * is (the value then fails validation where it matters).  hostname and
+ * username holding UTF-8 (internationalized names, percent-encoded as
+ * routers and curl send them) become the same comma-separated list with
+ * each valid IDN as its A-label text (dname_from_user: "münchen.example"
+ * is "xn--mnchen-3ya.example"); an item that is no valid name stays as it
+ * is.  Returns 0, or ERR_TOOBIG if the values do not fit buf.
  */
 int dd_parse_query(dd_params_t *out, const char *query, size_t len);
 
 /*
  * Decodes an Authorization header value "Basic base64(user:pass)" into buf
- * (size bytes) and points user and pass into it.  Returns 0, or -EINVAL
- * when the value is not Basic, not base64, or has no ':'.
+ * (size bytes) and points user and pass into it.  A user that is an IDN in
+ * UTF-8 is given as its A-label text (written into buf after the password,
+ * if it fits there; else left as it is).  Returns 0, or -EINVAL when the
+ * value is not Basic, not base64, or has no ':'.
  */
 int dd_parse_basic(const char *value, size_t len, char *buf, size_t size, dd_str_t *user,
 		   dd_str_t *pass);

@@ -114,6 +114,91 @@ static void test_params(void)
 	CHECK_RC(dd_parse_query(&p, big, strlen(big)), ERR_TOOBIG);
 }
 
+/* Internationalized host names: percent-encoded UTF-8 becomes A-labels. */
+static void test_idn(void)
+{
+	static const struct {
+		const char *query;
+		const char *hostname, *username; /* after parsing; NULL: absent */
+	} cases[] = {
+		{"hostname=m%C3%BCnchen.b%C3%BCcher.example&token=x",
+		 "xn--mnchen-3ya.xn--bcher-kva.example", NULL},
+		{"hostname=M%C3%9CNCHEN.B%C3%BCcher.Example.",
+		 "xn--mnchen-3ya.xn--bcher-kva.example", NULL},
+		/* raw UTF-8 bytes in the query, as some clients send them */
+		{"hostname=münchen.example", "xn--mnchen-3ya.example", NULL},
+		/* a list: each item on its own, ASCII items as they are */
+		{"hostname=a.example.com,+m%C3%BCnchen.example+,,B.example.com",
+		 "a.example.com,xn--mnchen-3ya.example,B.example.com", NULL},
+		/* no valid IDN: left as it is, the server refuses it (notfqdn) */
+		{"hostname=%F0%9F%98%80.example,m%C3%BCnchen.example",
+		 "\xf0\x9f\x98\x80.example,xn--mnchen-3ya.example", NULL},
+		{"hostname=b%FCcher.example", "b\374cher.example", NULL},
+		/* ASCII stays byte for byte what was sent */
+		{"hostname=Home.Example.com.&username=x%2Ey", "Home.Example.com.", "x.y"},
+		{"username=m%C3%BCnchen.example&password=x", NULL, "xn--mnchen-3ya.example"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dd_params_t p;
+		const char *want[2] = {cases[i].hostname, cases[i].username};
+		dd_str_t got[2];
+		CHECK_OK(dd_parse_query(&p, cases[i].query, strlen(cases[i].query)));
+		got[0] = p.hostname;
+		got[1] = p.username;
+		for (int k = 0; k < 2; k++) {
+			if (!want[k]) {
+				CHECK(got[k].p == NULL);
+				continue;
+			}
+			CHECK(got[k].p && got[k].len == strlen(want[k]) &&
+			      memcmp(got[k].p, want[k], got[k].len) == 0 &&
+			      got[k].p[got[k].len] == '\0');
+			if (!(got[k].p && got[k].len == strlen(want[k])))
+				fprintf(stderr, "  case %zu: got '%.*s'\n", i, (int)got[k].len,
+					got[k].p ? got[k].p : "");
+		}
+	}
+	{
+		/* the converted names are the host names the server looks up */
+		dd_params_t p;
+		dd_str_t list, h;
+		dname_t d, want;
+		const char *q = "hostname=m%C3%BCnchen.b%C3%BCcher.example&myip=192.0.2.1";
+		CHECK_OK(dd_parse_query(&p, q, strlen(q)));
+		list = p.hostname;
+		CHECK(dd_next_host(&list, &h) == 1);
+		CHECK_OK(dname_parse_host(&d, h.p, h.len));
+		CHECK_OK(dname_from_user_host(&want, "münchen.bücher.example", 24));
+		CHECK(dname_equal(&d, &want));
+	}
+	{
+		/* conversion makes values longer: a full buffer is ERR_TOOBIG */
+		char big[2200];
+		size_t n = (size_t)snprintf(big, sizeof big, "hostname=");
+		while (n + 8 < 2000)
+			n += (size_t)snprintf(big + n, sizeof big - n, "%%C3%%BC,");
+		dd_params_t p;
+		CHECK_RC(dd_parse_query(&p, big, n), ERR_TOOBIG);
+	}
+	{
+		char buf[256];
+		dd_str_t u, pw;
+		/* "münchen.bücher.example:tok" */
+		const char *v = "Basic bcO8bmNoZW4uYsO8Y2hlci5leGFtcGxlOnRvaw==";
+		CHECK_OK(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw));
+		CHECK(u.len == 36 && memcmp(u.p, "xn--mnchen-3ya.xn--bcher-kva.example", 36) == 0);
+		CHECK(pw.len == 3 && memcmp(pw.p, "tok", 3) == 0 && pw.p[3] == '\0');
+		/* no room for the A-labels: the user stays as sent */
+		CHECK_OK(dd_parse_basic(v, strlen(v), buf, 40, &u, &pw));
+		CHECK(u.len == 24 && memcmp(u.p, "münchen.bücher.example", 24) == 0);
+		CHECK(pw.len == 3 && memcmp(pw.p, "tok", 3) == 0);
+		/* "😀.example:tok": not an IDN, stays as sent */
+		v = "Basic 8J+YgC5leGFtcGxlOnRvaw==";
+		CHECK_OK(dd_parse_basic(v, strlen(v), buf, sizeof(buf), &u, &pw));
+		CHECK(u.len == 12 && memcmp(u.p, "\xf0\x9f\x98\x80.example", 12) == 0);
+	}
+}
+
 static void test_basic(void)
 {
 	char buf[256];
@@ -305,6 +390,7 @@ int main(void)
 	test_addresses();
 	test_params();
 	test_basic();
+	test_idn();
 	test_redact_and_codes();
 	test_limits();
 	test_host_limits();

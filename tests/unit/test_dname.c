@@ -55,6 +55,198 @@ static dname_t mk(const char *in)
 	return n;
 }
 
+/* dname_from_user, then the canonical text (or the error string). */
+static const char *user(const char *in)
+{
+	static char buf[DNAME_MAX_TEXT];
+	dname_t n;
+	int rc = dname_from_user(&n, in, strlen(in));
+	if (rc < 0)
+		return err_str(rc);
+	if (dname_to_text(&n, buf, sizeof(buf)) < 0)
+		return "to_text failed";
+	return buf;
+}
+
+static int urc(const char *in)
+{
+	dname_t n;
+	return dname_from_user(&n, in, strlen(in));
+}
+
+/* dname_parse (A-labels), then dname_to_unicode. */
+static const char *uni(const char *in)
+{
+	static char buf[DNAME_MAX_TEXT];
+	dname_t n;
+	int rc = dname_parse(&n, in, strlen(in));
+	if (rc < 0)
+		return err_str(rc);
+	if (dname_to_unicode(&n, buf, sizeof(buf)) < 0)
+		return "to_unicode failed";
+	return buf;
+}
+
+static void test_idn(void)
+{
+	/* ASCII text: exactly what dname_parse makes of it, errors included */
+	static const char *const ascii[] = {
+	        "www.Example.com",
+	        "example.com.",
+	        ".",
+	        "a..b",
+	        ".a",
+	        "",
+	        "a\\.b.c",
+	        "\\256.x",
+	        "\\065bc.x",
+	        "xn--ls8h.la",
+	        "xn--.example",
+	        "XN--BCHER-KVA.example",
+	        "_dmarc.example",
+	        "*.example",
+	        "a b.example",
+	        "a\\ b.example",
+	        "@.example",
+	};
+	for (size_t i = 0; i < sizeof(ascii) / sizeof(ascii[0]); i++) {
+		dname_t p, u;
+		memset(&p, 0xa5, sizeof p);
+		memset(&u, 0xa5, sizeof u);
+		int rp = dname_parse(&p, ascii[i], strlen(ascii[i]));
+		CHECK_RC(dname_from_user(&u, ascii[i], strlen(ascii[i])), rp);
+		CHECK(rp < 0 ||
+		      (p.len == u.len && p.labels == u.labels && memcmp(p.key, u.key, p.len) == 0));
+	}
+	{
+		char long_ascii[300];
+		memset(long_ascii, 'a', 299);
+		long_ascii[299] = '\0';
+		CHECK_RC(urc(long_ascii), parse(long_ascii));
+	}
+	/* UTF-8 to A-labels: lowercased (UTS #46 mapping), NFC, mixed labels */
+	CHECK_STR(user("bücher.example"), "xn--bcher-kva.example.");
+	CHECK_STR(user("Bücher.Example."), "xn--bcher-kva.example.");
+	CHECK_STR(user("BÜCHER.EXAMPLE"), "xn--bcher-kva.example.");
+	CHECK_STR(user("bu\u0308cher.example"), "xn--bcher-kva.example."); /* u + U+0308 */
+	CHECK_STR(user("münchen.bücher.example"), "xn--mnchen-3ya.xn--bcher-kva.example.");
+	CHECK_STR(user("straße.example"), "xn--strae-oqa.example.");      /* nontransitional */
+	CHECK_STR(user("ｂücher.example"), "xn--bcher-kva.example.");     /* fullwidth b */
+	CHECK_STR(user("bücher\u3002example"), "xn--bcher-kva.example."); /* U+3002 */
+	CHECK_STR(user("пример.испытание"), "xn--e1afmkfd.xn--80akhbyknj4f.");
+	CHECK_STR(user("_acme-challenge.bücher.example"), "_acme-challenge.xn--bcher-kva.example.");
+	CHECK_STR(user("*.Bücher.example"), "*.xn--bcher-kva.example.");
+	CHECK_STR(user("a\\.b.bücher.example"), "a\\.b.xn--bcher-kva.example.");
+	CHECK_STR(user("xn--mnchen-3ya.bücher.example"), "xn--mnchen-3ya.xn--bcher-kva.example.");
+	{
+		dname_t a, b;
+		CHECK_OK(dname_from_user(&a, "münchen.bücher.example", 24));
+		CHECK_OK(dname_parse(&b, "xn--mnchen-3ya.xn--bcher-kva.example", 36));
+		CHECK(dname_equal(&a, &b) && a.labels == 3 && a.labels == b.labels);
+		/* the length is honoured: no NUL needed, bytes after it ignored */
+		CHECK_OK(dname_from_user(&a, "bücher.example.xyz", 15));
+		CHECK_STR(uni("xn--bcher-kva.example"), "bücher.example.");
+		CHECK_OK(dname_parse(&b, "xn--bcher-kva.example", 21));
+		CHECK(dname_equal(&a, &b));
+	}
+	/* refused: code points IDNA 2008 disallows, non-LDH ASCII in a U-label */
+	CHECK_RC(urc("😀.example"), ERR_BADIDN);
+	CHECK_RC(urc("a😀b.example"), ERR_BADIDN);
+	CHECK_RC(urc("♥.example"), ERR_BADIDN);
+	CHECK_RC(urc("bü_cher.example"), ERR_BADIDN);      /* libidn2's STD3 flag drops '_' */
+	CHECK_RC(urc("bü\uff3fcher.example"), ERR_BADIDN); /* fullwidth '_' */
+	CHECK_RC(urc("bü cher.example"), ERR_BADIDN);
+	CHECK_RC(urc("bü\\.cher.example"), ERR_BADIDN);
+	CHECK_RC(urc("bü\\065cher.example"), ERR_BADIDN);
+	CHECK_RC(urc("-bücher.example"), ERR_BADIDN);
+	CHECK_RC(urc("bücher-.example"), ERR_BADIDN);
+	CHECK_RC(urc("bü--cher.example"), ERR_BADIDN);
+	CHECK_RC(urc("a\u200cbü.example"), ERR_BADIDN); /* ZWNJ out of context */
+	/* refused: invalid UTF-8 */
+	CHECK_RC(urc("b\374cher.example"), ERR_BADIDN);            /* Latin-1 */
+	CHECK_RC(urc("b\xc3"), ERR_BADIDN);                        /* truncated */
+	CHECK_RC(urc("\xc0\xaf.example\xc3\xbc"), ERR_BADIDN);     /* overlong '/' */
+	CHECK_RC(urc("\355\240\200\303\274.example"), ERR_BADIDN); /* a surrogate */
+	CHECK_RC(urc("\xf4\x90\x80\x80.example"), ERR_BADIDN);     /* above U+10FFFF */
+	/* refused: empty labels, an ASCII label dname_parse refuses */
+	CHECK_RC(urc("bücher..example"), ERR_BADNAME);
+	CHECK_RC(urc(".bücher.example"), ERR_BADNAME);
+	CHECK_RC(urc("a b.bücher.example"), ERR_BADNAME);
+	CHECK_RC(urc("xn--zz-.bücher.example"), ERR_BADNAME);
+	/* too long only after conversion */
+	{
+		char name[400] = "";
+		/* 19 CJK characters (57 bytes typed) make a 63-byte A-label,
+		 * 20 (60 bytes typed) one over the limit */
+		CHECK_RC(urc("日本語漢字文化中国台湾香港東京大阪京都.example"), 0);
+		CHECK_RC(urc("日本語漢字文化中国台湾香港東京大阪京都神.example"), ERR_TOOBIG);
+		CHECK_STR(user("日本語漢字文化中国"), "xn--fiq92jxzdiwfumpcqar5e3x0ail2d.");
+		for (int i = 0; i < 18; i++)
+			strcat(name, "bücher."); /* 126 bytes typed, 18 * 14 wire bytes */
+		strcat(name, "example");
+		CHECK_RC(urc(name), ERR_TOOBIG);
+		name[7 * 16] = '\0'; /* 16 labels: 224 wire bytes + root fits */
+		CHECK_RC(urc(name), 0);
+	}
+	/* host names: the A-labels are LDH */
+	{
+		dname_t h;
+		CHECK_OK(dname_from_user_host(&h, "münchen.bücher.example", 23));
+		CHECK_OK(dname_from_user_host(&h, "home.example.com", 16));
+		CHECK_RC(dname_from_user_host(&h, "bücher", 7), ERR_NOTHOST);
+		CHECK_RC(dname_from_user_host(&h, "_x.bücher.example", 18), ERR_NOTHOST);
+		CHECK_RC(dname_from_user_host(&h, "😀.example", 12), ERR_BADIDN);
+		CHECK_RC(dname_from_user_host(&h, "under_score.example.com", 23), ERR_NOTHOST);
+	}
+	/* A-labels back to U-labels for display */
+	CHECK_STR(uni("xn--mnchen-3ya.xn--bcher-kva.example"), "münchen.bücher.example.");
+	CHECK_STR(uni("XN--STRAE-OQA.example."), "straße.example.");
+	CHECK_STR(uni("www.example.com"), "www.example.com.");
+	CHECK_STR(uni("."), ".");
+	CHECK_STR(uni("a\\.b\\032c.xn--bcher-kva.example"), "a\\.b\\032c.bücher.example.");
+	CHECK_STR(uni("xn--ls8h.la"), "xn--ls8h.la."); /* emoji: not IDNA 2008 */
+	CHECK_STR(uni("xn--bcher-2pa.example"), "xn--bcher-2pa.example."); /* "bÜcher" */
+	{
+		dname_t n;
+		char small[8];
+		CHECK_OK(dname_parse(&n, "xn--bcher-kva.example", 21));
+		CHECK_RC(dname_to_unicode(&n, small, sizeof small), -ENOSPC);
+		CHECK_RC(dname_to_unicode(&n, small, 8), -ENOSPC);
+		char fit[17];
+		CHECK_RC(dname_to_unicode(&n, fit, sizeof fit), 16); /* "bücher.example." */
+		CHECK_RC(dname_to_unicode(&n, fit, 16), -ENOSPC);
+	}
+	{
+		dname_t n;
+		char d[DNAME_MAX_DISPLAY];
+		CHECK_OK(dname_parse(&n, "xn--mnchen-3ya.example", 22));
+		CHECK_RC(dname_to_display(&n, d, sizeof d), 43);
+		CHECK_STR(d, "xn--mnchen-3ya.example. (münchen.example.)");
+		CHECK_RC(dname_to_display(&n, d, 43), -ENOSPC);
+		CHECK_RC(dname_to_display(&n, d, 44), 43);
+		CHECK_OK(dname_parse(&n, "xn--ls8h.example", 16));
+		CHECK_RC(dname_to_display(&n, d, sizeof d), 17);
+		CHECK_STR(d, "xn--ls8h.example.");
+		CHECK_OK(dname_parse(&n, "www.example", 11));
+		CHECK_RC(dname_to_display(&n, d, sizeof d), 12);
+		CHECK_STR(d, "www.example.");
+	}
+	/* what is shown converts back to the same name */
+	{
+		static const char *const names[] = {"xn--mnchen-3ya.xn--bcher-kva.example",
+		                                    "xn--e1afmkfd.xn--80akhbyknj4f",
+		                                    "xn--strae-oqa.de"};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			dname_t a, b;
+			char t[DNAME_MAX_TEXT];
+			CHECK_OK(dname_parse(&a, names[i], strlen(names[i])));
+			CHECK(dname_to_unicode(&a, t, sizeof t) > 0);
+			CHECK_OK(dname_from_user(&b, t, strlen(t)));
+			CHECK(dname_equal(&a, &b));
+		}
+	}
+}
+
 static int keycmp(const uint8_t *a, int la, const uint8_t *b, int lb)
 {
 	int c = memcmp(a, b, (size_t)(la < lb ? la : lb));
@@ -354,5 +546,6 @@ int main(void)
 	CHECK_RC(host("1.2.3.4"), 0); /* LDH allows it; the updater checks FQDN-ness too */
 	test_canon();
 	test_pdns();
+	test_idn();
 	return check_done("dname");
 }
