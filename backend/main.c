@@ -1,10 +1,11 @@
 /*
  * kyedns-backend - PowerDNS remote backend (launch=remote, unix socket)
- * answering from the KyedNS store.  Parses the configuration, opens the
- * store, runs the server loop; everything else lives in rb.c and server.c.
+ * answering from the KyedNS store.  Reads the option table (common/cli.h:
+ * flags, else environment variables, else defaults), sets up the log,
+ * opens the store, takes the socket (its own, or the one systemd passed)
+ * and runs the server loop; everything else lives in rb.c and server.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,172 +14,249 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "cli.h"
 #include "err.h"
+#include "log.h"
 #include "rb.h"
 #include "server.h"
 #include "store.h"
 
-#define DEFAULT_DB "/var/lib/kyedns"
-#define DEFAULT_SOCKET "/run/kyedns/backend.sock"
+enum {
+	O_DB,
+	O_SOCKET,
+	O_GROUP,
+	O_TXN_TIMEOUT,
+	O_TXN_MAX_MB,
+	O_MAX_CONNS,
+	O_IDLE_TIMEOUT,
+	O_IDLE_ABOVE,
+	O_MAX_BUFFER,
+	O_CORE,
+	O_LEVEL,
+	O_LOG_FILE,
+	O_COUNT
+};
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: kyedns-backend [--db DIR] [--socket PATH] [--socket-group GROUP]\n"
-		"                      [--txn-timeout SECONDS] [--txn-max-mb MB]\n"
-		"                      [--max-conns N] [--idle-timeout SECONDS]\n"
-		"                      [--idle-above N] [--max-buffer-mb MB] [--core-dumps]\n"
-		"\n"
-		"PowerDNS remote backend for KyedNS: answers pdns (launch=remote,\n"
-		"remote-connection-string=unix:path=PATH) from the store in DIR.\n"
-		"\n"
-		"  --db DIR              store directory (env KYEDNS_DB; default " DEFAULT_DB ")\n"
-		"  --socket PATH         unix socket to listen on (env KYEDNS_SOCKET;\n"
-		"                        default " DEFAULT_SOCKET ")\n"
-		"  --socket-group GROUP  group of the socket, mode 0660, so pdns can\n"
-		"                        connect (env KYEDNS_SOCKET_GROUP)\n"
-		"  --txn-timeout SECONDS drop a pdns transaction idle this long\n"
-		"                        (env KYEDNS_TXN_TIMEOUT; default 60)\n"
-		"  --txn-max-mb MB       memory one pdns transaction may buffer\n"
-		"                        (env KYEDNS_TXN_MAX_MB; default 256)\n"
-		"  --max-conns N         connections open at once; more are closed at\n"
-		"                        once (env KYEDNS_BACKEND_MAX_CONNS; default 1024)\n"
-		"  --idle-timeout SECONDS  while more than --idle-above connections are\n"
-		"                        open, close the longest-idle ones (no request\n"
-		"                        this long, no transaction) down to that count\n"
-		"                        (env KYEDNS_BACKEND_IDLE_TIMEOUT; default 300)\n"
-		"  --idle-above N        see --idle-timeout; pdns keeps one idle\n"
-		"                        connection per thread for its lifetime\n"
-		"                        (env KYEDNS_BACKEND_IDLE_ABOVE; default 64)\n"
-		"  --max-buffer-mb MB    memory all connections together may hold in\n"
-		"                        request lines still arriving, beyond 64 KiB each\n"
-		"                        (env KYEDNS_BACKEND_MAX_BUFFER_MB; default 32)\n"
-		"  --core-dumps          allow core dumps (they hold TSIG secrets and\n"
-		"                        DNSSEC keys; env KYEDNS_CORE_DUMPS=1)\n"
-		"  --help                this text\n"
-		"  --version             print the version\n");
-}
+/*
+ * Environment names: KYEDNS_<FLAG>, except where kyedns-updater has a flag
+ * of the same name.  Both units read /etc/default/kyedns, so those carry
+ * the program (KYEDNS_BACKEND_<FLAG>) and a setting meant for one daemon
+ * never reaches the other.
+ */
+static const cli_opt_t opts[] = {
+	[O_DB] = {"db", 0, "DIR", NULL, "/var/lib/kyedns",
+		  "The LMDB store shared with kyedns-updater and kyednsctl.", 0},
+	[O_SOCKET] = {"socket", 0, "PATH", NULL, "/run/kyedns/backend.sock",
+		      "Unix socket to listen on; pdns's remote-connection-string must name it "
+		      "(unix:path=PATH). Ignored, apart from a warning when it differs, when "
+		      "systemd passes the socket (kyedns-backend.socket).",
+		      0},
+	[O_GROUP] = {"socket-group", 0, "GROUP", NULL, NULL,
+		     "Group (name or number) of the socket, which is mode 0660, so that pdns "
+		     "can connect. Unset: the process's group.",
+		     0},
+	[O_TXN_TIMEOUT] = {"txn-timeout", 0, "SEC", NULL, "60",
+			   "Drop a pdns transaction idle this long (1..86400).", 0},
+	[O_TXN_MAX_MB] = {"txn-max-mb", 0, "MB", NULL, "256",
+			  "Memory one pdns transaction may buffer (1..65536).", 0},
+	[O_MAX_CONNS] = {"max-conns", 0, "N", "KYEDNS_BACKEND_MAX_CONNS", "1024",
+			 "Connections open at once (1..1000000); more are accepted and closed at "
+			 "once. The environment variable names the backend because "
+			 "kyedns-updater has a --max-conns of its own.",
+			 0},
+	[O_IDLE_TIMEOUT] = {"idle-timeout", 0, "SEC", "KYEDNS_BACKEND_IDLE_TIMEOUT", "300",
+			    "While more than --idle-above connections are open, close the "
+			    "longest-idle ones (no request this long, no transaction) down to that "
+			    "count (1..86400). The environment variable names the backend because "
+			    "kyedns-updater has an --idle-timeout of its own.",
+			    0},
+	[O_IDLE_ABOVE] = {"idle-above", 0, "N", NULL, "64",
+			  "See --idle-timeout; pdns keeps one idle connection per thread for its "
+			  "lifetime (1..1000000). KYEDNS_BACKEND_IDLE_ABOVE still works but is "
+			  "deprecated.",
+			  0},
+	[O_MAX_BUFFER] = {"max-buffer-mb", 0, "MB", NULL, "32",
+			  "Memory all connections together may hold in request lines still "
+			  "arriving, beyond 64 KiB each (1..65536). KYEDNS_BACKEND_MAX_BUFFER_MB "
+			  "still works but is deprecated.",
+			  0},
+	[O_CORE] = {"core-dumps", 0, NULL, NULL, NULL,
+		    "Allow core dumps (they hold TSIG secrets and DNSSEC keys).", 0},
+	[O_LEVEL] = {"log-level", 0, "LEVEL", "KYEDNS_BACKEND_LOG_LEVEL", "info",
+		     "Least important messages written: error, warning, notice or info (debug "
+		     "adds nothing yet). The environment variable names the backend because "
+		     "kyedns-updater has a --log-level of its own.",
+		     0},
+	[O_LOG_FILE] = {"log-file", 0, "FILE", "KYEDNS_BACKEND_LOG_FILE", NULL,
+			"Append the log to FILE instead of stderr; SIGHUP reopens it (after "
+			"logrotate). The environment variable names the backend because "
+			"kyedns-updater has a --log-file of its own.",
+			0},
+	[O_COUNT] = {0},
+};
 
+/* Environment names of before the option table, still honoured. */
+static const struct {
+	int opt;
+	const char *old_env;
+} deprecated[] = {
+	{O_IDLE_ABOVE, "KYEDNS_BACKEND_IDLE_ABOVE"},
+	{O_MAX_BUFFER, "KYEDNS_BACKEND_MAX_BUFFER_MB"},
+};
+
+static const cli_section_t sections[] = {
+	{"SIGNALS", "SIGTERM, SIGINT\t stop accepting, let every connection finish its request "
+		    "and flush its replies, remove the socket file (not one systemd passed) "
+		    "and exit 0.\n"
+		    "SIGHUP\t reopen the --log-file."},
+	{"SYSTEMD",
+	 "With Type=notify the backend reports READY=1 once its socket accepts connections, "
+	 "and STOPPING=1 when it begins to stop.\n"
+	 "\n"
+	 "Socket activation: when systemd passes one listening unix stream socket "
+	 "($LISTEN_FDS, kyedns-backend.socket), the backend serves it instead of binding "
+	 "--socket; the socket unit sets its owner, group and mode. The socket then outlives "
+	 "the backend: pdns can start before it, and connections made while the backend "
+	 "restarts wait in the socket's queue instead of failing."},
+	{"LOGGING", "One line per event with a priority: under systemd the journal's priority "
+		    "prefix (\"<4>closing connection ...\"), else a UTC timestamp, the level word, "
+		    "the program and its pid. KYEDNS_LOG_FORMAT=journal or plain forces one shape. "
+		    "Errors are failures of the backend or the store, warnings are refused "
+		    "requests and limits reached, notice and info the lifecycle."},
+	{"STATISTICS", "pdnsutil backend-cmd remote stats\t counts, errors and latency "
+		       "percentiles per method, connections and store use, for humans.\n"
+		       "pdnsutil backend-cmd remote metrics\t the same in the Prometheus text "
+		       "format (kyedns_backend_*), for monitoring/kyedns-backend-stats.sh."},
+	{"SEE ALSO", "kyedns-updater(8), kyednsctl(8), pdns_server(1), pdnsutil(1)"},
+	{NULL, NULL},
+};
+
+static const cli_t cli = {
+	.prog = "kyedns-backend",
+	.man_section = 8,
+	.summary = "PowerDNS remote backend of KyedNS",
+	.synopsis = "[OPTION]...",
+	.description =
+		"kyedns-backend answers PowerDNS's remote backend (launch=remote, "
+		"remote-connection-string=unix:path=PATH) over a unix socket from the LMDB store "
+		"that kyedns-updater and kyednsctl write: lookups, zone transfers, DNSSEC keys, "
+		"metadata, TSIG keys and the writes of pdns's API, pdnsutil and AXFR-in.",
+	.opts = opts,
+	.sections = sections,
+};
+
+/* rb's lines without a priority are about requests it refused. */
 static void rb_log(void *arg, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
-	(void)arg;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	log_vprintf(arg, LOG_WARNING, fmt, ap);
 	va_end(ap);
-	server_log("%s", line);
 }
 
-static const char *env_or(const char *name, const char *dflt)
+static void rb_logp(void *arg, int prio, const char *fmt, ...)
 {
-	const char *v = getenv(name);
-	return v && *v ? v : dflt;
+	va_list ap;
+	va_start(ap, fmt);
+	log_vprintf(arg, prio, fmt, ap);
+	va_end(ap);
 }
 
-/* A decimal number in lo..hi: 0, or -EINVAL. */
-static int parse_ul(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+/* Copies a deprecated variable to its new name when only the old one is
+ * set; returns the old name used, or NULL. */
+static const char *adopt_deprecated(size_t k)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < lo || v > hi)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	char buf[128];
+	const char *name = cli_env_name(&opts[deprecated[k].opt], buf, sizeof buf);
+	const char *old = getenv(deprecated[k].old_env);
+	if (!old || !*old || getenv(name))
+		return NULL;
+	setenv(name, old, 0);
+	return deprecated[k].old_env;
 }
 
 int main(int argc, char **argv)
 {
-	const char *db = env_or("KYEDNS_DB", DEFAULT_DB);
-	const char *sock = env_or("KYEDNS_SOCKET", DEFAULT_SOCKET);
-	const char *group = env_or("KYEDNS_SOCKET_GROUP", NULL);
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"socket", required_argument, NULL, 's'},
-		{"socket-group", required_argument, NULL, 'g'},
-		{"txn-timeout", required_argument, NULL, 't'},
-		{"txn-max-mb", required_argument, NULL, 'm'},
-		{"max-conns", required_argument, NULL, 'c'},
-		{"idle-timeout", required_argument, NULL, 'i'},
-		{"idle-above", required_argument, NULL, 'a'},
-		{"max-buffer-mb", required_argument, NULL, 'b'},
-		{"core-dumps", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *txn_timeout_s = env_or("KYEDNS_TXN_TIMEOUT", "60");
-	const char *txn_max_mb_s = env_or("KYEDNS_TXN_MAX_MB", "256");
-	const char *max_conns_s = env_or("KYEDNS_BACKEND_MAX_CONNS", "1024");
-	const char *idle_timeout_s = env_or("KYEDNS_BACKEND_IDLE_TIMEOUT", "300");
-	const char *idle_above_s = env_or("KYEDNS_BACKEND_IDLE_ABOVE", "64");
-	const char *max_buffer_s = env_or("KYEDNS_BACKEND_MAX_BUFFER_MB", "32");
-	const char *core_dumps_s = env_or("KYEDNS_CORE_DUMPS", "0");
-	int core_dumps;
-	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
-	char *end;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'd': db = optarg; break;
-		case 's': sock = optarg; break;
-		case 'g': group = optarg; break;
-		case 't': txn_timeout_s = optarg; break;
-		case 'm': txn_max_mb_s = optarg; break;
-		case 'c': max_conns_s = optarg; break;
-		case 'i': idle_timeout_s = optarg; break;
-		case 'a': idle_above_s = optarg; break;
-		case 'b': max_buffer_s = optarg; break;
-		case 'k': core_dumps_s = "1"; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts(RB_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "kyedns-backend: unexpected argument %s (see --help)\n", argv[optind]);
-		return 2;
-	}
-	txn_timeout = strtoul(txn_timeout_s, &end, 10);
-	if (*end || !*txn_timeout_s || txn_timeout < 1 || txn_timeout > 86400) {
-		fprintf(stderr, "kyedns-backend: --txn-timeout wants 1..86400 seconds\n");
-		return 2;
-	}
-	txn_max_mb = strtoul(txn_max_mb_s, &end, 10);
-	if (*end || !*txn_max_mb_s || txn_max_mb < 1 || txn_max_mb > 65536) {
-		fprintf(stderr, "kyedns-backend: --txn-max-mb wants 1..65536\n");
-		return 2;
-	}
+	const char *old_used[sizeof deprecated / sizeof *deprecated] = {0};
+	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
+		old_used[k] = adopt_deprecated(k);
 
-	if (parse_ul(max_conns_s, 1, 1000000, &max_conns) < 0) {
-		fprintf(stderr, "kyedns-backend: --max-conns wants 1..1000000\n");
-		return 2;
+	cli_val_t v[O_COUNT];
+	int rc = cli_parse(&cli, argc, argv, v, NULL);
+	if (rc != 0)
+		return rc > 0 ? 0 : CLI_EXIT_USAGE;
+	/* A bad value from a deprecated variable is reported under the name
+	 * the user wrote: the checks below see a table naming it. */
+	cli_opt_t eff[O_COUNT + 1];
+	memcpy(eff, opts, sizeof eff);
+	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
+		if (old_used[k] && v[deprecated[k].opt].from == CLI_FROM_ENV)
+			eff[deprecated[k].opt].env = old_used[k];
+	cli_t c = cli;
+	c.opts = eff;
+	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
+	if (cli_uint(&c, v, O_TXN_TIMEOUT, 1, 86400, &txn_timeout) ||
+	    cli_uint(&c, v, O_TXN_MAX_MB, 1, 65536, &txn_max_mb) ||
+	    cli_uint(&c, v, O_MAX_CONNS, 1, 1000000, &max_conns) ||
+	    cli_uint(&c, v, O_IDLE_TIMEOUT, 1, 86400, &idle_timeout) ||
+	    cli_uint(&c, v, O_IDLE_ABOVE, 1, 1000000, &idle_above) ||
+	    cli_uint(&c, v, O_MAX_BUFFER, 1, 65536, &max_buffer))
+		return CLI_EXIT_USAGE;
+	int level = log_level_parse(v[O_LEVEL].s);
+	if (level < 0) {
+		cli_usage_error(&cli, "--log-level: '%s' is not one of error, warning, notice, "
+				      "info, debug",
+				v[O_LEVEL].s);
+		return CLI_EXIT_USAGE;
 	}
-	if (parse_ul(idle_timeout_s, 1, 86400, &idle_timeout) < 0) {
-		fprintf(stderr, "kyedns-backend: --idle-timeout wants 1..86400 seconds\n");
-		return 2;
+	const char *db = v[O_DB].s, *sock = v[O_SOCKET].s, *group = v[O_GROUP].s;
+	int core_dumps = v[O_CORE].s != NULL;
+
+	log_t lg; /* outlives the loop: the server and rb log through it */
+	rc = log_init(&lg, "kyedns-backend", v[O_LOG_FILE].s, level);
+	if (rc < 0) {
+		log_printf(&lg, LOG_ERR, "cannot open log file %s (%s)", v[O_LOG_FILE].s,
+			   strerror(-rc));
+		return 1;
 	}
-	if (parse_ul(idle_above_s, 1, 1000000, &idle_above) < 0) {
-		fprintf(stderr, "kyedns-backend: --idle-above wants 1..1000000\n");
-		return 2;
-	}
-	if (parse_ul(max_buffer_s, 1, 65536, &max_buffer) < 0) {
-		fprintf(stderr, "kyedns-backend: --max-buffer-mb wants 1..65536\n");
-		return 2;
-	}
+	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
+		if (old_used[k]) {
+			char buf[128];
+			log_printf(&lg, LOG_WARNING, "%s is deprecated; use %s (--%s)", old_used[k],
+				   cli_env_name(&opts[deprecated[k].opt], buf, sizeof buf),
+				   opts[deprecated[k].opt].name);
+		}
 
 	/* TSIG secrets and DNSSEC private keys pass through this process's
 	 * buffers (getTSIGKey, getDomainKeys): a core would carry them to
 	 * wherever cores go.  Not dumpable, as kyedns-updater: no core, no
 	 * ptrace or /proc/PID/mem for other processes of the same user. */
-	core_dumps = strcmp(core_dumps_s, "0") != 0;
 	if (!core_dumps && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		fprintf(stderr, "cannot turn off core dumps (%s)\n", strerror(errno));
+		log_printf(&lg, LOG_WARNING, "cannot turn off core dumps (%s)", strerror(errno));
 	if (core_dumps)
-		fprintf(stderr, "warning: core dumps on: a core holds TSIG secrets and DNSSEC keys\n");
+		log_printf(&lg, LOG_WARNING, "core dumps on: a core holds TSIG secrets and DNSSEC "
+					     "keys");
+
+	/* A socket passed by systemd (kyedns-backend.socket): exactly one, a
+	 * listening unix stream socket (server_start checks the kind). */
+	int fd = -1;
+	int nfds = sd_listen_fds(1);
+	if (nfds < 0) {
+		log_printf(&lg, LOG_ERR, "cannot read the sockets systemd passed (%s)",
+			   strerror(-nfds));
+		return 1;
+	}
+	if (nfds > 1) {
+		log_printf(&lg, LOG_ERR, "systemd passed %d sockets; the backend serves one "
+					 "(ListenStream= once in kyedns-backend.socket)",
+			   nfds);
+		return 1;
+	}
+	if (nfds == 1)
+		fd = SD_LISTEN_FDS_START;
 
 	/* A peer that closes early must not kill us; the write just fails. */
 	signal(SIGPIPE, SIG_IGN);
@@ -196,39 +274,47 @@ int main(int argc, char **argv)
 	 * lookups; the writes then fail with a log line.
 	 */
 	store_t *store;
-	int rc = store_open(&store, db, 0);
+	rc = store_open(&store, db, 0);
 	if (rc == -EACCES || rc == -EROFS || rc == -EPERM) {
 		rc = store_open(&store, db, STORE_RDONLY);
 		if (rc == 0)
-			server_log("opened store %s read-only (writes from pdns will fail)", db);
+			log_printf(&lg, LOG_WARNING, "opened store %s read-only (writes from pdns "
+						     "will fail)",
+				   db);
 	}
 	if (rc < 0) {
-		server_log("cannot open store %s (%s)", db, err_str(rc));
+		log_printf(&lg, LOG_ERR, "cannot open store %s (%s)", db, err_str(rc));
 		return 1;
 	}
 
 	rb_t rb;
 	rb_init(&rb, store);
 	rb.log = rb_log;
+	rb.logp = rb_logp;
+	rb.log_arg = &lg;
 	rb.txn_timeout = (unsigned)txn_timeout;
 	rb.txn_max_bytes = (size_t)txn_max_mb << 20;
 
 	uv_loop_t *loop = uv_default_loop();
 	static server_t srv; /* large (read buffer): not on the stack */
+	srv.log = &lg;
 	srv.max_conns = (unsigned)max_conns;
 	srv.idle_timeout = (unsigned)idle_timeout;
 	srv.idle_above = (unsigned)idle_above;
 	srv.max_buffer = (size_t)max_buffer << 20;
-	if (server_start(&srv, loop, &rb, sock, group) < 0) {
+	if (server_start(&srv, loop, &rb, sock, group, fd) < 0) {
 		rb_free(&rb);
 		store_close(store);
 		return 1;
 	}
-	server_log("listening on %s (store %s)", sock, db);
+	log_printf(&lg, LOG_NOTICE, "listening on %s%s (store %s, version %s)", srv.path,
+		   fd >= 0 ? " (passed by systemd)" : "", db, KYEDNS_VERSION);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	rb_free(&rb);
 	store_close(store);
-	server_log("stopped");
+	log_printf(&lg, LOG_NOTICE, "stopped");
+	log_close(&lg);
+	cli_free(&cli, v);
 	return 0;
 }

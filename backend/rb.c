@@ -4,7 +4,8 @@
  * Requests are parsed with jansson (correctness over speed: a request is a
  * few hundred bytes); replies are written by hand because they are the hot
  * path and jansson would build a tree only to serialise it again.  Facts
- * about what pdns 4.7.3 sends and accepts are in DESIGN.md "The backend".
+ * about what pdns 4.7.3 sends and accepts are in docs/design.md (the
+ * remote-backend protocol).
  * This half holds the framing, the dispatch, the read path and the
  * statistics; rbwrite.c the write side; rbint.h what both use.
  */
@@ -282,8 +283,8 @@ static int lookup(rb_t *rb, rb_conn_t *conn, const char *qname, size_t qnlen, co
 			/* The name is the peer's text: logged escaped, bounded. */
 			qjson_t q;
 			qjson_set(&q, qname, qnlen > 200 ? 200 : qnlen);
-			rb->log(rb->log_arg, "lookup of unparsable qname %.*s (%s)", (int)q.len,
-				q.buf, err_str(rc));
+			RB_LOG(rb, LOG_WARNING, "lookup of unparsable qname %.*s (%s)", (int)q.len,
+			       q.buf, err_str(rc));
 		}
 		put_fail(out, "lookup: cannot parse qname (%s)", err_str(rc));
 		return 1;
@@ -887,12 +888,23 @@ static int m_directcmd(rb_t *rb, json_t *params, rb_buf_t *out)
 		}
 		put_str(out, text.p, text.len);
 		rb_buf_free(&text);
+	} else if (w == 7 && memcmp(q, "metrics", 7) == 0) {
+		rb_buf_t text = {0};
+		rb_metrics_text(rb, &text);
+		if (text.oom) {
+			rb_buf_free(&text);
+			out->oom = 1;
+			return 1;
+		}
+		put_str(out, text.p, text.len);
+		rb_buf_free(&text);
 	} else if (w == 4 && memcmp(q, "ping", 4) == 0) {
 		PUTLIT(out, "\"pong\"");
 	} else if (w == 7 && memcmp(q, "version", 7) == 0) {
 		put_cstr(out, RB_VERSION);
 	} else if (w == 4 && memcmp(q, "help", 4) == 0) {
 		put_cstr(out, "stats    request counts, errors, latency, connections, store use\n"
+			      "metrics  the same in the Prometheus text format\n"
 			      "ping     answers pong\n"
 			      "version  the backend's version\n"
 			      "help     this text");
@@ -952,8 +964,8 @@ int rb_handle(rb_t *rb, rb_conn_t *conn, const char *line, size_t len, rb_buf_t 
 		if (near)
 			*near = '\0';
 		if (log_ok(rb))
-			rb->log(rb->log_arg, "bad request (invalid json at %d:%d: %s)", jerr.line,
-				jerr.column, jerr.text);
+			RB_LOG(rb, LOG_WARNING, "bad request (invalid json at %d:%d: %s)",
+			       jerr.line, jerr.column, jerr.text);
 		put_fail(out, "invalid json at %d:%d (%s)", jerr.line, jerr.column, jerr.text);
 		goto done;
 	}
@@ -1072,10 +1084,9 @@ int rb_handle(rb_t *rb, rb_conn_t *conn, const char *line, size_t len, rb_buf_t 
 		if (rb_tx_check(conn, params, "commitTransaction", out, &tx)) {
 			/* a failed transaction ends here: nothing is written */
 			if (conn && conn->tx && conn->tx->failed) {
-				if (rb->log)
-					rb->log(rb->log_arg, "transaction %" PRId64 " of zone id %"
-						PRIu32 " not committed, nothing written (%s)",
-						conn->tx->trxid, conn->tx->zone_id, conn->tx->why);
+				RB_LOG(rb, LOG_WARNING, "transaction %" PRId64 " of zone id %"
+				       PRIu32 " not committed, nothing written (%s)",
+				       conn->tx->trxid, conn->tx->zone_id, conn->tx->why);
 				rb_tx_end(rb, conn);
 			}
 			failed = 1;
@@ -1141,6 +1152,9 @@ int rb_stats_text(rb_t *rb, rb_buf_t *out)
 	stat_line(out, "connections_open", rb->conns_open);
 	stat_line(out, "connections_total", rb->conns_total);
 	stat_line(out, "lines_too_long", rb->lines_too_long);
+	stat_line(out, "connections_refused", rb->conns_refused);
+	stat_line(out, "connections_idle_closed", rb->conns_idle_closed);
+	stat_line(out, "connections_buffer_closed", rb->conns_buffer_closed);
 	stat_line(out, "transactions_open", rb->txns_open);
 	uint64_t total = 0, errors = 0;
 	for (int m = 0; m < RB_M_COUNT; m++) {
@@ -1186,3 +1200,177 @@ int rb_stats_text(rb_t *rb, rb_buf_t *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
+
+/* ---- Prometheus text format ---- */
+
+_Static_assert(RB_TIME_EVERY == 16, "the duration HELP text names the sampling rate");
+
+/* The le labels of rb_le_ns, as seconds. */
+static const char *const le_text[RB_LE_COUNT] = {
+	"1e-05", "2.5e-05", "5e-05", "0.0001", "0.00025", "0.0005",
+	"0.001", "0.0025",  "0.005", "0.01",   "0.025",   "0.05",
+	"0.1",   "0.25",    "0.5",   "1",      "2.5",     "10",
+};
+
+static void prom_family(rb_buf_t *b, const char *name, const char *type, const char *help)
+{
+	PUTLIT(b, "# HELP ");
+	put(b, name, strlen(name));
+	PUTLIT(b, " ");
+	put(b, help, strlen(help));
+	PUTLIT(b, "\n# TYPE ");
+	put(b, name, strlen(name));
+	PUTLIT(b, " ");
+	put(b, type, strlen(type));
+	PUTLIT(b, "\n");
+}
+
+/* name{label} value: label is the inside of the braces, or NULL. */
+static void prom_u64(rb_buf_t *b, const char *name, const char *label, uint64_t v)
+{
+	put(b, name, strlen(name));
+	if (label) {
+		PUTLIT(b, "{");
+		put(b, label, strlen(label));
+		PUTLIT(b, "}");
+	}
+	PUTLIT(b, " ");
+	put_u64(b, v);
+	PUTLIT(b, "\n");
+}
+
+/* ns as seconds, exactly (nine decimals). */
+static void prom_seconds(rb_buf_t *b, const char *name, const char *label, uint64_t ns)
+{
+	char v[48];
+	snprintf(v, sizeof v, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+	put(b, name, strlen(name));
+	if (label) {
+		PUTLIT(b, "{");
+		put(b, label, strlen(label));
+		PUTLIT(b, "}");
+	}
+	PUTLIT(b, " ");
+	put(b, v, strlen(v));
+	PUTLIT(b, "\n");
+}
+
+/* One sample per method: field is the offset of a uint64_t in
+ * rb_method_stats_t. */
+static void prom_per_method(rb_buf_t *b, const rb_t *rb, const char *name, size_t field)
+{
+	char label[96];
+	for (int m = 0; m < RB_M_COUNT; m++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&rb->m[m] + field, sizeof v);
+		snprintf(label, sizeof label, "method=\"%s\"", method_names[m]);
+		prom_u64(b, name, label, v);
+	}
+}
+
+int rb_metrics_text(rb_t *rb, rb_buf_t *out)
+{
+	char label[128];
+	prom_family(out, "kyedns_backend_up", "gauge",
+		    "1: the backend answered (kyedns-backend-stats.sh writes 0 when it could not "
+		    "ask).");
+	prom_u64(out, "kyedns_backend_up", NULL, 1);
+	prom_family(out, "kyedns_backend_build_info", "gauge",
+		    "The backend's version, as a label; the value is 1.");
+	prom_u64(out, "kyedns_backend_build_info", "version=\"" KYEDNS_VERSION "\"", 1);
+	prom_family(out, "kyedns_backend_start_time_seconds", "gauge",
+		    "When the backend started, in seconds since the Unix epoch.");
+	prom_u64(out, "kyedns_backend_start_time_seconds", NULL, rb->started);
+
+	prom_family(out, "kyedns_backend_requests_total", "counter",
+		    "Remote-backend requests answered, by method (unknown: a method the backend "
+		    "does not implement; invalid: not a request).");
+	prom_per_method(out, rb, "kyedns_backend_requests_total",
+			offsetof(rb_method_stats_t, count));
+	prom_family(out, "kyedns_backend_request_errors_total", "counter",
+		    "Requests whose reply was a failure of the backend or the store, by method "
+		    "(refused bad input is not counted).");
+	prom_per_method(out, rb, "kyedns_backend_request_errors_total",
+			offsetof(rb_method_stats_t, errors));
+	prom_family(out, "kyedns_backend_request_duration_seconds", "histogram",
+		    "Time from reading a request to its reply, by method; lookups are sampled "
+		    "one in 16, every other request is timed.");
+	for (int m = 0; m < RB_M_COUNT; m++) {
+		const rb_method_stats_t *s = &rb->m[m];
+		uint64_t cum = 0;
+		for (int i = 0; i <= RB_LE_COUNT; i++) {
+			cum += s->le[i];
+			snprintf(label, sizeof label, "method=\"%s\",le=\"%s\"", method_names[m],
+				 i < RB_LE_COUNT ? le_text[i] : "+Inf");
+			prom_u64(out, "kyedns_backend_request_duration_seconds_bucket", label, cum);
+		}
+		snprintf(label, sizeof label, "method=\"%s\"", method_names[m]);
+		prom_seconds(out, "kyedns_backend_request_duration_seconds_sum", label, s->sum_ns);
+		prom_u64(out, "kyedns_backend_request_duration_seconds_count", label, s->timed);
+	}
+
+	prom_family(out, "kyedns_backend_connections_open", "gauge",
+		    "pdns connections open now.");
+	prom_u64(out, "kyedns_backend_connections_open", NULL, rb->conns_open);
+	prom_family(out, "kyedns_backend_connections_total", "counter",
+		    "pdns connections accepted.");
+	prom_u64(out, "kyedns_backend_connections_total", NULL, rb->conns_total);
+	prom_family(out, "kyedns_backend_connections_refused_total", "counter",
+		    "Connections closed at once because --max-conns were open.");
+	prom_u64(out, "kyedns_backend_connections_refused_total", NULL, rb->conns_refused);
+	prom_family(out, "kyedns_backend_connections_closed_total", "counter",
+		    "Connections the backend closed, by reason: idle (above --idle-above), "
+		    "line_too_long (a request over the line limit), buffers_full "
+		    "(--max-buffer-mb reached).");
+	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"idle\"",
+		 rb->conns_idle_closed);
+	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"line_too_long\"",
+		 rb->lines_too_long);
+	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"buffers_full\"",
+		 rb->conns_buffer_closed);
+	prom_family(out, "kyedns_backend_transactions_open", "gauge",
+		    "pdns transactions (zone loads, AXFR-in, API edits) open now.");
+	prom_u64(out, "kyedns_backend_transactions_open", NULL, rb->txns_open);
+
+	prom_family(out, "kyedns_backend_nsec3_chain_builds_total", "counter",
+		    "NSEC3 hash chains built.");
+	prom_u64(out, "kyedns_backend_nsec3_chain_builds_total", NULL, rb->n3_builds);
+	prom_family(out, "kyedns_backend_nsec3_chain_reuses_total", "counter",
+		    "NSEC3 hash chains kept across a new serial because the names were the same.");
+	prom_u64(out, "kyedns_backend_nsec3_chain_reuses_total", NULL, rb->n3_reuses);
+	prom_family(out, "kyedns_backend_nsec3_chain_build_seconds_total", "counter",
+		    "Time spent building and checking NSEC3 hash chains.");
+	prom_seconds(out, "kyedns_backend_nsec3_chain_build_seconds_total", NULL, rb->n3_build_ns);
+
+	store_stat_t st;
+	int rc = store_stat(rb->store, &st);
+	prom_family(out, "kyedns_backend_store_stat_errors", "gauge",
+		    "1 when the store could not be read for the kyedns_backend_store_* gauges "
+		    "(they are left out), else 0.");
+	prom_u64(out, "kyedns_backend_store_stat_errors", NULL, rc < 0);
+	if (rc == 0) {
+		const struct {
+			const char *name, *help;
+			uint64_t v;
+		} g[] = {
+			{"kyedns_backend_store_zones", "Zones in the store.", st.zones},
+			{"kyedns_backend_store_names", "Owner names in the store.", st.names},
+			{"kyedns_backend_store_hosts", "Dynamic hosts in the store.", st.hosts},
+			{"kyedns_backend_store_map_size_bytes", "Size of the LMDB map.",
+			 st.map_size},
+			{"kyedns_backend_store_map_used_bytes", "Bytes of the LMDB map in use.",
+			 st.map_used},
+			{"kyedns_backend_store_readers_used",
+			 "LMDB reader slots in use (by every process of the store).",
+			 st.readers_used},
+			{"kyedns_backend_store_readers_max", "LMDB reader slots.", st.readers_max},
+		};
+		for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
+			prom_family(out, g[i].name, "gauge", g[i].help);
+			prom_u64(out, g[i].name, NULL, g[i].v);
+		}
+	}
+	if (buf_reserve(out, 1) == 0)
+		out->p[out->len] = '\0';
+	return out->oom ? -ENOMEM : 0;
+}

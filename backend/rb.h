@@ -57,7 +57,12 @@
  * Threading: an rb_t belongs to one thread (the event loop), except that
  * rb_work_run() may run concurrently on one other thread per work item; it
  * touches only the store and the work item.  No logging policy here beyond
- * the optional log callback, which the daemon points at stderr.
+ * the optional log callbacks, which the daemon points at its log.
+ *
+ * Statistics: directBackendCmd "stats" answers a human-readable text
+ * (counts, p50/p99 latencies since start) and "metrics" the Prometheus
+ * text format (counters, histograms in seconds), which
+ * `pdnsutil backend-cmd remote metrics` prints unchanged.
  */
 #ifndef KYEDNS_RB_H
 #define KYEDNS_RB_H
@@ -66,8 +71,9 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "version.h"
 
-#define RB_VERSION "kyedns-backend 0.1.0"
+#define RB_VERSION "kyedns-backend " KYEDNS_VERSION
 #define RB_MAX_LINE (1u << 20) /* a request line longer than this is refused */
 #define RB_DEFER 1             /* rb_handle: run rb_work_run() elsewhere */
 #define RB_LOG_PER_SEC 10      /* log lines about bad requests per second */
@@ -137,10 +143,19 @@ enum rb_method {
  * steady stream gives the same percentiles.  Every other request is timed. */
 #define RB_TIME_EVERY 16
 
+/* The Prometheus histogram's upper bounds (le), in ns and as printed in
+ * seconds; RB_LE_COUNT of them, then +Inf.  Counted beside hist (which
+ * gives the percentiles of the human "stats" text) so that each bucket is
+ * exact rather than interpolated from the log-linear one. */
+#define RB_LE_COUNT 18
+
 typedef struct rb_method_stats {
 	uint64_t count;  /* requests */
 	uint64_t errors; /* replies with result false because something failed */
 	uint64_t timed;  /* requests in hist (lookups are sampled) */
+	uint64_t sum_ns; /* total latency of the timed requests */
+	uint64_t le[RB_LE_COUNT + 1]; /* timed requests per fixed bucket (not
+					 cumulative; the last one is +Inf) */
 	uint64_t hist[RB_HIST_BUCKETS]; /* latency in ns */
 } rb_method_stats_t;
 
@@ -151,18 +166,27 @@ typedef struct rb_n3chain rb_n3chain_t; /* rbsec.c */
 
 typedef void (*rb_log_fn)(void *arg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same with a syslog priority: LOG_ERR for our own failures (the store
+ * could not be written), LOG_WARNING for a peer's request we refused. */
+typedef void (*rb_logp_fn)(void *arg, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 typedef struct rb {
 	store_t *store;          /* not owned */
 	store_txn_t *txn;        /* the reused read txn; NULL until first use */
 	int txn_live;            /* txn holds a snapshot (within a request) */
-	rb_log_fn log;           /* optional: one call per event worth a line */
-	void *log_arg;
+	rb_log_fn log;           /* optional: one call per event worth a line
+				    (a refused request: a warning) */
+	rb_logp_fn logp;         /* optional, preferred over log: with priority */
+	void *log_arg;           /* passed to either */
 	uint64_t log_sec, log_count, log_dropped; /* rate limit of bad-input lines */
 	uint64_t started;        /* unix seconds, for stats */
 	uint64_t conns_open;     /* maintained by the server, shown in stats */
 	uint64_t conns_total;
 	uint64_t lines_too_long; /* maintained by the server */
+	uint64_t conns_refused;  /* the server's limits (server.h), for the */
+	uint64_t conns_idle_closed;   /* statistics and its log lines */
+	uint64_t conns_buffer_closed;
 	uint64_t ticks;          /* requests seen, for sampling the clock */
 	unsigned txn_timeout;    /* seconds a transaction may stay idle */
 	size_t txn_max_bytes;    /* buffered bytes per transaction */
@@ -238,6 +262,14 @@ int rb_reply_too_long(rb_t *rb, rb_buf_t *out);
 /* Writes the statistics text (what directBackendCmd "stats" returns) into
  * out, NUL-terminated (out->len excludes the NUL). */
 int rb_stats_text(rb_t *rb, rb_buf_t *out);
+
+/*
+ * Writes the statistics in the Prometheus text exposition format (what
+ * directBackendCmd "metrics" returns) into out, NUL-terminated: every
+ * family with HELP and TYPE, every method present (zeros included),
+ * durations in seconds, ending in a newline.  0 or -ENOMEM.
+ */
+int rb_metrics_text(rb_t *rb, rb_buf_t *out);
 
 /* Monotonic clock in ns (the one the statistics use). */
 uint64_t rb_now_ns(void);

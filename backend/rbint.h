@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -164,6 +165,14 @@ static inline unsigned hist_bucket(uint64_t v)
 
 /* ---- statistics, logging, store access ---- */
 
+/* The Prometheus buckets' upper bounds in ns (see RB_LE_COUNT): from a
+ * cached lookup (a few microseconds) to a commit of a big zone. */
+static const uint64_t rb_le_ns[RB_LE_COUNT] = {
+	10000,     25000,     50000,      100000,     250000,     500000,
+	1000000,   2500000,   5000000,    10000000,   25000000,   50000000,
+	100000000, 250000000, 500000000,  1000000000, 2500000000, 10000000000,
+};
+
 /* start 0: this request was not timed (see RB_TIME_EVERY). */
 static inline void count(rb_t *rb, enum rb_method m, int failed, uint64_t start)
 {
@@ -172,10 +181,26 @@ static inline void count(rb_t *rb, enum rb_method m, int failed, uint64_t start)
 	if (failed)
 		s->errors++;
 	if (start) {
+		uint64_t d = rb_now_ns() - start;
+		unsigned i = 0;
+		while (i < RB_LE_COUNT && d > rb_le_ns[i])
+			i++;
 		s->timed++;
-		s->hist[hist_bucket(rb_now_ns() - start)]++;
+		s->sum_ns += d;
+		s->le[i]++;
+		s->hist[hist_bucket(d)]++;
 	}
 }
+
+/* One log line through whichever callback the daemon set; prio is for
+ * logp (log has no priority). */
+#define RB_LOG(rb, prio, ...)                                                  \
+	do {                                                                   \
+		if ((rb)->logp)                                                \
+			(rb)->logp((rb)->log_arg, (prio), __VA_ARGS__);        \
+		else if ((rb)->log)                                            \
+			(rb)->log((rb)->log_arg, __VA_ARGS__);                 \
+	} while (0)
 
 /*
  * Whether a line about a peer's bad input may be logged now: at most
@@ -184,13 +209,13 @@ static inline void count(rb_t *rb, enum rb_method m, int failed, uint64_t start)
  */
 static inline int log_ok(rb_t *rb)
 {
-	if (!rb->log)
+	if (!rb->log && !rb->logp)
 		return 0;
 	uint64_t sec = rb_now_ns() / 1000000000u;
 	if (sec != rb->log_sec) {
 		if (rb->log_dropped)
-			rb->log(rb->log_arg, "%" PRIu64 " log lines about bad requests dropped",
-				rb->log_dropped);
+			RB_LOG(rb, LOG_WARNING, "%" PRIu64 " log lines about bad requests dropped",
+			       rb->log_dropped);
 		rb->log_sec = sec;
 		rb->log_count = 0;
 		rb->log_dropped = 0;

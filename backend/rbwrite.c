@@ -1210,6 +1210,9 @@ int rb_work_done(rb_t *rb, rb_work_t *w, rb_buf_t *out)
 	const char *what = method_names[w->method];
 	if (w->rc < 0 && !w->err[0])
 		snprintf(w->err, sizeof w->err, "%s", err_str(w->rc));
+	/* bad input and unknown zones are the peer's errors, not ours */
+	int failed = w->rc != 0 && w->rc != -ENOENT && w->rc != -EINVAL && w->rc != -EEXIST;
+	int prio = failed ? LOG_ERR : LOG_WARNING;
 	if (w->rc == 0 && w->method == RB_M_ADDDOMAINKEY) {
 		PUTLIT(out, "{\"result\":");
 		put_u64(out, w->id);
@@ -1217,17 +1220,14 @@ int rb_work_done(rb_t *rb, rb_work_t *w, rb_buf_t *out)
 	} else if (w->rc == 0) {
 		PUTLIT(out, "{\"result\":true}\n");
 	} else if (w->method == RB_M_SETNOTIFIED) {
-		if (rb->log)
-			rb->log(rb->log_arg, "cannot record notified serial %" PRIu32
-				" of zone id %" PRIu32 " (%s)", w->serial, w->id, w->err);
+		RB_LOG(rb, prio, "cannot record notified serial %" PRIu32 " of zone id %" PRIu32
+		       " (%s)", w->serial, w->id, w->err);
 		put_fail(out, "setNotified: cannot record serial (%s)", w->err);
 	} else {
-		if (rb->log && (w->method == RB_M_COMMITTRANSACTION || log_ok(rb)))
-			rb->log(rb->log_arg, "%s failed (%s)", what, w->err);
+		if (w->method == RB_M_COMMITTRANSACTION || log_ok(rb))
+			RB_LOG(rb, prio, "%s failed (%s)", what, w->err);
 		put_fail(out, "%s: %s", what, w->err);
 	}
-	/* bad input and unknown zones are the peer's errors, not ours */
-	int failed = w->rc != 0 && w->rc != -ENOENT && w->rc != -EINVAL && w->rc != -EEXIST;
 	count(rb, (enum rb_method)w->method, failed, w->start_ns);
 	if (w->params)
 		json_decref((json_t *)w->params);

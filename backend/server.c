@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 /* Stop parsing pipelined requests once this much output waits. */
 #define OUT_HIGH_WATER (1u << 20)
@@ -59,14 +63,15 @@ static void in_release(conn_t *c)
 	c->in_cap = 0;
 }
 
-void server_log(const char *fmt, ...)
+static void slog(server_t *srv, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void slog(server_t *srv, int prio, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	log_vprintf(srv->log, prio, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "kyedns-backend: %s\n", line);
 }
 
 /* ---- connections ---- */
@@ -124,7 +129,7 @@ static int in_append(conn_t *c, const char *p, size_t n)
 
 static void too_long(conn_t *c)
 {
-	server_log("closing connection (request line over %u bytes)", RB_MAX_LINE);
+	slog(c->srv, LOG_WARNING, "closing connection (request line over %u bytes)", RB_MAX_LINE);
 	rb_reply_too_long(c->srv->rb, &c->out);
 	c->closing = 1;
 }
@@ -132,7 +137,7 @@ static void too_long(conn_t *c)
 static void drop(conn_t *c, const char *why)
 {
 	if (why)
-		server_log("dropping connection (%s)", why);
+		slog(c->srv, LOG_ERR, "dropping connection (%s)", why);
 	c->out.len = 0;
 	c->closing = 1;
 }
@@ -160,12 +165,12 @@ static void put_text(rb_buf_t *b, const char *text)
 static void over_budget(conn_t *c)
 {
 	server_t *srv = c->srv;
-	srv->buffer_closed++;
+	uint64_t closed = ++srv->rb->conns_buffer_closed;
 	uint64_t now = uv_now(srv->loop);
-	if (now - srv->buffer_log_ms >= 1000 || srv->buffer_closed == 1) {
-		server_log("closing connection (request buffers full: %zu MiB held by partial "
-			   "request lines, limit %zu MiB; %" PRIu64 " closed so far)",
-			   srv->buffered >> 20, srv->max_buffer >> 20, srv->buffer_closed);
+	if (now - srv->buffer_log_ms >= 1000 || closed == 1) {
+		slog(srv, LOG_WARNING, "closing connection (request buffers full: %zu MiB held by "
+		     "partial request lines, limit %zu MiB; %" PRIu64 " closed so far)",
+		     srv->buffered >> 20, srv->max_buffer >> 20, closed);
 		srv->buffer_log_ms = now;
 	}
 	in_release(c);
@@ -409,12 +414,12 @@ static void refuse(server_t *srv, uv_stream_t *listener)
 	uv_close((uv_handle_t *)p, on_refused_close);
 	if (rc < 0)
 		return;
-	srv->refused++;
+	uint64_t refused = ++srv->rb->conns_refused;
 	uint64_t now = uv_now(srv->loop);
 	if (srv->refused_logged == 0 || now - srv->refused_log_ms >= 1000) {
-		server_log("refusing connections (%u open, the limit; %" PRIu64
-			   " refused so far)", srv->nconns, srv->refused);
-		srv->refused_logged = srv->refused;
+		slog(srv, LOG_WARNING, "refusing connections (%u open, the limit; %" PRIu64
+		     " refused so far)", srv->nconns, refused);
+		srv->refused_logged = refused;
 		srv->refused_log_ms = now;
 	}
 }
@@ -423,7 +428,7 @@ static void on_connection(uv_stream_t *listener, int status)
 {
 	server_t *srv = listener->data;
 	if (status < 0) {
-		server_log("cannot accept connection (%s)", uv_strerror(status));
+		slog(srv, LOG_ERR, "cannot accept connection (%s)", uv_strerror(status));
 		return;
 	}
 	if (srv->nconns >= srv->max_conns) {
@@ -432,7 +437,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	}
 	conn_t *c = calloc(1, sizeof *c);
 	if (!c) {
-		server_log("cannot accept connection (out of memory)");
+		slog(srv, LOG_ERR, "cannot accept connection (out of memory)");
 		return;
 	}
 	c->srv = srv;
@@ -449,7 +454,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	c->last_seq = ++srv->seq;
 	int rc = uv_accept(listener, (uv_stream_t *)&c->pipe);
 	if (rc < 0) {
-		server_log("cannot accept connection (%s)", uv_strerror(rc));
+		slog(srv, LOG_ERR, "cannot accept connection (%s)", uv_strerror(rc));
 		c->closing = 1;
 	}
 	pump(c);
@@ -503,10 +508,10 @@ static void close_idle(server_t *srv)
 		}
 	}
 	free(idle);
-	srv->idle_closed += closed;
-	server_log("closed %u idle connections (idle %u s or more; %u were open, above %u; "
-		   "%" PRIu64 " so far)", closed, srv->idle_timeout, open, srv->idle_above,
-		   srv->idle_closed);
+	srv->rb->conns_idle_closed += closed;
+	slog(srv, LOG_WARNING, "closed %u idle connections (idle %u s or more; %u were open, "
+	     "above %u; %" PRIu64 " so far)", closed, srv->idle_timeout, open, srv->idle_above,
+	     srv->rb->conns_idle_closed);
 }
 
 /* Drops transactions left idle by a pdns that went away without closing,
@@ -528,14 +533,19 @@ static void stop(server_t *srv, const char *why)
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
-	server_log("stopping (%s)", why);
+	sd_notify(0, "STOPPING=1");
+	slog(srv, LOG_NOTICE, "stopping (%s)", why);
 	if (srv->listening) {
+		/* A socket of systemd's stays bound and listening in systemd:
+		 * closing our descriptor only stops our accepting. */
 		uv_close((uv_handle_t *)&srv->listener, NULL);
-		unlink(srv->path);
+		if (!srv->activated)
+			unlink(srv->path);
 		srv->listening = 0;
 	}
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
 	uv_close((uv_handle_t *)&srv->tick, NULL);
 	conn_t *next;
 	for (conn_t *c = srv->conns; c; c = next) {
@@ -546,7 +556,19 @@ static void stop(server_t *srv, const char *why)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-	stop(h->data, signum == SIGTERM ? "sigterm" : "sigint");
+	server_t *srv = h->data;
+	if (signum != SIGHUP) {
+		stop(srv, signum == SIGTERM ? "sigterm" : "sigint");
+		return;
+	}
+	if (!srv->log->path[0])
+		return; /* stderr: nothing to reopen */
+	int rc = log_reopen(srv->log);
+	if (rc < 0)
+		slog(srv, LOG_ERR, "cannot reopen log file %s (%s); still writing the old one",
+		     srv->log->path, strerror(-rc));
+	else
+		slog(srv, LOG_INFO, "reopened log file %s (sighup)", srv->log->path);
 }
 
 /* ---- socket set-up ---- */
@@ -585,13 +607,134 @@ static int resolve_group(const char *group, gid_t *gid)
 	return -ENOENT;
 }
 
-int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, const char *group)
+/* Binds, sets mode and group, and listens on path (server_start, fd < 0). */
+static int bind_path(server_t *srv, const char *path, const char *group)
+{
+	int rc;
+	gid_t gid = 0;
+	if (group && *group && resolve_group(group, &gid) < 0) {
+		slog(srv, LOG_ERR, "cannot use socket group %s (no such group)", group);
+		return -ENOENT;
+	}
+
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			slog(srv, LOG_ERR, "refusing to replace %s (not a socket)", path);
+			return -EEXIST;
+		}
+		rc = socket_alive(path);
+		if (rc == 1) {
+			slog(srv, LOG_ERR, "refusing to start: socket %s is in use (another "
+			     "backend is running)", path);
+			return -EADDRINUSE;
+		}
+		if (rc < 0) {
+			slog(srv, LOG_ERR, "cannot check socket %s (%s)", path, strerror(-rc));
+			return rc;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			rc = -errno;
+			slog(srv, LOG_ERR, "cannot remove stale socket %s (%s)", path,
+			     strerror(errno));
+			return rc;
+		}
+		slog(srv, LOG_NOTICE, "replaced stale socket %s", path);
+	}
+
+	/* Bind, set mode and group, and listen under a temporary name, then
+	 * rename it into place: a client (or a test) that sees the path sees
+	 * a socket that already has its final permissions and accepts. */
+	char tmp[sizeof srv->path + 32];
+	int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	struct sockaddr_un sun;
+	const char *bindpath = n > 0 && (size_t)n < sizeof sun.sun_path ? tmp : path;
+
+	uv_pipe_init(srv->loop, &srv->listener, 0);
+	srv->listener.data = srv;
+	/* The umask makes the socket 0660 from the start: no window in which
+	 * other users could connect. */
+	mode_t old = umask(0117);
+	rc = uv_pipe_bind(&srv->listener, bindpath);
+	umask(old);
+	if (rc < 0) {
+		slog(srv, LOG_ERR, "cannot bind socket %s (%s)", bindpath, uv_strerror(rc));
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		return rc;
+	}
+	srv->listening = 1;
+	if (chmod(bindpath, 0660) < 0 ||
+	    (group && *group && chown(bindpath, (uid_t)-1, gid) < 0)) {
+		rc = -errno;
+		slog(srv, LOG_ERR, "cannot set mode or group of socket %s (%s)", path,
+		     strerror(errno));
+		goto fail;
+	}
+	rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
+	if (rc < 0) {
+		slog(srv, LOG_ERR, "cannot listen on socket %s (%s)", path, uv_strerror(rc));
+		goto fail;
+	}
+	if (bindpath != path && rename(bindpath, path) < 0) {
+		rc = -errno;
+		slog(srv, LOG_ERR, "cannot move socket into place at %s (%s)", path,
+		     strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	uv_close((uv_handle_t *)&srv->listener, NULL);
+	unlink(bindpath);
+	srv->listening = 0;
+	return rc;
+}
+
+/* Serves the listening socket fd that systemd passed (server_start). */
+static int adopt_fd(server_t *srv, int fd, const char *path)
+{
+	int rc = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
+	if (rc <= 0) {
+		slog(srv, LOG_ERR, "cannot use the socket systemd passed (fd %d: %s)", fd,
+		     rc < 0 ? strerror(-rc) : "not a listening unix stream socket");
+		return rc < 0 ? rc : -ENOTSOCK;
+	}
+	/* Its path, for the log lines; an abstract or unnamed socket has none
+	 * to compare. */
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0 &&
+	    len > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0]) {
+		snprintf(srv->path, sizeof srv->path, "%.*s", (int)sizeof sun.sun_path,
+			 sun.sun_path);
+		if (strcmp(srv->path, path) != 0)
+			slog(srv, LOG_WARNING, "the socket systemd passed is %s, not --socket %s "
+			     "(pdns must connect to %s)", srv->path, path, srv->path);
+	}
+	uv_pipe_init(srv->loop, &srv->listener, 0);
+	srv->listener.data = srv;
+	rc = uv_pipe_open(&srv->listener, fd);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
+	if (rc < 0) {
+		slog(srv, LOG_ERR, "cannot listen on the socket systemd passed (%s)",
+		     uv_strerror(rc));
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		return rc;
+	}
+	srv->listening = 1;
+	srv->activated = 1;
+	return 0;
+}
+
+int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, const char *group,
+		 int fd)
 {
 	int rc;
 	srv->loop = loop;
 	srv->rb = rb;
 	srv->conns = NULL;
-	srv->stopping = srv->listening = 0;
+	srv->stopping = srv->listening = srv->activated = 0;
 	srv->nconns = 0;
 	srv->buffered = 0;
 	if (!srv->max_conns)
@@ -603,91 +746,27 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	if (!srv->max_buffer)
 		srv->max_buffer = SERVER_MAX_BUFFER;
 	if (strlen(path) >= sizeof srv->path) {
-		server_log("cannot use socket %s (path longer than %zu bytes)", path,
-			   sizeof srv->path - 1);
+		slog(srv, LOG_ERR, "cannot use socket %s (path longer than %zu bytes)", path,
+		     sizeof srv->path - 1);
 		return -ENAMETOOLONG;
 	}
 	strcpy(srv->path, path);
-
-	gid_t gid = 0;
-	if (group && *group && resolve_group(group, &gid) < 0) {
-		server_log("cannot use socket group %s (no such group)", group);
-		return -ENOENT;
-	}
-
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			server_log("refusing to replace %s (not a socket)", path);
-			return -EEXIST;
-		}
-		rc = socket_alive(path);
-		if (rc == 1) {
-			server_log("refusing to start: socket %s is in use (another backend is "
-				   "running)", path);
-			return -EADDRINUSE;
-		}
-		if (rc < 0) {
-			server_log("cannot check socket %s (%s)", path, strerror(-rc));
-			return rc;
-		}
-		if (unlink(path) < 0 && errno != ENOENT) {
-			rc = -errno;
-			server_log("cannot remove stale socket %s (%s)", path, strerror(errno));
-			return rc;
-		}
-		server_log("replaced stale socket %s", path);
-	}
-
-	/* Bind, set mode and group, and listen under a temporary name, then
-	 * rename it into place: a client (or a test) that sees the path sees
-	 * a socket that already has its final permissions and accepts. */
-	char tmp[sizeof srv->path + 32];
-	int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-	struct sockaddr_un sun;
-	const char *bindpath = n > 0 && (size_t)n < sizeof sun.sun_path ? tmp : path;
-
-	uv_pipe_init(loop, &srv->listener, 0);
-	srv->listener.data = srv;
-	/* The umask makes the socket 0660 from the start: no window in which
-	 * other users could connect. */
-	mode_t old = umask(0117);
-	rc = uv_pipe_bind(&srv->listener, bindpath);
-	umask(old);
-	if (rc < 0) {
-		server_log("cannot bind socket %s (%s)", bindpath, uv_strerror(rc));
-		uv_close((uv_handle_t *)&srv->listener, NULL);
+	rc = fd >= 0 ? adopt_fd(srv, fd, path) : bind_path(srv, path, group);
+	if (rc < 0)
 		return rc;
-	}
-	srv->listening = 1;
-	if (chmod(bindpath, 0660) < 0 ||
-	    (group && *group && chown(bindpath, (uid_t)-1, gid) < 0)) {
-		rc = -errno;
-		server_log("cannot set mode or group of socket %s (%s)", path, strerror(errno));
-		goto fail;
-	}
-	rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
-	if (rc < 0) {
-		server_log("cannot listen on socket %s (%s)", path, uv_strerror(rc));
-		goto fail;
-	}
-	if (bindpath != path && rename(bindpath, path) < 0) {
-		rc = -errno;
-		server_log("cannot move socket into place at %s (%s)", path, strerror(errno));
-		goto fail;
-	}
+
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
-	srv->sigterm.data = srv->sigint.data = srv;
+	uv_signal_init(loop, &srv->sighup);
+	srv->sigterm.data = srv->sigint.data = srv->sighup.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_signal_start(&srv->sighup, on_signal, SIGHUP);
 	uv_timer_init(loop, &srv->tick);
 	srv->tick.data = srv;
 	uv_timer_start(&srv->tick, on_tick, SERVER_TICK_MS, SERVER_TICK_MS);
+	/* The socket accepts: pdns may start (Type=notify orders it after us
+	 * when the .socket unit is not used). */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%ld", srv->path, (long)getpid());
 	return 0;
-fail:
-	uv_close((uv_handle_t *)&srv->listener, NULL);
-	unlink(bindpath);
-	srv->listening = 0;
-	return rc;
 }

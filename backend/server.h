@@ -14,10 +14,19 @@
  * read (backpressure: a peer that does not read its replies cannot make the
  * server buffer without bound).
  *
- * Lifecycle: server_start() binds and listens; SIGTERM or SIGINT stops
- * accepting, removes the socket file, lets every connection finish its
- * deferred request and flush its replies, closes it, and the loop ends, so
- * uv_run() returns and the daemon exits 0.
+ * Lifecycle: server_start() binds and listens (or takes over a listening
+ * socket systemd passed, socket activation) and tells systemd READY=1;
+ * SIGTERM or SIGINT tells it STOPPING=1, stops accepting, removes the
+ * socket file (not a passed one: systemd owns it, and connections that
+ * arrive meanwhile wait in its backlog for the next start), lets every
+ * connection finish its deferred request and flush its replies, closes it,
+ * and the loop ends, so uv_run() returns and the daemon exits 0.  SIGHUP
+ * reopens the log file (log_reopen); all three signals are uv_signal
+ * handles, so the work happens on the loop, not in a signal handler.
+ *
+ * Logging: every line goes through the daemon's log_t (srv->log) with a
+ * priority: LOG_ERR for failures of ours, LOG_WARNING for refusals and
+ * limits, LOG_NOTICE/LOG_INFO for the lifecycle.
  */
 #ifndef KYEDNS_SERVER_H
 #define KYEDNS_SERVER_H
@@ -26,6 +35,7 @@
 
 #include <uv.h>
 
+#include "log.h"
 #include "rb.h"
 
 #define SERVER_READ_CHUNK 65536
@@ -68,11 +78,14 @@ struct server_conn;
 typedef struct server {
 	uv_loop_t *loop;
 	rb_t *rb;                  /* borrowed */
+	log_t *log;                /* borrowed; set before server_start */
 	uv_pipe_t listener;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t tick;           /* drops idle transactions (rb_conn_tick) */
 	char path[108];            /* socket path (sun_path size) */
-	int listening;             /* listener is open (and path is ours) */
+	int listening;             /* listener is open */
+	int activated;             /* the listener came from systemd: the
+				      path is not ours to remove */
 	int stopping;              /* a signal arrived */
 	struct server_conn *conns; /* open connections (for shutdown) */
 	unsigned max_conns;        /* limits: set before server_start */
@@ -82,8 +95,7 @@ typedef struct server {
 	unsigned nconns;           /* connections open */
 	uint64_t seq;              /* counts connects and requests (idle order) */
 	size_t buffered;           /* input bytes counted against max_buffer */
-	uint64_t refused, idle_closed, buffer_closed; /* totals, for the log */
-	uint64_t refused_logged;   /* refused count at the last log line */
+	uint64_t refused_logged;   /* rb->conns_refused at the last log line */
 	uint64_t refused_log_ms;   /* loop time of that line */
 	uint64_t buffer_log_ms;    /* loop time of the last max_buffer line */
 	char rbuf[SERVER_READ_CHUNK]; /* shared read buffer: each read is
@@ -91,17 +103,22 @@ typedef struct server {
 } server_t;
 
 /*
- * Prepares the socket at path (srv's limit fields are kept; zero ones get
- * their defaults): refuses (-EADDRINUSE) when a live server
+ * With fd < 0, prepares the socket at path (srv's limit fields are kept;
+ * zero ones get their defaults): refuses (-EADDRINUSE) when a live server
  * answers on it, replaces a stale socket file, refuses (-EEXIST) to touch a
  * path that is not a socket; binds with mode 0660, changes the group to
- * group (a name or number) when group is not NULL, listens, and installs the
- * signal handlers.  Returns 0 or a negative error (errno or libuv code); a
- * failure has already been logged with its cause.
+ * group (a name or number) when group is not NULL, listens.
+ *
+ * With fd >= 0 (socket activation: systemd's, already bound and listening,
+ * with the mode and group of the .socket unit), checks that fd is a
+ * listening unix stream socket (-ENOTSOCK otherwise) and serves it; path
+ * and group are then only compared with it and logged.
+ *
+ * Then installs the signal handlers and sends READY=1 to systemd (a no-op
+ * without $NOTIFY_SOCKET).  Returns 0 or a negative error (errno or libuv
+ * code); a failure has already been logged with its cause.
  */
-int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, const char *group);
-
-/* Logs one line on stderr: "kyedns-backend: <message>". */
-void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, const char *group,
+		 int fd);
 
 #endif

@@ -1,8 +1,14 @@
 #!/bin/sh
-# Converts kyedns-backend's statistics (`pdnsutil backend-cmd remote stats`)
-# into Prometheus text format for node_exporter's textfile collector.
+# Writes kyedns-backend's metrics, in the Prometheus text format, for
+# node_exporter's textfile collector.
 #
 #   kyedns-backend-stats.sh [OUTPUT.prom]
+#
+# The backend renders the metrics itself (`pdnsutil backend-cmd remote
+# metrics`: kyedns_backend_* families with HELP and TYPE); this script only
+# passes them through, and writes kyedns_backend_up 0 alone when the backend
+# could not be asked (pdnsutil failed, pdns.conf unreadable, backend down),
+# so that an alert on kyedns_backend_up == 0 fires.
 #
 # OUTPUT defaults to stdout; with a file it is replaced atomically (write to
 # a temporary file, then rename), as the textfile collector requires.
@@ -12,38 +18,31 @@
 #   * * * * * pdns /usr/local/share/kyedns/monitoring/kyedns-backend-stats.sh /var/lib/prometheus/node-exporter/kyedns-backend.prom
 # Environment: PDNSUTIL (default pdnsutil), PDNS_CONFIG_DIR (pdnsutil
 # --config-dir, default: pdnsutil's own default).
-#
-# Every "key value" line becomes kyedns_backend_<key>; *_count, *_errors and
-# *_total lines are counters, the rest gauges; kyedns_backend_up is 1 when
-# the backend answered.
 set -eu
 out=${1:-}
-set -- backend-cmd remote stats
+set -- backend-cmd remote metrics
 [ -n "${PDNS_CONFIG_DIR:-}" ] && set -- --config-dir="$PDNS_CONFIG_DIR" "$@"
 
 render() {
-	if stats=$("${PDNSUTIL:-pdnsutil}" "$@" 2>/dev/null) && printf '%s\n' "$stats" | grep -q '^requests_total '; then
-		up=1
+	# pdnsutil prints "backend command failed" (and exits 0) when the
+	# backend does not answer: only the backend's own up line counts.
+	if metrics=$("${PDNSUTIL:-pdnsutil}" "$@" 2>/dev/null) &&
+		printf '%s\n' "$metrics" | grep -qx 'kyedns_backend_up 1'; then
+		printf '%s\n' "$metrics"
 	else
-		up=0
-		stats=
+		echo "# HELP kyedns_backend_up 1: the backend answered (kyedns-backend-stats.sh writes 0 when it could not ask)."
+		echo "# TYPE kyedns_backend_up gauge"
+		echo "kyedns_backend_up 0"
 	fi
-	echo "# HELP kyedns_backend_up 1 when kyedns-backend answered pdnsutil backend-cmd remote stats."
-	echo "# TYPE kyedns_backend_up gauge"
-	echo "kyedns_backend_up $up"
-	printf '%s\n' "$stats" | awk '
-		NF == 2 && $1 ~ /^[a-zA-Z_][a-zA-Z0-9_]*$/ && $2 ~ /^[0-9]+(\.[0-9]+)?$/ {
-			name = "kyedns_backend_" $1
-			type = ($1 ~ /(_count|_errors|_total|_too_long)$/) ? "counter" : "gauge"
-			printf "# TYPE %s %s\n%s %s\n", name, type, name, $2
-		}'
 }
 
 if [ -z "$out" ]; then
 	render "$@"
 else
 	tmp=$out.$$.tmp
+	trap 'rm -f "$tmp"' EXIT
 	render "$@" >"$tmp"
 	chmod 0644 "$tmp"
 	mv "$tmp" "$out"
+	trap - EXIT
 fi
