@@ -2,11 +2,15 @@
 # kyedns-updater entrypoint (container or host).
 #   entrypoint-updater.sh [kyedns-updater flags...]   start the updater
 #   entrypoint-updater.sh health                      GET /health
-# Environment: KYEDNS_DB, KYEDNS_LISTEN (comma-separated; default
-# 0.0.0.0:8053), KYEDNS_TRUSTED_PROXY, KYEDNS_PDNS_API, KYEDNS_PDNS_API_KEY
-# (read by the updater itself), KYEDNS_HEALTH_URL (default: /health on the
-# first KYEDNS_LISTEN port over loopback), KYEDNS_WAIT_SECONDS,
-# KYEDNS_ENV_FILE (see entrypoint-lib.sh).
+# Environment: every kyedns-updater option as KYEDNS_<FLAG> (see
+# `kyedns-updater --help`: KYEDNS_DB, KYEDNS_LISTEN and KYEDNS_TRUSTED_PROXY
+# comma-separated, KYEDNS_PDNS_API, KYEDNS_PDNS_API_KEY, KYEDNS_PDNS_API_CA,
+# KYEDNS_LOG_LEVEL, ...), read by the updater itself; this script defaults
+# KYEDNS_LISTEN to 0.0.0.0:8053.  Its own: KYEDNS_HEALTH_URL (default:
+# /health on the first KYEDNS_LISTEN port over loopback),
+# KYEDNS_WAIT_SECONDS, KYEDNS_ENV_FILE (see entrypoint-lib.sh).
+# Logs go to stderr with a UTC timestamp and level on each line (docker's
+# log driver keeps them); the access lines are logfmt.
 set -eu
 # shellcheck source=docker/entrypoint-lib.sh
 . "$(dirname "$0")/entrypoint-lib.sh"

@@ -1,91 +1,295 @@
 /*
  * kyedns-updater - the dyndns2 HTTP daemon of KyedNS.
  *
- * Thin on purpose: reads flags (each also from a KYEDNS_* environment
- * variable, flags win), opens the store and hands over to server_run().
+ * Thin on purpose: reads the option table (common/cli.h: flags, else
+ * KYEDNS_* environment variables, else defaults), sets up the log, opens
+ * the store and hands over to server_run().
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "cli.h"
 #include "err.h"
+#include "log.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
 
-static void usage(FILE *f)
+enum {
+	O_DB,
+	O_LISTEN,
+	O_TRUSTED,
+	O_API,
+	O_API_KEY,
+	O_API_CA,
+	O_API_DNS,
+	O_MAX_CONNS,
+	O_IDLE,
+	O_HEADER,
+	O_RATE,
+	O_BURST,
+	O_PER_CLIENT,
+	O_CHANGE_RATE,
+	O_CHANGE_BURST,
+	O_FAIL_LIMIT,
+	O_LOOPBACK,
+	O_CORE,
+	O_NO_ACCESS,
+	O_LEVEL,
+	O_LOG_FILE,
+	O_COUNT
+};
+
+static const cli_opt_t opts[] = {
+	[O_DB] = {"db", 0, "DIR", NULL, "/var/lib/kyedns",
+		  "The LMDB store shared with kyedns-backend and kyednsctl.", 0},
+	[O_LISTEN] = {"listen", 0, "ADDR:PORT", NULL, "127.0.0.1:8053",
+		      "Address to serve HTTP on; IPv6 as [ADDR]:PORT, an empty ADDR is 0.0.0.0. "
+		      "At most 16; the environment variable takes a comma-separated list.",
+		      CLI_REPEAT},
+	[O_TRUSTED] = {"trusted-proxy", 0, "CIDR", NULL, NULL,
+		       "Reverse proxy (address or network) whose X-Forwarded-For and X-Real-IP "
+		       "name the client. At most 32; the environment variable takes a "
+		       "comma-separated list.",
+		       CLI_REPEAT},
+	[O_API] = {"pdns-api", 0, "URL", NULL, NULL,
+		   "Base URL of the pdns HTTP API (http:// or https://, with an optional path "
+		   "prefix for a reverse proxy); updated names are purged from pdns's caches "
+		   "through it. Unset: no purges.",
+		   0},
+	[O_API_KEY] = {"pdns-api-key", 0, "KEY", NULL, NULL,
+		       "The pdns api-key (sent as X-API-Key). Required with --pdns-api; prefer the "
+		       "environment variable, which other users cannot read in ps.",
+		       0},
+	[O_API_CA] = {"pdns-api-ca", 0, "FILE", NULL, NULL,
+		      "CA certificates (PEM) that the https pdns API's certificate must chain to. "
+		      "Unset: the system's CA store. The certificate is always verified.",
+		      0},
+	[O_API_DNS] = {"pdns-api-dns-cache", 0, "SEC", NULL, "30",
+		       "How long the pdns API host's resolved addresses are reused; after that "
+		       "the name is resolved again (a recreated pdns container is found).",
+		       0},
+	[O_MAX_CONNS] = {"max-conns", 0, "N", NULL, "16384",
+			 "Client connections open at once (lowered to fit the open file limit).",
+			 0},
+	[O_IDLE] = {"idle-timeout", 0, "SEC", NULL, "60",
+		    "Close a keep-alive connection idle for this long.", 0},
+	[O_HEADER] = {"header-timeout", 0, "SEC", NULL, "10",
+		      "Time from the accept, or a request's first byte, to the request's end.", 0},
+	[O_RATE] = {"rate-limit", 0, "PER_SEC", NULL, "20",
+		    "Requests per second per client address (IPv6: per /64); 0 turns the limit "
+		    "off.",
+		    0},
+	[O_BURST] = {"rate-burst", 0, "N", NULL, "200", "Burst allowed above --rate-limit.", 0},
+	[O_PER_CLIENT] = {"max-conns-per-client", 0, "N", NULL, "64",
+			  "Open connections per client address (IPv6: per /64), trusted proxies "
+			  "exempt; 0 turns the limit off.",
+			  0},
+	[O_CHANGE_RATE] = {"host-change-rate", 0, "PER_MIN", NULL, "2",
+			   "Address changes per minute per host; 0 turns the throttle off.", 0},
+	[O_CHANGE_BURST] = {"host-change-burst", 0, "N", NULL, "10",
+			    "Burst allowed above --host-change-rate.", 0},
+	[O_FAIL_LIMIT] = {"host-fail-limit", 0, "N", NULL, "100",
+			  "Failed authentications per host name and 5 minutes, all clients "
+			  "together, before further failures are answered abuse; 0 turns it off.",
+			  0},
+	[O_LOOPBACK] = {"allow-loopback", 0, NULL, NULL, NULL,
+			"Allow publishing loopback addresses (127/8, ::1).", 0},
+	[O_CORE] = {"core-dumps", 0, NULL, NULL, NULL,
+		    "Allow core dumps (they would hold the pdns API key and tokens).", 0},
+	[O_NO_ACCESS] = {"no-access-log", 0, NULL, NULL, NULL,
+			 "Do not write the access log (one line per request). The older "
+			 "KYEDNS_ACCESS_LOG=0 still works but is deprecated.",
+			 0},
+	[O_LEVEL] = {"log-level", 0, "LEVEL", NULL, "info",
+		     "Least important messages written: error, warning, notice, info (access "
+		     "lines) or debug.",
+		     0},
+	[O_LOG_FILE] = {"log-file", 0, "FILE", NULL, NULL,
+			"Append the log to FILE instead of stderr; SIGHUP reopens it (after "
+			"logrotate).",
+			0},
+	[O_COUNT] = {0},
+};
+
+static const cli_section_t sections[] = {
+	{"SIGNALS", "SIGTERM, SIGINT\t stop accepting, let queued updates commit and be "
+		    "answered, close all connections and exit 0.\n"
+		    "SIGHUP\t reopen the --log-file."},
+	{"LOGGING",
+	 "One line per event with a priority: under systemd the journal's priority prefix, "
+	 "else a UTC timestamp and the level word. Access lines (priority info) are logfmt "
+	 "key=value pairs; tokens and passwords are never logged:\n"
+	 "\n"
+	 "  msg=access client=192.0.2.1 method=GET path=/nic/update\n"
+	 "  query=\"hostname=h.example.org&myip=192.0.2.1&token=***\" status=200\n"
+	 "  result=good addr=192.0.2.1 user=h.example.org bytes=15 duration_ms=0.412\n"
+	 "  ua=ddclient/3.10.0"},
+	{"SYSTEMD", "With Type=notify the updater reports READY=1 once its store is open and "
+		    "every listener is bound, and STOPPING=1 when it begins to stop."},
+	{"SEE ALSO", "kyedns-backend(8), kyednsctl(8), pdns_server(1)"},
+	{NULL, NULL},
+};
+
+static const cli_t cli = {
+	.prog = "kyedns-updater",
+	.man_section = 8,
+	.summary = "dyndns2 update server of KyedNS",
+	.synopsis = "[OPTION]...",
+	.description =
+		"kyedns-updater answers dyndns2 update requests (routers, ddclient, inadyn, curl) "
+		"over HTTP, commits each change durably to the LMDB store that kyedns-backend "
+		"serves to PowerDNS, and asks the pdns HTTP API to purge updated names from its "
+		"caches.\n"
+		"\n"
+		"Endpoints: /nic/update (and its aliases), /ip, /nic/checkip.html, /health and "
+		"/metrics (Prometheus). Put a TLS reverse proxy in front of it and name the proxy "
+		"with --trusted-proxy.",
+	.opts = opts,
+	.sections = sections,
+};
+
+/* Reports a bad value of option i the way cli_uint does. */
+static int bad_value(const cli_val_t *v, int i, const char *why)
 {
-	fprintf(f,
-		"usage: kyedns-updater [--db DIR] [--listen ADDR:PORT]... [--trusted-proxy CIDR]...\n"
-		"                      [--pdns-api URL --pdns-api-key KEY] [--max-conns N]\n"
-		"                      [--idle-timeout SEC] [--header-timeout SEC]\n"
-		"                      [--rate-limit PER_SEC] [--rate-burst N]\n"
-		"                      [--max-conns-per-client N] [--host-change-rate PER_MIN]\n"
-		"                      [--host-change-burst N] [--host-fail-limit N]\n"
-		"                      [--allow-loopback] [--core-dumps] [--no-access-log]\n"
-		"environment: KYEDNS_DB, KYEDNS_LISTEN (comma-separated), KYEDNS_TRUSTED_PROXY\n"
-		"  (comma-separated), KYEDNS_PDNS_API, KYEDNS_PDNS_API_KEY, KYEDNS_MAX_CONNS,\n"
-		"  KYEDNS_IDLE_TIMEOUT, KYEDNS_HEADER_TIMEOUT, KYEDNS_RATE_LIMIT, KYEDNS_RATE_BURST,\n"
-		"  KYEDNS_MAX_CONNS_PER_CLIENT, KYEDNS_HOST_CHANGE_RATE, KYEDNS_HOST_CHANGE_BURST,\n"
-		"  KYEDNS_HOST_FAIL_LIMIT, KYEDNS_ALLOW_LOOPBACK (1 = on), KYEDNS_CORE_DUMPS (1 = on),\n"
-		"  KYEDNS_ACCESS_LOG (0 = off)\n");
+	char buf[128];
+	const char *env = cli_env_name(&opts[i], buf, sizeof(buf));
+	if (v[i].from == CLI_FROM_ENV && env)
+		return cli_usage_error(&cli, "%s: '%s' %s", env, v[i].s, why);
+	return cli_usage_error(&cli, "--%s: '%s' %s", opts[i].name, v[i].s, why);
 }
 
-static int add_listen(server_config_t *cfg, const char *s)
+static int number(const cli_val_t *v, int i, double min, double max, double *out)
 {
-	if (cfg->nlisten == SERVER_MAX_LISTEN) {
-		fprintf(stderr, "cannot listen on %s (at most %d addresses)\n", s, SERVER_MAX_LISTEN);
-		return -1;
-	}
-	cfg->listen[cfg->nlisten++] = s;
-	return 0;
-}
-
-static int add_trusted(server_config_t *cfg, const char *s)
-{
-	if (cfg->ntrusted == SERVER_MAX_TRUSTED) {
-		fprintf(stderr, "cannot trust proxy %s (at most %d)\n", s, SERVER_MAX_TRUSTED);
-		return -1;
-	}
-	if (addr_cidr_parse(&cfg->trusted[cfg->ntrusted], s, strlen(s)) != 0) {
-		fprintf(stderr, "cannot trust proxy %s (not an address or CIDR)\n", s);
-		return -1;
-	}
-	cfg->ntrusted++;
-	return 0;
-}
-
-/* Splits a comma-separated list (modified in place) and adds each item. */
-static int add_list(server_config_t *cfg, char *list, int (*add)(server_config_t *, const char *))
-{
-	for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok;
-	     tok = strtok_r(NULL, ", ", &save))
-		if (add(cfg, tok))
-			return -1;
-	return 0;
-}
-
-static int number(const char *flag, const char *s, double min, double max, double *out)
-{
+	const char *s = v[i].s;
 	char *end;
 	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "invalid %s %s (want a number from %g to %g)\n", flag, s, min, max);
-		return -1;
+	double d = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(d) || d < min || d > max) {
+		char why[96];
+		snprintf(why, sizeof(why), "is not a number from %.15g to %.15g", min, max);
+		return bad_value(v, i, why);
 	}
-	*out = v;
+	*out = d;
+	return 0;
+}
+
+/* Copies one list item with the spaces around it trimmed ("a, b" in the
+ * environment worked before the lists went through cli.c). */
+static const char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+static int set_lists(server_config_t *cfg, cli_val_t *v)
+{
+	char *dflt_listen[] = {(char *)opts[O_LISTEN].dflt};
+	char **l = v[O_LISTEN].n ? v[O_LISTEN].list : dflt_listen;
+	size_t n = v[O_LISTEN].n ? v[O_LISTEN].n : 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = l == dflt_listen ? l[i] : trim(l[i]);
+		if (!*s)
+			continue;
+		if (cfg->nlisten == SERVER_MAX_LISTEN)
+			return cli_usage_error(&cli, "--listen: at most %d addresses",
+					       SERVER_MAX_LISTEN);
+		cfg->listen[cfg->nlisten++] = s;
+	}
+	if (cfg->nlisten == 0)
+		return cli_usage_error(&cli, "--listen: no address given");
+	for (size_t i = 0; i < v[O_TRUSTED].n; i++) {
+		const char *s = trim(v[O_TRUSTED].list[i]);
+		if (!*s)
+			continue;
+		if (cfg->ntrusted == SERVER_MAX_TRUSTED)
+			return cli_usage_error(&cli, "--trusted-proxy: at most %d networks",
+					       SERVER_MAX_TRUSTED);
+		if (addr_cidr_parse(&cfg->trusted[cfg->ntrusted], s, strlen(s)) != 0)
+			return cli_usage_error(&cli, "--trusted-proxy: '%s' is not an address or "
+						     "CIDR",
+					       s);
+		cfg->ntrusted++;
+	}
+	return 0;
+}
+
+/* Fills cfg from the parsed options; 0, or -1 after a usage error. */
+static int configure(server_config_t *cfg, cli_val_t *v, int *core_dumps, int *level)
+{
+	static const struct {
+		int opt;
+		double min, max;
+	} nums[] = {
+		{O_MAX_CONNS, 1, 1e6},    {O_IDLE, 0.01, 86400},      {O_HEADER, 0.01, 3600},
+		{O_RATE, 0, 1e9},         {O_BURST, 1, 1e9},          {O_PER_CLIENT, 0, 1e6},
+		{O_CHANGE_RATE, 0, 1e9},  {O_CHANGE_BURST, 1, 1e9},   {O_FAIL_LIMIT, 0, 1e9},
+		{O_API_DNS, 0, 86400},
+	};
+	double d[O_COUNT] = {0};
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+		if (number(v, nums[k].opt, nums[k].min, nums[k].max, &d[nums[k].opt]))
+			return -1;
+	cfg->max_conns = (unsigned)d[O_MAX_CONNS];
+	cfg->idle_timeout_ms = (unsigned)(d[O_IDLE] * 1000);
+	cfg->header_timeout_ms = (unsigned)(d[O_HEADER] * 1000);
+	cfg->rate = d[O_RATE];
+	cfg->burst = d[O_BURST];
+	cfg->limit_slots = 65536;
+	cfg->conns_per_client = (unsigned)d[O_PER_CLIENT];
+	cfg->change_rate = d[O_CHANGE_RATE];
+	cfg->change_burst = d[O_CHANGE_BURST];
+	cfg->host_fails = (unsigned)d[O_FAIL_LIMIT];
+	cfg->pdns_dns_cache_s = (long)d[O_API_DNS];
+	cfg->allow_loopback = v[O_LOOPBACK].s != NULL;
+	*core_dumps = v[O_CORE].s != NULL;
+	cfg->access_log = v[O_NO_ACCESS].s == NULL;
+	/* Deprecated name of the switch, from before the env names followed
+	 * the flags: KYEDNS_ACCESS_LOG=0 meant --no-access-log. */
+	const char *old = getenv("KYEDNS_ACCESS_LOG");
+	if (v[O_NO_ACCESS].from == CLI_FROM_DEFAULT && old &&
+	    (strcmp(old, "0") == 0 || strcasecmp(old, "no") == 0 || strcasecmp(old, "off") == 0 ||
+	     strcasecmp(old, "false") == 0))
+		cfg->access_log = 0;
+	*level = log_level_parse(v[O_LEVEL].s);
+	if (*level < 0)
+		return bad_value(v, O_LEVEL, "is not a level (error, warning, notice, info, debug)");
+	if (set_lists(cfg, v))
+		return -1;
+
+	cfg->pdns_api = v[O_API].s && *v[O_API].s ? v[O_API].s : NULL;
+	cfg->pdns_api_key = v[O_API_KEY].s;
+	cfg->pdns_api_ca = v[O_API_CA].s && *v[O_API_CA].s ? v[O_API_CA].s : NULL;
+	if (cfg->pdns_api && (!cfg->pdns_api_key || !*cfg->pdns_api_key))
+		return cli_usage_error(&cli, "--pdns-api %s needs --pdns-api-key", cfg->pdns_api);
+	/* The placeholder of the shipped kyedns-api.conf is no key: anyone who
+	 * read the docs could use the API with it. */
+	if (cfg->pdns_api && strcmp(cfg->pdns_api_key, "CHANGE-ME") == 0)
+		return cli_usage_error(&cli,
+				       "refusing pdns api key CHANGE-ME (the shipped placeholder); "
+				       "generate one: head -c 24 /dev/urandom | od -An -tx1 | tr -d "
+				       "' \\n'");
+	if (cfg->pdns_api && strncmp(cfg->pdns_api, "http://", 7) != 0 &&
+	    strncmp(cfg->pdns_api, "https://", 8) != 0)
+		return bad_value(v, O_API, "is not an http:// or https:// URL");
 	return 0;
 }
 
 /* Lets the process use every descriptor the hard limit allows (each
  * client connection is one) and keeps max_conns below what is left after
  * the store, listeners and purge connections. */
-static void raise_nofile(server_config_t *cfg)
+static void raise_nofile(server_config_t *cfg, log_t *lg)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -97,182 +301,33 @@ static void raise_nofile(server_config_t *cfg)
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 128 && cfg->max_conns > rl.rlim_cur - 64) {
 		cfg->max_conns = (unsigned)(rl.rlim_cur - 64);
-		fprintf(stderr, "max-conns lowered to %u (open file limit %llu)\n", cfg->max_conns,
-			(unsigned long long)rl.rlim_cur);
+		log_printf(lg, LOG_WARNING, "max-conns lowered to %u (open file limit %llu)",
+			   cfg->max_conns, (unsigned long long)rl.rlim_cur);
 	}
 }
 
 int main(int argc, char **argv)
 {
-	server_config_t cfg = {
-		.max_conns = 16384,
-		.idle_timeout_ms = 60000,
-		.header_timeout_ms = 10000,
-		.rate = 20,
-		.burst = 200,
-		.limit_slots = 65536,
-		.conns_per_client = 64,
-		.change_rate = 2,
-		.change_burst = 10,
-		.host_fails = 100,
-		.access_log = 1,
-	};
-	int core_dumps = 0;
-	const char *db = getenv("KYEDNS_DB");
-	if (!db || !*db)
-		db = "/var/lib/kyedns";
-	const char *env_listen = getenv("KYEDNS_LISTEN");
-	const char *env_trusted = getenv("KYEDNS_TRUSTED_PROXY");
-	cfg.pdns_api = getenv("KYEDNS_PDNS_API");
-	cfg.pdns_api_key = getenv("KYEDNS_PDNS_API_KEY");
-	struct {
-		const char *env;
-		const char *flag;
-		double min, max;
-	} nums[] = {
-		{"KYEDNS_MAX_CONNS", "--max-conns", 1, 1e6},
-		{"KYEDNS_IDLE_TIMEOUT", "--idle-timeout", 0.01, 86400},
-		{"KYEDNS_HEADER_TIMEOUT", "--header-timeout", 0.01, 3600},
-		{"KYEDNS_RATE_LIMIT", "--rate-limit", 0, 1e9},
-		{"KYEDNS_RATE_BURST", "--rate-burst", 1, 1e9},
-		{"KYEDNS_MAX_CONNS_PER_CLIENT", "--max-conns-per-client", 0, 1e6},
-		{"KYEDNS_HOST_CHANGE_RATE", "--host-change-rate", 0, 1e9},
-		{"KYEDNS_HOST_CHANGE_BURST", "--host-change-burst", 1, 1e9},
-		{"KYEDNS_HOST_FAIL_LIMIT", "--host-fail-limit", 0, 1e9},
-	};
-	enum { NNUMS = sizeof(nums) / sizeof(nums[0]) };
-	double vals[NNUMS] = {cfg.max_conns,        cfg.idle_timeout_ms / 1000.0,
-			      cfg.header_timeout_ms / 1000.0, cfg.rate,
-			      cfg.burst,            cfg.conns_per_client,
-			      cfg.change_rate,      cfg.change_burst,
-			      cfg.host_fails};
-	for (int i = 0; i < NNUMS; i++) {
-		const char *e = getenv(nums[i].env);
-		if (e && *e && number(nums[i].env, e, nums[i].min, nums[i].max, &vals[i]))
-			return 2;
+	cli_val_t v[O_COUNT];
+	int rc = cli_parse(&cli, argc, argv, v, NULL);
+	if (rc)
+		return rc > 0 ? 0 : CLI_EXIT_USAGE;
+	server_config_t cfg = {0};
+	int core_dumps = 0, level = LOG_INFO;
+	if (configure(&cfg, v, &core_dumps, &level)) {
+		cli_free(&cli, v);
+		return CLI_EXIT_USAGE;
 	}
-	const char *e = getenv("KYEDNS_ACCESS_LOG");
-	if (e && strcmp(e, "0") == 0)
-		cfg.access_log = 0;
-	e = getenv("KYEDNS_ALLOW_LOOPBACK");
-	if (e && strcmp(e, "1") == 0)
-		cfg.allow_loopback = 1;
-	e = getenv("KYEDNS_CORE_DUMPS");
-	if (e && strcmp(e, "1") == 0)
-		core_dumps = 1;
 
-	int flag_listen = 0, flag_trusted = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int matched = 0;
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (strcmp(a, "--no-access-log") == 0) {
-			cfg.access_log = 0;
-			continue;
-		}
-		if (strcmp(a, "--allow-loopback") == 0) {
-			cfg.allow_loopback = 1;
-			continue;
-		}
-		if (strcmp(a, "--core-dumps") == 0) {
-			core_dumps = 1;
-			continue;
-		}
-		for (int k = 0; k < NNUMS; k++) {
-			if (strcmp(a, nums[k].flag) == 0) {
-				matched = 1;
-				if (!v) {
-					fprintf(stderr, "option %s needs a value\n", a);
-					return 2;
-				}
-				if (number(a, v, nums[k].min, nums[k].max, &vals[k]))
-					return 2;
-			}
-		}
-		if (matched) {
-			i++;
-			continue;
-		}
-		static const char *const with_value[] = {"--db", "--listen", "--trusted-proxy",
-							 "--pdns-api", "--pdns-api-key"};
-		int known = 0;
-		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
-			known |= strcmp(a, with_value[k]) == 0;
-		if (!known) {
-			fprintf(stderr, "unknown option %s (see --help)\n", a);
-			return 2;
-		}
-		if (!v) {
-			fprintf(stderr, "option %s needs a value\n", a);
-			return 2;
-		}
-		if (strcmp(a, "--db") == 0) {
-			db = v;
-		} else if (strcmp(a, "--listen") == 0) {
-			if (!flag_listen)
-				cfg.nlisten = 0;
-			flag_listen = 1;
-			if (add_listen(&cfg, v))
-				return 2;
-		} else if (strcmp(a, "--trusted-proxy") == 0) {
-			if (!flag_trusted)
-				cfg.ntrusted = 0;
-			flag_trusted = 1;
-			if (add_trusted(&cfg, v))
-				return 2;
-		} else if (strcmp(a, "--pdns-api") == 0) {
-			cfg.pdns_api = v;
-		} else if (strcmp(a, "--pdns-api-key") == 0) {
-			cfg.pdns_api_key = v;
-		}
-		i++;
+	log_t lg;
+	rc = log_init(&lg, cli.prog, v[O_LOG_FILE].s, level);
+	cfg.log = &lg;
+	if (rc) {
+		log_printf(&lg, LOG_ERR, "cannot open log file %s (%s)", v[O_LOG_FILE].s,
+			   strerror(-rc));
+		cli_free(&cli, v);
+		return 1;
 	}
-	if (cfg.pdns_api && !*cfg.pdns_api)
-		cfg.pdns_api = NULL;
-	if (cfg.pdns_api && (!cfg.pdns_api_key || !*cfg.pdns_api_key)) {
-		fprintf(stderr, "cannot use pdns api %s (no --pdns-api-key)\n", cfg.pdns_api);
-		return 2;
-	}
-	/* The placeholder of the shipped kyedns-api.conf is no key: anyone who
-	 * read the docs could use the API with it. */
-	if (cfg.pdns_api && strcmp(cfg.pdns_api_key, "CHANGE-ME") == 0) {
-		fprintf(stderr, "refusing pdns api key CHANGE-ME (the shipped placeholder); "
-				"generate one: head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n'\n");
-		return 2;
-	}
-	/* The copies hold the strings cfg's listen and trusted lists point
-	 * into; they live until the server has run. */
-	char *listen_copy = NULL, *trusted_copy = NULL;
-	if (!flag_listen && env_listen && *env_listen) {
-		listen_copy = strdup(env_listen);
-		if (!listen_copy || add_list(&cfg, listen_copy, add_listen)) {
-			free(listen_copy);
-			return 2;
-		}
-	}
-	if (!flag_trusted && env_trusted && *env_trusted) {
-		trusted_copy = strdup(env_trusted);
-		if (!trusted_copy || add_list(&cfg, trusted_copy, add_trusted)) {
-			free(listen_copy);
-			free(trusted_copy);
-			return 2;
-		}
-	}
-	if (cfg.nlisten == 0)
-		add_listen(&cfg, "127.0.0.1:8053");
-	cfg.max_conns = (unsigned)vals[0];
-	cfg.idle_timeout_ms = (unsigned)(vals[1] * 1000);
-	cfg.header_timeout_ms = (unsigned)(vals[2] * 1000);
-	cfg.rate = vals[3];
-	cfg.burst = vals[4];
-	cfg.conns_per_client = (unsigned)vals[5];
-	cfg.change_rate = vals[6];
-	cfg.change_burst = vals[7];
-	cfg.host_fails = (unsigned)vals[8];
 
 	/* The pdns API key (argv, environment, every purge request) and the
 	 * tokens of requests (read buffers, parsed parameters) live in this
@@ -280,31 +335,27 @@ int main(int argc, char **argv)
 	 * go.  Not dumpable: no core, and no ptrace or /proc/PID/mem for
 	 * other processes of the same user.  --core-dumps to debug a crash. */
 	if (!core_dumps && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		fprintf(stderr, "cannot turn off core dumps (%s)\n", strerror(errno));
+		log_printf(&lg, LOG_ERR, "cannot turn off core dumps (%s)", strerror(errno));
 	if (core_dumps)
-		fprintf(stderr, "warning: core dumps on: a core holds the pdns API key and tokens\n");
+		log_printf(&lg, LOG_WARNING,
+			   "warning: core dumps on: a core holds the pdns API key and tokens");
 
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile(&cfg);
-	/* stderr is flushed by the loop before it waits, so a busy server
-	 * writes its access log in large chunks instead of one write per line. */
-	static char logbuf[1 << 16];
-	setvbuf(stderr, logbuf, _IOFBF, sizeof(logbuf));
+	raise_nofile(&cfg, &lg);
 
 	store_t *store = NULL;
-	int rc = 1;
+	const char *db = v[O_DB].s;
+	rc = 1;
 	if (token_init() != 0) {
-		fprintf(stderr, "cannot initialise libsodium\n");
+		log_printf(&lg, LOG_ERR, "cannot initialise libsodium");
 	} else if ((rc = store_open(&store, db, 0)) != 0) {
-		fprintf(stderr, "cannot open store %s (%s)\n", db, err_str(rc));
-		fflush(stderr);
+		log_printf(&lg, LOG_ERR, "cannot open store %s (%s)", db, err_str(rc));
 		rc = 1;
 	} else {
 		rc = server_run(&cfg, store);
 		store_close(store);
 	}
-	free(listen_copy);
-	free(trusted_copy);
-	fflush(stderr);
+	cli_free(&cli, v);
+	log_close(&lg);
 	return rc ? 1 : 0;
 }

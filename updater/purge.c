@@ -1,44 +1,56 @@
 #include "purge.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "llhttp.h"
+#include <curl/curl.h>
 
+#include "version.h"
+
+#define FLUSH_PATH "/api/v1/servers/localhost/cache/flush?domain="
+
+/* One purge slot: its easy handle is made once and reused, so its
+ * settings (headers, TLS, timeouts) are not rebuilt per purge. */
 typedef struct preq {
-	uv_tcp_t tcp;
-	uv_timer_t timer;
-	uv_connect_t connect;
-	uv_write_t write;
-	llhttp_t parser;
 	struct purge *p;
-	char *out;              /* request bytes, freed in the close path */
-	int status;             /* HTTP status of the reply, 0 before it came */
-	int finished;           /* outcome counted */
-	int open_handles;
-	unsigned slot;          /* index in purge.active */
+	CURL *easy;             /* NULL until the slot is first used */
+	int busy;               /* added to the multi handle */
 	dname_t dn;             /* queued again if the purge fails */
 	char name[DNAME_MAX_TEXT];
+	char err[CURL_ERROR_SIZE];
 } preq_t;
+
+/* A socket curl asked us to watch; freed in its poll handle's close
+ * callback. */
+typedef struct psock {
+	uv_poll_t poll;
+	struct purge *p;
+	curl_socket_t fd;
+	struct psock *prev, *next;
+} psock_t;
 
 struct purge {
 	uv_loop_t *loop;
 	metrics_t *m;
-	struct sockaddr_storage addr;
-	char host[300];         /* Host header */
-	char *key;
+	log_t *log;
+	CURLM *multi;
+	struct curl_slist *headers; /* X-API-Key and friends, shared by all slots */
+	char *base;             /* the URL without trailing slashes */
+	char *ca;               /* CA file, or NULL */
+	long dns_cache_s;
+	uv_timer_t curl_timer;  /* curl's own timeouts */
+	uv_timer_t backoff;     /* ends a pause after failures */
+	psock_t *socks;         /* sockets being watched */
+	preq_t slots[PURGE_MAX_INFLIGHT];
 	dname_t ring[PURGE_QUEUE];
 	unsigned head, count;   /* queued names */
 	uint64_t queued[2 * PURGE_QUEUE]; /* hashes of queued names, to skip repeats */
 	unsigned inflight;
-	struct preq *active[PURGE_MAX_INFLIGHT];
 	int closing;
-	unsigned live;          /* preqs not yet freed, and the backoff timer */
-	uv_timer_t backoff;     /* ends a pause after failures */
+	unsigned live;          /* uv handles not yet closed */
 	uint64_t paused_until;  /* loop time; no purge starts before it */
 	uint64_t backoff_ms;    /* the current pause; 0 = not failing */
 	uint64_t failed;        /* failures since the last log line */
@@ -46,52 +58,50 @@ struct purge {
 	uint64_t logged_at;     /* loop time of the last failure line */
 };
 
-static int on_status_headers(llhttp_t *lp)
-{
-	preq_t *r = lp->data;
-	r->status = llhttp_get_status_code(lp);
-	return 0;
-}
-
-static int on_reply_done(llhttp_t *lp)
-{
-	(void)lp;
-	return HPE_PAUSED;
-}
-
-static const llhttp_settings_t reply_settings = {
-	.on_headers_complete = on_status_headers,
-	.on_message_complete = on_reply_done,
-};
+static void start_next(purge_t *p);
 
 static void maybe_free(purge_t *p)
 {
-	if (p->closing && p->live == 0) {
-		free(p->key);
-		free(p);
-	}
+	if (!p->closing || p->live)
+		return;
+	for (unsigned i = 0; i < PURGE_MAX_INFLIGHT; i++)
+		if (p->slots[i].easy)
+			curl_easy_cleanup(p->slots[i].easy);
+	curl_slist_free_all(p->headers);
+	free(p->base);
+	free(p->ca);
+	free(p);
 }
 
 static void on_handle_closed(uv_handle_t *h)
-{
-	preq_t *r = h->data;
-	if (--r->open_handles > 0)
-		return;
-	purge_t *p = r->p;
-	free(r->out);
-	free(r);
-	p->live--;
-	maybe_free(p);
-}
-
-static void start_next(purge_t *p);
-
-static void on_backoff_closed(uv_handle_t *h)
 {
 	purge_t *p = h->data;
 	p->live--;
 	maybe_free(p);
 }
+
+static void on_sock_closed(uv_handle_t *h)
+{
+	psock_t *s = h->data;
+	purge_t *p = s->p;
+	free(s);
+	p->live--;
+	maybe_free(p);
+}
+
+static void sock_close(purge_t *p, psock_t *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		p->socks = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+}
+
+/* ---- outcomes ---- */
 
 static void on_backoff(uv_timer_t *t)
 {
@@ -117,44 +127,47 @@ static void failed(purge_t *p, const char *name, const char *why)
 		uv_timer_start(&p->backoff, on_backoff, p->backoff_ms, 0);
 	}
 	if (p->streak_failed == 1) {
-		fprintf(stderr,
-			"cannot purge %s from pdns caches (%s); retrying in %llu ms, further "
-			"failures are summarised every %d s\n",
-			name, why, (unsigned long long)p->backoff_ms, PURGE_LOG_MS / 1000);
+		log_printf(p->log, LOG_ERR,
+			   "cannot purge %s from pdns caches (%s); retrying in %llu ms, further "
+			   "failures are summarised every %d s",
+			   name, why, (unsigned long long)p->backoff_ms, PURGE_LOG_MS / 1000);
 		p->failed = 0;
 		p->logged_at = now;
 	} else if (now - p->logged_at >= PURGE_LOG_MS) {
-		fprintf(stderr,
-			"cannot purge from pdns caches: %llu failures in the last %llu s (last: %s, "
-			"%s); retrying in %llu ms\n",
-			(unsigned long long)p->failed, (unsigned long long)((now - p->logged_at) / 1000),
-			name, why, (unsigned long long)(p->paused_until - now));
+		log_printf(p->log, LOG_ERR,
+			   "cannot purge from pdns caches: %llu failures in the last %llu s (last: "
+			   "%s, %s); retrying in %llu ms",
+			   (unsigned long long)p->failed,
+			   (unsigned long long)((now - p->logged_at) / 1000), name, why,
+			   (unsigned long long)(p->paused_until - now));
 		p->failed = 0;
 		p->logged_at = now;
 	}
 }
 
-/* Counts the outcome once, closes both handles, starts the next purge. */
-static void finish(preq_t *r, const char *why)
+/* Counts the outcome of slot r (why: NULL, or the transport error),
+ * frees the slot and starts the next purge. */
+static void finish(preq_t *r, const char *why, long status)
 {
-	if (r->finished)
-		return;
-	r->finished = 1;
 	purge_t *p = r->p;
-	if (!why && r->status == 200) {
+	curl_multi_remove_handle(p->multi, r->easy);
+	r->busy = 0;
+	p->inflight--;
+	if (!why && status == 200) {
 		p->m->purge_ok++;
 		if (p->streak_failed && !p->closing)
-			fprintf(stderr, "purging from pdns caches works again (%llu purges failed)\n",
-				(unsigned long long)p->streak_failed);
+			log_printf(p->log, LOG_NOTICE,
+				   "purging from pdns caches works again (%llu purges failed)",
+				   (unsigned long long)p->streak_failed);
 		p->streak_failed = 0;
 		p->backoff_ms = 0;
 	} else if (!p->closing) {
 		char st[32];
 		/* Worth another try after the pause: pdns unreachable or
 		 * failing; a 4xx would only fail again. */
-		int retry = why || r->status >= 500;
+		int retry = why || status >= 500;
 		if (!why) {
-			snprintf(st, sizeof(st), "http status %d", r->status);
+			snprintf(st, sizeof(st), "http status %ld", status);
 			why = st;
 		}
 		failed(p, r->name, why);
@@ -163,107 +176,174 @@ static void finish(preq_t *r, const char *why)
 	} else {
 		p->m->purge_failed++;
 	}
-	uv_close((uv_handle_t *)&r->tcp, on_handle_closed);
-	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
-	p->active[r->slot] = NULL;
-	p->inflight--;
 	start_next(p);
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* Collects the purges curl finished. */
+static void check_done(purge_t *p)
 {
-	static char scratch[4096]; /* loop thread only; consumed in on_read */
-	(void)h;
-	(void)hint;
-	*buf = uv_buf_init(scratch, sizeof(scratch));
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	preq_t *r = s->data;
-	if (n < 0) {
-		if (n == UV_EOF && llhttp_finish(&r->parser) == HPE_OK && r->status)
-			finish(r, NULL);
-		else
-			finish(r, n == UV_EOF ? "connection closed early" : uv_strerror((int)n));
-		return;
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(p->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		preq_t *r = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		CURLcode res = msg->data.result;
+		long status = 0;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		const char *why = NULL;
+		if (res != CURLE_OK)
+			why = r->err[0] ? r->err : curl_easy_strerror(res);
+		finish(r, why, status);
 	}
-	if (n == 0)
-		return;
-	llhttp_errno_t e = llhttp_execute(&r->parser, buf->base, (size_t)n);
-	if (e == HPE_PAUSED)
-		finish(r, NULL);
-	else if (e != HPE_OK)
-		finish(r, "malformed reply");
 }
 
-static void on_written(uv_write_t *w, int status)
+/* ---- curl on the loop ---- */
+
+static void on_poll(uv_poll_t *h, int status, int events)
 {
-	preq_t *r = w->data;
+	psock_t *s = h->data;
+	purge_t *p = s->p;
+	int flags = 0;
 	if (status < 0)
-		finish(r, uv_strerror(status));
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	int running;
+	/* s may be closed from inside (CURL_POLL_REMOVE); p stays. */
+	curl_multi_socket_action(p->multi, s->fd, flags, &running);
+	check_done(p);
 }
 
-static void on_connected(uv_connect_t *c, int status)
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	preq_t *r = c->data;
-	if (r->finished)
-		return;
-	if (status < 0) {
-		finish(r, uv_strerror(status));
-		return;
+	(void)e;
+	purge_t *p = userp;
+	psock_t *s = socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (s)
+			sock_close(p, s);
+		return 0;
 	}
-	uv_buf_t b = uv_buf_init(r->out, (unsigned)strlen(r->out));
-	int rc = uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, on_written);
-	if (rc == 0)
-		rc = uv_read_start((uv_stream_t *)&r->tcp, on_alloc, on_read);
-	if (rc)
-		finish(r, uv_strerror(rc));
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		if (uv_poll_init_socket(p->loop, &s->poll, fd) != 0) {
+			free(s);
+			return -1;
+		}
+		s->p = p;
+		s->fd = fd;
+		s->poll.data = s;
+		s->next = p->socks;
+		if (p->socks)
+			p->socks->prev = s;
+		p->socks = s;
+		p->live++;
+		curl_multi_assign(p->multi, fd, s);
+	}
+	int ev = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
+	return uv_poll_start(&s->poll, ev, on_poll) ? -1 : 0;
 }
 
-static void on_timeout(uv_timer_t *t)
+static void on_curl_timer(uv_timer_t *t)
 {
-	finish(t->data, "timed out");
+	purge_t *p = t->data;
+	int running;
+	curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(p);
+}
+
+static int on_timer_change(CURLM *multi, long ms, void *userp)
+{
+	(void)multi;
+	purge_t *p = userp;
+	if (ms < 0)
+		uv_timer_stop(&p->curl_timer);
+	else
+		uv_timer_start(&p->curl_timer, on_curl_timer, (uint64_t)ms, 0);
+	return 0;
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *userdata)
+{
+	(void)ptr;
+	(void)userdata;
+	return size * n;
+}
+
+/* ---- starting purges ---- */
+
+static CURL *new_easy(purge_t *p, preq_t *r)
+{
+	CURL *e = curl_easy_init();
+	if (!e)
+		return NULL;
+	int bad = 0;
+	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->err) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, "") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "kyedns-updater/" KYEDNS_VERSION) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)PURGE_TIMEOUT_MS) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, p->dns_cache_s) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	/* curl's defaults, said out loud: the key goes only to a verified
+	 * server. */
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	if (p->ca)
+		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, p->ca) != CURLE_OK;
+	if (bad) {
+		curl_easy_cleanup(e);
+		return NULL;
+	}
+	return e;
 }
 
 static int start_one(purge_t *p, const dname_t *name)
 {
-	preq_t *r = calloc(1, sizeof(*r));
+	preq_t *r = NULL;
+	for (unsigned i = 0; i < PURGE_MAX_INFLIGHT && !r; i++)
+		if (!p->slots[i].busy)
+			r = &p->slots[i];
 	if (!r)
+		return -EBUSY;
+	if (!r->easy && !(r->easy = new_easy(p, r)))
 		return -ENOMEM;
-	r->p = p;
 	r->dn = *name;
-	if (dname_to_text(name, r->name, sizeof(r->name)) < 0) {
-		free(r);
+	if (dname_to_text(name, r->name, sizeof(r->name)) < 0)
 		return -EINVAL;
-	}
-	size_t cap = strlen(r->name) + strlen(p->host) + strlen(p->key) + 256;
-	r->out = malloc(cap);
-	if (!r->out) {
-		free(r);
+	char *esc = curl_easy_escape(r->easy, r->name, 0);
+	if (!esc)
+		return -ENOMEM;
+	size_t cap = strlen(p->base) + sizeof(FLUSH_PATH) + strlen(esc);
+	char *url = malloc(cap);
+	if (!url) {
+		curl_free(esc);
 		return -ENOMEM;
 	}
-	/* Host names are letters, digits, '-' and '.': nothing to escape. */
-	snprintf(r->out, cap,
-		 "PUT /api/v1/servers/localhost/cache/flush?domain=%s HTTP/1.1\r\n"
-		 "Host: %s\r\nX-API-Key: %s\r\nContent-Length: 0\r\nConnection: close\r\n"
-		 "User-Agent: kyedns-updater\r\n\r\n",
-		 r->name, p->host, p->key);
-	llhttp_init(&r->parser, HTTP_RESPONSE, &reply_settings);
-	r->parser.data = r;
-	uv_tcp_init(p->loop, &r->tcp);
-	uv_timer_init(p->loop, &r->timer);
-	r->tcp.data = r->timer.data = r->connect.data = r->write.data = r;
-	r->open_handles = 2;
-	while (p->active[r->slot])
-		r->slot++;
-	p->active[r->slot] = r;
-	p->live++;
-	p->inflight++;
-	uv_timer_start(&r->timer, on_timeout, PURGE_TIMEOUT_MS, 0);
-	int rc = uv_tcp_connect(&r->connect, &r->tcp, (struct sockaddr *)&p->addr, on_connected);
+	snprintf(url, cap, "%s" FLUSH_PATH "%s", p->base, esc);
+	curl_free(esc);
+	/* libcurl copies the URL. */
+	int rc = curl_easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK ? 0 : -ENOMEM;
+	free(url);
 	if (rc)
-		finish(r, uv_strerror(rc));
+		return rc;
+	r->err[0] = '\0';
+	if (curl_multi_add_handle(p->multi, r->easy) != CURLM_OK)
+		return -ENOMEM;
+	r->busy = 1;
+	p->inflight++;
 	return 0;
 }
 
@@ -288,9 +368,11 @@ static void start_next(purge_t *p)
 		uint64_t *slot = &p->queued[h % (2 * PURGE_QUEUE)];
 		if (*slot == h)
 			*slot = 0;
-		if (start_one(p, &name)) {
+		int rc = start_one(p, &name);
+		if (rc) {
 			p->m->purge_failed++;
-			fprintf(stderr, "cannot purge from pdns caches (out of memory)\n");
+			log_printf(p->log, LOG_ERR, "cannot start a purge from pdns caches (%s)",
+				   strerror(-rc));
 		}
 	}
 }
@@ -322,59 +404,88 @@ unsigned purge_pending(const purge_t *p)
 	return p->count + p->inflight;
 }
 
-int purge_new(purge_t **out, uv_loop_t *loop, const char *url, const char *key, metrics_t *m)
+/* ---- setup ---- */
+
+/* Accepts http(s)://HOST[:PORT][/PREFIX] with nothing after the path. */
+static int check_url(const char *url)
 {
-	if (strncmp(url, "http://", 7) != 0)
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
 		return -EINVAL;
-	const char *h = url + 7, *end = h + strcspn(h, "/");
-	char host[256], port[16] = "80";
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-		if (!rb || (size_t)(rb - h - 1) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, h + 1, (size_t)(rb - h - 1));
-		host[rb - h - 1] = '\0';
-		if (rb + 1 < end) {
-			if (rb[1] != ':' || (size_t)(end - rb - 2) >= sizeof(port))
-				return -EINVAL;
-			memcpy(port, rb + 2, (size_t)(end - rb - 2));
-			port[end - rb - 2] = '\0';
-		}
-	} else {
-		const char *colon = memchr(h, ':', (size_t)(end - h));
-		const char *hend = colon ? colon : end;
-		if (hend == h || (size_t)(hend - h) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, h, (size_t)(hend - h));
-		host[hend - h] = '\0';
-		if (colon) {
-			if ((size_t)(end - colon - 1) >= sizeof(port) || end == colon + 1)
-				return -EINVAL;
-			memcpy(port, colon + 1, (size_t)(end - colon - 1));
-			port[end - colon - 1] = '\0';
-		}
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(host, port, &hints, &ai) != 0)
+	if (strpbrk(url, "?# \t\r\n"))
 		return -EINVAL;
-	purge_t *p = calloc(1, sizeof(*p));
-	if (!p) {
-		freeaddrinfo(ai);
+	CURLU *u = curl_url();
+	if (!u)
 		return -ENOMEM;
+	char *host = NULL;
+	int rc = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+				 curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host
+			 ? 0
+			 : -EINVAL;
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int purge_new(purge_t **out, uv_loop_t *loop, const purge_config_t *cfg, metrics_t *m,
+	      log_t *log)
+{
+	static int curl_ready;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -EIO;
+		curl_ready = 1;
 	}
-	memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	snprintf(p->host, sizeof(p->host), "%.*s", (int)(end - h), h);
-	p->key = strdup(key ? key : "");
-	if (!p->key) {
+	int rc = check_url(cfg->url);
+	if (rc)
+		return rc;
+	purge_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->loop = loop;
+	p->m = m;
+	p->log = log;
+	p->dns_cache_s = cfg->dns_cache_s;
+	p->base = strdup(cfg->url);
+	p->ca = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
+	/* No Content-Type and no "Expect: 100-continue" for an empty PUT. */
+	const char *key = cfg->key ? cfg->key : "";
+	size_t klen = strlen(key) + 16;
+	char *kh = malloc(klen);
+	int ok = kh != NULL;
+	if (ok) {
+		snprintf(kh, klen, "X-API-Key: %s", key);
+		static const char *const rest[] = {"Content-Type:", "Expect:"};
+		struct curl_slist *h = p->headers = curl_slist_append(NULL, kh);
+		for (size_t i = 0; h && i < sizeof(rest) / sizeof(rest[0]); i++)
+			h = curl_slist_append(p->headers, rest[i]);
+		ok = h != NULL;
+		/* The slist has its own copy of the key. */
+		memset(kh, 0, klen);
+		free(kh);
+	}
+	p->multi = curl_multi_init();
+	if (!ok || !p->base || (cfg->ca_file && !p->ca) || !p->multi) {
+		if (p->multi)
+			curl_multi_cleanup(p->multi);
+		curl_slist_free_all(p->headers);
+		free(p->base);
+		free(p->ca);
 		free(p);
 		return -ENOMEM;
 	}
-	p->loop = loop;
-	p->m = m;
+	size_t n = strlen(p->base);
+	while (n > 0 && p->base[n - 1] == '/')
+		p->base[--n] = '\0';
+	for (unsigned i = 0; i < PURGE_MAX_INFLIGHT; i++)
+		p->slots[i].p = p;
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+	uv_timer_init(loop, &p->curl_timer);
 	uv_timer_init(loop, &p->backoff);
-	p->backoff.data = p;
-	p->live = 1; /* the backoff timer, until purge_close closes it */
+	p->curl_timer.data = p->backoff.data = p;
+	p->live = 2;
 	*out = p;
 	return 0;
 }
@@ -385,11 +496,15 @@ void purge_close(purge_t *p)
 		return;
 	p->closing = 1;
 	p->count = 0;
-	p->live++; /* keep p while finishing the in-flight ones */
 	for (unsigned i = 0; i < PURGE_MAX_INFLIGHT; i++)
-		if (p->active[i])
-			finish(p->active[i], "shutting down");
-	uv_close((uv_handle_t *)&p->backoff, on_backoff_closed);
-	p->live--;
-	maybe_free(p);
+		if (p->slots[i].busy)
+			finish(&p->slots[i], "shutting down", 0);
+	/* Closes the cached connections; the socket callback may still run
+	 * from here for them. */
+	curl_multi_cleanup(p->multi);
+	p->multi = NULL;
+	while (p->socks)
+		sock_close(p, p->socks);
+	uv_close((uv_handle_t *)&p->curl_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&p->backoff, on_handle_closed);
 }

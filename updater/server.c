@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "dd.h"
@@ -16,9 +17,11 @@
 #include "err.h"
 #include "http.h"
 #include "limit.h"
+#include "log.h"
 #include "metrics.h"
 #include "purge.h"
 #include "token.h"
+#include "version.h"
 #include "writer.h"
 
 #define READ_BUF 65536
@@ -28,6 +31,7 @@
 #define PEND_MAX READ_BUF          /* bytes kept while a request is with the writer */
 #define LOG_MAX_URL 256            /* URL bytes written to the access log */
 #define LOG_MAX_AGENT 128          /* User-Agent bytes written to the access log */
+#define LOG_MAX_USER 128           /* user (host list) bytes written to the access log */
 #define LOG_SUMMARY_MS 10000       /* at most one "not logged" summary per this */
 
 typedef struct server server_t;
@@ -76,6 +80,7 @@ typedef struct upd {
 	unsigned retry_after;     /* seconds, for abuse lines; 0 = none */
 	int code[DD_MAX_HOSTS];
 	int item[DD_MAX_HOSTS];   /* index into items, or -1 */
+	char user[LOG_MAX_USER + 4]; /* for the access log, escaped; "" = none */
 	wr_item_t items[];        /* job.n of them */
 } upd_t;
 
@@ -90,9 +95,9 @@ struct server {
 	metrics_t m;
 	listener_t listeners[SERVER_MAX_LISTEN];
 	unsigned nlisteners;
-	uv_signal_t sigterm, sigint;
+	log_t *log;
+	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t stop_timer;
-	uv_prepare_t flush;       /* flushes the buffered log before the loop blocks */
 	conn_t *conns;            /* all open connections */
 	unsigned nconns;
 	unsigned jobs;            /* writer jobs outstanding */
@@ -103,6 +108,8 @@ struct server {
 				     request goes to the writer */
 	char basic[HTTP_MAX_AUTH];
 	int quiet;                /* the reply being sent is not logged */
+	const char *log_user;     /* user field of the reply being sent, or NULL */
+	char user_buf[LOG_MAX_USER + 4];
 	int warned_fwd;           /* warned about forwarding headers from an untrusted peer */
 	uint64_t suppressed;      /* access lines not written since the last summary */
 	uint64_t summary_at;      /* loop time of the last summary */
@@ -226,7 +233,8 @@ static void conn_send(conn_t *c, const char *buf, size_t len)
 	if (uv_stream_get_write_queue_size(s) > MAX_WRITE_QUEUE) {
 		char ip[ADDR_TEXT_MAX];
 		addr_format(&c->peer, ip, sizeof(ip));
-		fprintf(stderr, "closing connection from %s (it does not read its answers)\n", ip);
+		log_printf(c->srv->log, LOG_WARNING,
+			   "closing connection from %s (it does not read its answers)", ip);
 		conn_close(c);
 		return;
 	}
@@ -274,19 +282,6 @@ static char *lput(char *o, const char *end, const char *s, size_t n)
 	return o + n;
 }
 
-static char *lput_uint(char *o, const char *end, uint64_t v, int min_digits)
-{
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v || n < min_digits);
-	while (n && o < end)
-		*o++ = tmp[--n];
-	return o;
-}
-
 /* Cuts an escaped log field of n bytes at s to at most max bytes plus
  * "..." (never inside a \xHH escape); returns its new length.  The URL and
  * agent are the client's: without a cap, 2 KiB of bytes that need escaping
@@ -315,67 +310,132 @@ static void log_suppressed(server_t *srv)
 	uint64_t now = uv_now(srv->loop);
 	if (!srv->cfg->access_log || (srv->summary_at && now - srv->summary_at < LOG_SUMMARY_MS))
 		return;
-	fprintf(stderr,
+	log_printf(srv->log, LOG_WARNING,
 		"rate limit: %llu requests refused and not logged in the last %llu s "
-		"(kyedns_rate_limited_total counts them)\n",
+		"(kyedns_rate_limited_total counts them)",
 		(unsigned long long)srv->suppressed,
 		(unsigned long long)(srv->summary_at ? (now - srv->summary_at + 999) / 1000 : 0));
 	srv->suppressed = 0;
 	srv->summary_at = now;
 }
 
-/* One line per request:
- *   access IP "METHOD URL HTTP/1.x" STATUS "RESULT" 0.123ms "AGENT"
- * Built by hand and handed to stdio in one piece (this runs for every
- * request; printf with a float was the largest user-space cost of the loop).
- * stderr is fully buffered and flushed when the loop goes idle (main.c). */
-static void log_access(server_t *srv, const addr_t *client, const http_req_t *req, int status,
-		       const char *body, size_t body_len, uint64_t t0)
+/* Appends " key=" and a logfmt value: as it is when it is a plain word,
+ * else in double quotes.  v is already escaped (dd_redact: no raw quote,
+ * backslash or control byte; its \xHH escapes are Go string escapes, which
+ * logfmt readers decode inside quotes), so quoting is all that is left. */
+static char *lkv(char *o, const char *end, const char *key, const char *v, size_t n)
+{
+	size_t klen = strlen(key);
+	if ((size_t)(end - o) < klen + 4)
+		return o; /* no room: the field is left out, never cut in half */
+	int quote = n == 0;
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = v[i] == ' ' || v[i] == '=' || v[i] == '\\' || v[i] == '"';
+	*o++ = ' ';
+	o = lput(o, end, key, klen);
+	*o++ = '=';
+	if (quote)
+		*o++ = '"';
+	o = lput(o, end, v, n);
+	if (quote) {
+		if (o == end)
+			o--; /* a cut value still ends with its quote */
+		*o++ = '"';
+	}
+	return o;
+}
+
+/* Copies the user of an update request (escaped, cut) for its access
+ * line: the Basic or username= user, else the hostname= list. */
+static void set_log_user(server_t *srv, dd_str_t who)
+{
+	srv->log_user = NULL;
+	if (!who.p || !who.len)
+		return;
+	char tmp[LOG_MAX_USER * 4 + 8];
+	size_t n = who.len > LOG_MAX_USER ? LOG_MAX_USER + 1 : who.len;
+	n = log_clip(tmp, dd_redact(who.p, n, tmp, sizeof(tmp)), LOG_MAX_USER);
+	memcpy(srv->user_buf, tmp, n);
+	srv->user_buf[n] = '\0';
+	srv->log_user = srv->user_buf;
+}
+
+/*
+ * One logfmt line per request, at priority info:
+ *   msg=access client=IP method=GET path=/nic/update query="..." status=200
+ *   result=good,nochg addr=192.0.2.1 user=h.example.org bytes=21
+ *   duration_ms=0.412 ua="..."
+ * query has token= and password= values replaced by *** (dd_redact), and
+ * never carries the Authorization header; query, result, addr, user and ua
+ * are left out when there is none.  Built by hand: this runs for every
+ * request.
+ */
+static void log_access(server_t *srv, const addr_t *client, const http_req_t *req,
+		       enum metrics_endpoint ep, int status, const char *body, size_t body_len,
+		       uint64_t t0)
 {
 	if (!srv->cfg->access_log || srv->quiet)
 		return;
-	/* Room for every field at its longest (dd_redact writes at most 4
-	 * bytes per input byte) plus the fixed text, with a margin; lput also
-	 * clamps. */
-	char line[128 + ADDR_TEXT_MAX + HTTP_MAX_URL * 4 + 65 * 4 + HTTP_MAX_AGENT * 4 + 64];
-	char *o = line, *end = line + sizeof(line) - 1;
-	o = lput(o, end, "access ", 7);
-	o += fmt_addr(client, o);
-	o = lput(o, end, " \"", 2);
+	char line[1536];
+	char tmp[HTTP_MAX_URL * 4 + 8];
+	char *o = line, *end = line + sizeof(line);
+	char ip[ADDR_TEXT_MAX];
+	o = lput(o, end, "msg=access", 10);
+	o = lkv(o, end, "client", ip, fmt_addr(client, ip));
 	const char *m = llhttp_method_name((llhttp_method_t)req->method);
-	o = lput(o, end, m, strlen(m));
-	*o++ = ' ';
-	o += log_clip(o, dd_redact(req->url, req->url_len, o, HTTP_MAX_URL * 4 + 1), LOG_MAX_URL);
-	o = lput(o, end, " HTTP/1.", 8);
-	o = lput_uint(o, end, req->http_minor, 1);
-	o = lput(o, end, "\" ", 2);
-	o = lput_uint(o, end, (uint64_t)(status < 0 ? 0 : status), 1);
-	o = lput(o, end, " \"", 2);
-	/* First line of the body: the dyndns2 result of the first host. */
-	size_t blen = 0;
-	while (blen < body_len && blen < 64 && body[blen] != '\n' && body[blen] != '<')
-		blen++;
-	if (blen)
-		o += dd_redact(body, blen, o, 65 * 4);
-	else
-		*o++ = '-';
-	o = lput(o, end, "\" ", 2);
+	o = lkv(o, end, "method", m, strlen(m));
+	size_t n = log_clip(tmp, dd_redact(req->url, req->url_len, tmp, sizeof(tmp)), LOG_MAX_URL);
+	const char *q = memchr(tmp, '?', n);
+	o = lkv(o, end, "path", tmp, q ? (size_t)(q - tmp) : n);
+	if (q && q + 1 < tmp + n)
+		o = lkv(o, end, "query", q + 1, (size_t)(tmp + n - q - 1));
+	char num[24];
+	o = lkv(o, end, "status", num, (size_t)snprintf(num, sizeof(num), "%d", status));
+	if (ep == EP_UPDATE) {
+		/* The body is ours: one "code [addrs]" line per host. */
+		char res[DD_MAX_HOSTS * 10];
+		size_t rn = 0;
+		const char *addr = NULL;
+		size_t alen = 0;
+		for (size_t i = 0; i < body_len && rn + 10 < sizeof(res);) {
+			size_t e = i;
+			while (e < body_len && body[e] != '\n')
+				e++;
+			size_t w = i;
+			while (w < e && body[w] != ' ')
+				w++;
+			if (w > i && w - i < 10) {
+				if (rn)
+					res[rn++] = ',';
+				memcpy(res + rn, body + i, w - i);
+				rn += w - i;
+			}
+			if (!addr && w < e) {
+				addr = body + w + 1;
+				alen = e - w - 1;
+			}
+			i = e + 1;
+		}
+		if (rn)
+			o = lkv(o, end, "result", res, rn);
+		if (addr && alen < 2 * ADDR_TEXT_MAX)
+			o = lkv(o, end, "addr", addr, alen);
+		if (srv->log_user)
+			o = lkv(o, end, "user", srv->log_user, strlen(srv->log_user));
+	}
+	o = lkv(o, end, "bytes", num, (size_t)snprintf(num, sizeof(num), "%zu", body_len));
 	uint64_t us = (uv_hrtime() - t0 + 500) / 1000;
-	o = lput_uint(o, end, us / 1000, 1);
-	*o++ = '.';
-	o = lput_uint(o, end, us % 1000, 3);
-	o = lput(o, end, "ms \"", 4);
+	o = lkv(o, end, "duration_ms", num,
+		(size_t)snprintf(num, sizeof(num), "%llu.%03llu", (unsigned long long)(us / 1000),
+				 (unsigned long long)(us % 1000)));
 	size_t alen;
 	const char *a = http_header(req, HTTP_H_AGENT, &alen);
 	/* The agent is not a URL: redaction finds nothing, escaping is what
 	 * counts. */
 	if (a)
-		o += log_clip(o, dd_redact(a, alen, o, HTTP_MAX_AGENT * 4 + 1), LOG_MAX_AGENT);
-	else
-		*o++ = '-';
-	o = lput(o, end, "\"\n", 2);
-	/* locked: the writer thread logs to stderr too */
-	fwrite(line, 1, (size_t)(o - line), stderr);
+		o = lkv(o, end, "ua", tmp, log_clip(tmp, dd_redact(a, alen, tmp, sizeof(tmp)),
+						    LOG_MAX_AGENT));
+	log_printf(srv->log, LOG_INFO, "%.*s", (int)(o - line), line);
 }
 
 /*
@@ -406,7 +466,8 @@ static void reply(conn_t *c, http_req_t *req, const addr_t *client, enum metrics
 		}
 	}
 	metrics_request(&srv->m, ep, status);
-	log_access(srv, client, req, status, body, body_len, t0);
+	log_access(srv, client, req, ep, status, head ? 0 : body, head ? 0 : body_len, t0);
+	srv->log_user = NULL;
 	http_req_free(req);
 	if (!keep)
 		conn_finish(c);
@@ -452,12 +513,14 @@ static void reply_error(conn_t *c, int status)
 	srv->m.http_errors++;
 	metrics_request(&srv->m, EP_OTHER, status);
 	if (srv->cfg->access_log && !limited) {
+		/* No request to describe: only who and why. */
 		char ip[ADDR_TEXT_MAX], why[64];
 		addr_format(&c->peer, ip, sizeof(ip));
 		snprintf(why, sizeof(why), "%s", http_reason(status));
 		for (char *w = why; *w; w++)
 			*w = (char)tolower((unsigned char)*w);
-		fprintf(stderr, "access %s \"-\" %d \"-\" (%s)\n", ip, status, why);
+		log_printf(srv->log, LOG_INFO, "msg=access client=%s status=%d error=\"%s\" bytes=%d",
+			   ip, status, why, n);
 	}
 	if (out) {
 		conn_send(c, out, len);
@@ -524,10 +587,10 @@ static addr_t client_of(server_t *srv, const conn_t *c, const http_req_t *req)
 		    (xff || (xri = http_header(req, HTTP_H_XRI, &len)) != NULL)) {
 			char ip[ADDR_TEXT_MAX];
 			addr_format(&client, ip, sizeof(ip));
-			fprintf(stderr,
+			log_printf(srv->log, LOG_WARNING,
 				"warning: %s sent %s but is not a --trusted-proxy: its requests "
 				"count as %s's own (if it is your proxy, every client shares one "
-				"rate limit and lockout; add it with --trusted-proxy)\n",
+				"rate limit and lockout; add it with --trusted-proxy)",
 				ip, xff ? "X-Forwarded-For" : "X-Real-IP", ip);
 			srv->warned_fwd = 1;
 		}
@@ -608,6 +671,7 @@ static void reply_update(conn_t *c, upd_t *u)
 		strcpy(extra, "WWW-Authenticate: Basic realm=\"kyedns\"\r\n");
 	else if (u->retry_after)
 		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", u->retry_after);
+	srv->log_user = u->user[0] ? u->user : NULL;
 	reply(c, u->req, &u->client, EP_UPDATE, status, "text/plain; charset=utf-8",
 	      extra[0] ? extra : NULL, body, n, u->t0);
 	u->req = NULL;
@@ -723,6 +787,7 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 		if (!user.p || !user.len)
 			user = p->username;
 	}
+	set_log_user(srv, user.p && user.len ? user : p->hostname);
 	if (!secret.p || !secret.len) {
 		/* The challenge: wget, PowerShell -Credential and some routers
 		 * send credentials only after a 401. */
@@ -768,13 +833,15 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	}
 	u->c = c;
 	u->req = req;
+	snprintf(u->user, sizeof(u->user), "%s", srv->log_user ? srv->log_user : "");
 	u->client = *client;
 	u->t0 = t0;
 	u->nhosts = nhosts;
 
 	int rc = store_txn_renew(srv->rtxn);
 	if (rc) {
-		fprintf(stderr, "cannot read store %s (%s)\n", store_path(srv->store), err_str(rc));
+		log_printf(srv->log, LOG_ERR, "cannot read store %s (%s)", store_path(srv->store),
+			   err_str(rc));
 		reply_code(c, req, client, DD_911, 0, t0);
 		return;
 	}
@@ -816,7 +883,7 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 			 * must not tell either. */
 			(void)check_token(srv, NULL, secret);
 		} else {
-			fprintf(stderr, "cannot read host from store %s (%s)\n",
+			log_printf(srv->log, LOG_ERR, "cannot read host from store %s (%s)",
 				store_path(srv->store), err_str(rc));
 			u->code[i] = DD_911;
 		}
@@ -951,6 +1018,7 @@ static void handle_request(conn_t *c, http_req_t *req)
 {
 	server_t *srv = c->srv;
 	uint64_t t0 = uv_hrtime();
+	srv->log_user = NULL;
 	const char *url = req->url;
 	size_t ulen = req->url_len;
 	/* Absolute form (RFC 9112 3.2.2), sent by some clients through
@@ -1043,7 +1111,7 @@ static void handle_request(conn_t *c, http_req_t *req)
 		if (rc == 0)
 			store_txn_reset(srv->rtxn);
 		else
-			fprintf(stderr, "health check failed: cannot read store %s (%s)\n",
+			log_printf(srv->log, LOG_ERR, "health check failed: cannot read store %s (%s)",
 				store_path(srv->store), err_str(rc));
 		reply_text(c, req, &client, ep, rc ? 503 : 200, NULL, rc ? "unavailable\n" : "ok\n",
 			   t0);
@@ -1219,7 +1287,8 @@ static void on_connection(uv_stream_t *ls, int status)
 	listener_t *l = ls->data;
 	server_t *srv = l->srv;
 	if (status < 0) {
-		fprintf(stderr, "cannot accept on %s (%s)\n", l->name, uv_strerror(status));
+		log_printf(srv->log, LOG_ERR, "cannot accept on %s (%s)", l->name,
+			   uv_strerror(status));
 		return;
 	}
 	conn_t *c = calloc(1, sizeof(*c));
@@ -1311,12 +1380,6 @@ static int listen_is_loopback(const struct sockaddr_storage *ss)
 	return addr_from_sockaddr(&a, ss) == 0 && addr_is_loopback(&a);
 }
 
-static void on_prepare(uv_prepare_t *p)
-{
-	(void)p;
-	fflush(stderr);
-}
-
 static void close_handle_noop(uv_handle_t *h)
 {
 	(void)h;
@@ -1337,7 +1400,7 @@ static void on_stop_timer(uv_timer_t *t)
 	uv_close((uv_handle_t *)&srv->stop_timer, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sigterm, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sigint, close_handle_noop);
-	uv_close((uv_handle_t *)&srv->flush, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->sighup, close_handle_noop);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -1346,7 +1409,8 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
-	fprintf(stderr, "stopping (signal %d)\n", signum);
+	sd_notify(0, "STOPPING=1");
+	log_printf(srv->log, LOG_NOTICE, "stopping (signal %d)", signum);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		uv_close((uv_handle_t *)&srv->listeners[i].tcp, close_handle_noop);
 	/* Idle connections go now; busy ones after their answer. */
@@ -1358,17 +1422,33 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_timer_start(&srv->stop_timer, on_stop_timer, 0, STOP_POLL_MS);
 }
 
+/* SIGHUP: logrotate moved the log file; the next line goes to a new one. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	server_t *srv = s->data;
+	int rc = log_reopen(srv->log);
+	if (rc)
+		log_printf(srv->log, LOG_ERR, "cannot reopen log file %s (%s)", srv->log->path,
+			   strerror(-rc));
+	else
+		log_printf(srv->log, LOG_NOTICE, "reopened the log%s%s", srv->log->path[0] ? " " : "",
+			   srv->log->path);
+}
+
 int server_run(const server_config_t *cfg, store_t *store)
 {
 	server_t *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = cfg;
+	srv->log = cfg->log;
 	srv->store = store;
 	srv->loop = uv_default_loop();
 	int rc = store_txn_begin(store, 0, &srv->rtxn);
 	if (rc) {
-		fprintf(stderr, "cannot read store %s (%s)\n", store_path(store), err_str(rc));
+		log_printf(srv->log, LOG_ERR, "cannot read store %s (%s)", store_path(store),
+			   err_str(rc));
 		free(srv);
 		return rc;
 	}
@@ -1391,10 +1471,16 @@ int server_run(const server_config_t *cfg, store_t *store)
 		goto fail;
 	}
 	if (cfg->pdns_api) {
-		rc = purge_new(&srv->purge, srv->loop, cfg->pdns_api, cfg->pdns_api_key, &srv->m);
+		purge_config_t pc = {
+			.url = cfg->pdns_api,
+			.key = cfg->pdns_api_key,
+			.ca_file = cfg->pdns_api_ca,
+			.dns_cache_s = cfg->pdns_dns_cache_s,
+		};
+		rc = purge_new(&srv->purge, srv->loop, &pc, &srv->m, srv->log);
 		if (rc) {
-			fprintf(stderr, "cannot use pdns api %s (%s)\n", cfg->pdns_api,
-				rc == -EINVAL ? "want http://HOST:PORT" : err_str(rc));
+			log_printf(srv->log, LOG_ERR, "cannot use pdns api %s (%s)", cfg->pdns_api,
+				   rc == -EINVAL ? "want http(s)://HOST[:PORT][/PATH]" : err_str(rc));
 			goto fail;
 		}
 	}
@@ -1402,9 +1488,11 @@ int server_run(const server_config_t *cfg, store_t *store)
 	 * soon as the first listener is up. */
 	uv_signal_init(srv->loop, &srv->sigterm);
 	uv_signal_init(srv->loop, &srv->sigint);
-	srv->sigterm.data = srv->sigint.data = srv;
+	uv_signal_init(srv->loop, &srv->sighup);
+	srv->sigterm.data = srv->sigint.data = srv->sighup.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_signal_start(&srv->sighup, on_sighup, SIGHUP);
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
 		listener_t *l = &srv->listeners[i];
 		struct sockaddr_storage ss;
@@ -1412,8 +1500,9 @@ int server_run(const server_config_t *cfg, store_t *store)
 		snprintf(l->name, sizeof(l->name), "%s", cfg->listen[i]);
 		l->srv = srv;
 		if (parse_listen(cfg->listen[i], &ss) != 0) {
-			fprintf(stderr, "cannot listen on %s (want ADDR:PORT or [ADDR6]:PORT)\n",
-				cfg->listen[i]);
+			log_printf(srv->log, LOG_ERR,
+				   "cannot listen on %s (want ADDR:PORT or [ADDR6]:PORT)",
+				   cfg->listen[i]);
 			rc = -EINVAL;
 			goto fail_listen;
 		}
@@ -1425,32 +1514,35 @@ int server_run(const server_config_t *cfg, store_t *store)
 		if (rc == 0)
 			rc = uv_listen((uv_stream_t *)&l->tcp, 4096, on_connection);
 		if (rc) {
-			fprintf(stderr, "cannot listen on %s (%s)\n", cfg->listen[i], uv_strerror(rc));
+			log_printf(srv->log, LOG_ERR, "cannot listen on %s (%s)", cfg->listen[i],
+				   uv_strerror(rc));
 			goto fail_listen;
 		}
-		fprintf(stderr, "listening on %s\n", cfg->listen[i]);
+		log_printf(srv->log, LOG_NOTICE, "listening on %s", cfg->listen[i]);
 		if (!cfg->ntrusted && !listen_is_loopback(&ss))
-			fprintf(stderr,
-				"warning: listening on %s without --trusted-proxy: each request's "
-				"client is its TCP peer; behind a reverse proxy or docker-proxy every "
-				"client would share one rate limit and one lockout\n",
-				cfg->listen[i]);
+			log_printf(srv->log, LOG_WARNING,
+				   "warning: listening on %s without --trusted-proxy: each request's "
+				   "client is its TCP peer; behind a reverse proxy or docker-proxy "
+				   "every client would share one rate limit and one lockout",
+				   cfg->listen[i]);
 	}
-	rc = writer_start(&srv->writer, srv->loop, store, on_job_done, srv);
+	rc = writer_start(&srv->writer, srv->loop, store, srv->log, on_job_done, srv);
 	if (rc) {
-		fprintf(stderr, "cannot start writer thread (%s)\n", uv_strerror(rc));
+		log_printf(srv->log, LOG_ERR, "cannot start writer thread (%s)", uv_strerror(rc));
 		goto fail_listen;
 	}
 	uv_timer_init(srv->loop, &srv->stop_timer);
 	srv->stop_timer.data = srv;
-	uv_prepare_init(srv->loop, &srv->flush);
-	uv_prepare_start(&srv->flush, on_prepare);
-	uv_unref((uv_handle_t *)&srv->flush);
-	fflush(stderr);
 
+	/* The store is open and every listener accepts (the kernel queues
+	 * connections from here on): systemd may start what comes after us. */
+	log_printf(srv->log, LOG_NOTICE, "ready (kyedns-updater %s, store %s%s%s)", KYEDNS_VERSION,
+		   store_path(store), cfg->pdns_api ? ", purging via " : "",
+		   cfg->pdns_api ? cfg->pdns_api : "");
+	sd_notify(0, "READY=1\nSTATUS=serving dyndns2 updates");
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 
-	fprintf(stderr, "stopped\n");
+	log_printf(srv->log, LOG_NOTICE, "stopped");
 	store_txn_abort(srv->rtxn);
 	limit_free(srv->limit);
 	uv_loop_close(srv->loop);
@@ -1463,6 +1555,7 @@ fail_listen:
 		uv_close((uv_handle_t *)&srv->listeners[i].tcp, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sigterm, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sigint, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->sighup, close_handle_noop);
 	purge_close(srv->purge);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 fail:

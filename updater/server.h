@@ -16,6 +16,7 @@
 #define KYEDNS_SERVER_H
 
 #include "addr.h"
+#include "log.h"
 #include "store.h"
 
 #define SERVER_MAX_LISTEN 16
@@ -28,6 +29,8 @@ typedef struct server_config {
 	unsigned ntrusted;
 	const char *pdns_api;     /* NULL: no purges */
 	const char *pdns_api_key;
+	const char *pdns_api_ca;  /* CA file for an https API; NULL: the system's */
+	long pdns_dns_cache_s;    /* reuse the API host's addresses this long */
 	unsigned max_conns;
 	unsigned idle_timeout_ms;   /* between requests on a keep-alive connection */
 	unsigned header_timeout_ms; /* from a request's first byte to its end */
@@ -39,12 +42,14 @@ typedef struct server_config {
 	unsigned host_fails;        /* failed auths per host name per window, all clients; 0 = off */
 	int allow_loopback;         /* loopback addresses may be published */
 	int access_log;
+	log_t *log;                 /* every line goes here; reopened on SIGHUP */
 } server_config_t;
 
 /*
- * Binds every listen address, serves until SIGTERM or SIGINT, then stops
- * accepting, lets queued updates commit and be answered, closes all
- * connections and returns 0.  Returns a negative error when it cannot
+ * Binds every listen address, tells systemd READY=1 (sd_notify; a no-op
+ * without $NOTIFY_SOCKET), serves until SIGTERM or SIGINT (SIGHUP reopens
+ * the log file), then says STOPPING=1, stops accepting, lets queued
+ * updates commit and be answered, closes all connections and returns 0.  Returns a negative error when it cannot
  * start (the cause is logged).  store must stay open until it returns.
  */
 int server_run(const server_config_t *cfg, store_t *store);

@@ -14,6 +14,7 @@
 struct writer {
 	uv_loop_t *loop;
 	store_t *store;
+	log_t *log;
 	writer_done_cb cb;
 	void *arg;
 	uv_thread_t thread;
@@ -62,7 +63,7 @@ static int attempt(writer_t *w, wr_job_t *batch, wr_job_t **bad)
 				if (rc != ERR_MAPFULL) {
 					char name[DNAME_MAX_TEXT];
 					dname_to_text(&it->name, name, sizeof(name));
-					fprintf(stderr, "cannot update %s (%s)\n", name, err_str(rc));
+					log_printf(w->log, LOG_ERR, "cannot update %s (%s)", name, err_str(rc));
 					*bad = j;
 				}
 				return rc;
@@ -97,7 +98,7 @@ static void run_batch(writer_t *w, wr_job_t *batch)
 			if (rc == ERR_MAPFULL) {
 				int g = store_grow(w->store);
 				if (g) {
-					fprintf(stderr, "cannot grow store %s (%s)\n",
+					log_printf(w->log, LOG_ERR, "cannot grow store %s (%s)",
 						store_path(w->store), err_str(g));
 					rc = g;
 				} else {
@@ -108,7 +109,7 @@ static void run_batch(writer_t *w, wr_job_t *batch)
 				continue;
 			}
 		}
-		fprintf(stderr, "cannot commit %u updates to store %s (%s)\n", n,
+		log_printf(w->log, LOG_ERR, "cannot commit %u updates to store %s (%s)", n,
 			store_path(w->store), err_str(rc));
 		for (wr_job_t *j = batch; j; j = j->next)
 			if (!j->rc)
@@ -197,13 +198,15 @@ static void on_async(uv_async_t *a)
 	deliver(a->data);
 }
 
-int writer_start(writer_t **out, uv_loop_t *loop, store_t *store, writer_done_cb cb, void *arg)
+int writer_start(writer_t **out, uv_loop_t *loop, store_t *store, log_t *log, writer_done_cb cb,
+		 void *arg)
 {
 	writer_t *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->loop = loop;
 	w->store = store;
+	w->log = log;
 	w->cb = cb;
 	w->arg = arg;
 	w->queue_tail = &w->queue;

@@ -29,6 +29,7 @@
 
 #include "addr.h"
 #include "dname.h"
+#include "log.h"
 #include "store.h"
 
 typedef struct wr_item {
@@ -58,9 +59,11 @@ typedef struct wr_job {
 typedef struct writer writer_t;
 typedef void (*writer_done_cb)(wr_job_t *job, void *arg);
 
-/* Starts the thread.  cb runs on loop's thread.  Returns 0, or a negative
+/* Starts the thread.  cb runs on loop's thread; the thread logs its errors
+ * to log (borrowed: it must outlive the writer).  Returns 0, or a negative
  * errno. */
-int writer_start(writer_t **out, uv_loop_t *loop, store_t *store, writer_done_cb cb, void *arg);
+int writer_start(writer_t **out, uv_loop_t *loop, store_t *store, log_t *log, writer_done_cb cb,
+		 void *arg);
 
 /* Queues job (thread-safe, never blocks on the store). */
 void writer_submit(writer_t *w, wr_job_t *job);

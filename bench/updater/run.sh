@@ -68,8 +68,8 @@ echo "# store on $(df -T "$TMP" | awk 'NR==2 {print $2}') ($TMP); wrk -t<=$THREA
 # "p50 p99" in ms.  Separates the server's own latency from the client's
 # and the scheduler's (wrk shares the two cores).
 srv_lat() {
-	tail -n +"$(($1 + 1))" "$TMP/updater.log" | grep '^access .*"\(good\|nochg\) ' |
-		sed 's/.*" \([0-9.]*\)ms ".*/\1/' | sort -n |
+	tail -n +"$(($1 + 1))" "$TMP/updater.log" | grep 'msg=access .* result=\(good\|nochg\)' |
+		sed 's/.* duration_ms=\([0-9.]*\).*/\1/' | sort -n |
 		awk '{a[NR] = $1} END {if (NR) printf "%s %s\n", a[int(NR * 0.5) + 1], a[int(NR * 0.99) + 1]; else print "- -"}'
 }
 

@@ -1,5 +1,5 @@
-"""kyedns-updater: the dyndns2 contract of DESIGN.md "The updater" and every
-example of API.txt, against the real daemon and a store made by kyednsctl,
+"""kyedns-updater: the dyndns2 contract of docs/design.md, "The updater", and
+every client example listed there, against the real daemon and a store made by kyednsctl,
 driven with curl.  One daemon per module; each test uses its own hosts so
 the tests do not depend on each other."""
 import base64
@@ -44,7 +44,7 @@ def upd(up, query, auth=None, path="/nic/update", v6=False, headers=()):
     return curl(up.url("%s?%s" % (path, query), v6=v6), user=auth, headers=headers)
 
 
-# ---- API.txt examples, literally (host names and server replaced) ----
+# ---- the client examples of docs/design.md, literally (host names and server replaced) ----
 
 def test_api_txt_examples(env):
     ctl, up = env
@@ -325,11 +325,17 @@ def test_access_log_redacts_secrets(env):
     upd(up, "hostname=%s&myip=192.0.2.1" % h, (h, tok))
     upd(up, "hostname=%s&token=%s&myip=192.0.2.2" % (h, tok))
     upd(up, "hostname=%s&username=%s&password=%s&myip=192.0.2.3" % (h, h, tok))
-    log = up.wait_log(r'access 127\.0\.0\.1 "GET /nic/update\?hostname=%s&username=%s&'
-                      r'password=\*\*\*&myip=192\.0\.2\.3 HTTP/1\.1" 200 "good 192\.0\.2\.3"'
-                      % (re.escape(h), re.escape(h)))
-    assert re.search(r'access 127\.0\.0\.1 "GET /nic/update\?hostname=%s&token=\*\*\*&myip='
-                     r'192\.0\.2\.2 HTTP/1\.1" 200 "good 192\.0\.2\.2"' % re.escape(h), log)
+    log = up.wait_log(r'msg=access client=127\.0\.0\.1 method=GET path=/nic/update '
+                      r'query="hostname=%s&username=%s&password=\*\*\*&myip=192\.0\.2\.3" '
+                      r'status=200 result=good addr=192\.0\.2\.3 user=%s '
+                      % (re.escape(h), re.escape(h), re.escape(h)))
+    assert re.search(r'msg=access client=127\.0\.0\.1 method=GET path=/nic/update '
+                     r'query="hostname=%s&token=\*\*\*&myip=192\.0\.2\.2" status=200 '
+                     r'result=good addr=192\.0\.2\.2 user=%s bytes=15 duration_ms=\d+\.\d{3} '
+                     r'ua=curl/\S+$' % (re.escape(h), re.escape(h)), log, re.M)
+    # Basic auth: the user is the Basic username, the header is never logged.
+    assert re.search(r'query="hostname=%s&myip=192\.0\.2\.1" status=200 result=good '
+                     r'addr=192\.0\.2\.1 user=%s ' % (re.escape(h), re.escape(h)), log)
     assert tok not in log
     assert base64.b64encode(("%s:%s" % (h, tok)).encode()).decode() not in log
 
@@ -398,7 +404,8 @@ def test_start_failures_are_one_line(tmp_path, store, ctl):
                         "127.0.0.1:%d" % free_port(udp_too=False)],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode != 0
-    assert re.match(r"cannot open store .*missing \(.+\)\n$", p.stderr), p.stderr
+    assert re.match(r"\S+Z error kyedns-updater\[\d+\]: cannot open store .*missing \(.+\)\n$",
+                    p.stderr), p.stderr
     populate(ctl)
     p = subprocess.run([exe, "--db", store, "--listen", "not-an-address"],
                        capture_output=True, text=True, timeout=20)

@@ -23,8 +23,8 @@ def test_wget_challenge_flow(tmp_path, store, ctl):
                            capture_output=True, text=True, timeout=30)
         assert (p.returncode, p.stdout) == (0, "good 192.0.2.61\n"), p.stderr
         # First without credentials (401), then with them (200).
-        up.wait_log(r'"GET /nic/update\S* HTTP/1\.1" 401 "badauth".*\n.*'
-                    r'"GET /nic/update\S* HTTP/1\.1" 200 "good 192\.0\.2\.61"')
+        up.wait_log(r'method=GET path=/nic/update \S+ status=401 result=badauth .*\n.*'
+                    r'method=GET path=/nic/update \S+ status=200 result=good addr=192\.0\.2\.61 ')
     assert host_addrs(ctl, H) == ("192.0.2.61", None)
 
 
@@ -59,7 +59,8 @@ def test_ddclient_updates_then_nochg(tmp_path, store, ctl, use, addr):
         out = ddclient(tmp_path, conf, force=True)
         assert "RECEIVE:  nochg %s" % addr in out, out
         assert "FAILED" not in out, out
-        log = up.wait_log(r'200 "good %s"(.|\n)*200 "nochg %s"' % (addr, addr))
+        log = up.wait_log(r'status=200 result=good addr=%s user=%s (.|\n)*'
+                          r'status=200 result=nochg addr=%s user=%s ' % (addr, H, addr, H))
         assert TOK not in log
 
 
