@@ -4,9 +4,17 @@
 #   make install PREFIX=/usr          # distribution layout
 #   make install DESTDIR=/tmp/stage   # staged (packaging): nothing is run
 #
-# Installs the three programs, the systemd units (ExecStart= rewritten to
-# BINDIR), sysusers.d and tmpfiles.d entries, the pdns drop-in that orders
-# pdns after the backend, the pdns.d snippets and /etc/default/kyedns.
+# Installs the three programs, their man pages, the systemd units
+# (ExecStart= rewritten to BINDIR), sysusers.d and tmpfiles.d entries, the
+# pdns drop-in that orders pdns after the backend, the pdns.d snippets and
+# /etc/default/kyedns.  It is two steps:
+#   install-files  programs, man pages, units, sysusers/tmpfiles, DATADIR
+#                  (copies of the pdns.d snippets and the pdns drop-in,
+#                  monitoring), DOCDIR; nothing under SYSCONFDIR.  The
+#                  Debian package (debian/rules) uses this step only.
+#   install-conf   the configuration that switches KyedNS on in pdns: the
+#                  drop-in under /etc/systemd/system, the pdns.d snippets,
+#                  the API key, /etc/default/kyedns.
 # Configuration files that already exist are never overwritten; an existing
 # one whose pdns API key is the placeholder CHANGE-ME makes install fail.  Nothing is
 # started, enabled or created outside DESTDIR: the steps after installing
@@ -16,12 +24,14 @@ PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 DATADIR     ?= $(PREFIX)/share/kyedns
 DOCDIR      ?= $(PREFIX)/share/doc/kyedns
+MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
 # systemd searches /usr/local/lib/... as well as /usr/lib/... (and /etc).
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 PDNSDIR     ?= $(SYSCONFDIR)/powerdns/pdns.d
+DROPINDIR   ?= $(SYSCONFDIR)/systemd/system/pdns.service.d
 INSTALL     ?= install
 # A fresh kyedns-api.conf and /etc/default/kyedns get one new random pdns API
 # key (the same in both).  Not when staging for a package (DESTDIR set): a
@@ -30,12 +40,13 @@ INSTALL     ?= install
 GENERATE_API_KEY ?= $(if $(DESTDIR),no,yes)
 
 INSTALL_BINS  := kyedns-backend kyedns-updater kyednsctl
-INSTALL_UNITS := kyedns-backend.service kyedns-updater.service
+# Every unit in systemd/ (services and sockets).
+INSTALL_UNITS := $(notdir $(wildcard systemd/*.service systemd/*.socket))
 # Installed into PDNSDIR (when absent); the primary snippet is optional and
 # goes to DATADIR only, as do copies of all three.
 INSTALL_PDNS  := 00-kyedns.conf kyedns-api.conf
 
-.PHONY: install uninstall
+.PHONY: install install-files install-conf uninstall
 
 # install_conf SRC DST MODE: installs SRC as DST unless DST exists.
 define install_conf
@@ -43,7 +54,9 @@ define install_conf
 	else $(INSTALL) -D -m $(3) "$(1)" "$(2)" && echo "installed $(2)"; fi
 endef
 
-install: all
+install: install-files install-conf
+
+install-files: all man
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)"
 	$(INSTALL) -m 0755 $(addprefix $(B)/,$(INSTALL_BINS)) "$(DESTDIR)$(BINDIR)/"
 	$(INSTALL) -d "$(DESTDIR)$(UNITDIR)"
@@ -55,16 +68,22 @@ install: all
 	done
 	$(INSTALL) -D -m 0644 systemd/kyedns.sysusers.conf "$(DESTDIR)$(SYSUSERSDIR)/kyedns.conf"
 	$(INSTALL) -D -m 0644 systemd/kyedns.tmpfiles.conf "$(DESTDIR)$(TMPFILESDIR)/kyedns.conf"
-	$(INSTALL) -D -m 0644 systemd/pdns.service.d/kyedns.conf \
-		"$(DESTDIR)$(SYSCONFDIR)/systemd/system/pdns.service.d/kyedns.conf"
-	$(INSTALL) -d "$(DESTDIR)$(DATADIR)/pdns.d" "$(DESTDIR)$(DATADIR)/monitoring"
+	$(INSTALL) -d "$(DESTDIR)$(DATADIR)/pdns.d" "$(DESTDIR)$(DATADIR)/monitoring" \
+		"$(DESTDIR)$(DATADIR)/systemd/pdns.service.d"
 	$(INSTALL) -m 0644 pdns-conf/production/*.conf "$(DESTDIR)$(DATADIR)/pdns.d/"
+	$(INSTALL) -m 0644 systemd/pdns.service.d/*.conf "$(DESTDIR)$(DATADIR)/systemd/pdns.service.d/"
 	$(INSTALL) -m 0644 monitoring/prometheus.yml monitoring/grafana-dashboard.json \
 		"$(DESTDIR)$(DATADIR)/monitoring/"
 	$(INSTALL) -m 0755 monitoring/kyedns-backend-stats.sh "$(DESTDIR)$(DATADIR)/monitoring/"
 	$(INSTALL) -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
+	$(INSTALL) -m 0644 CHANGELOG.md LICENSE "$(DESTDIR)$(DOCDIR)/"
 	$(INSTALL) -m 0644 monitoring/README.md "$(DESTDIR)$(DOCDIR)/monitoring.md"
-	$(INSTALL) -m 0644 docs/secondaries.md "$(DESTDIR)$(DOCDIR)/secondaries.md"
+	$(INSTALL) -m 0644 docs/*.md "$(DESTDIR)$(DOCDIR)/"
+	$(INSTALL) -d "$(DESTDIR)$(MANDIR)/man8"
+	$(INSTALL) -m 0644 $(MAN_PAGES) "$(DESTDIR)$(MANDIR)/man8/"
+
+install-conf: install-files
+	$(INSTALL) -D -m 0644 systemd/pdns.service.d/kyedns.conf "$(DESTDIR)$(DROPINDIR)/kyedns.conf"
 	@# Before schema 2 the snippet was kyedns.conf, which sorts after Debian's
 	@# bind.conf (pdns reads pdns.d in name order, and the first launched
 	@# backend answers at a zone cut).  Installing 00-kyedns.conf beside it
@@ -106,7 +125,7 @@ install: all
 	@echo "  systemd-sysusers kyedns.conf && systemd-tmpfiles --create kyedns.conf"
 	@echo "  chgrp pdns $(PDNSDIR)/kyedns-api.conf (its api-key must equal KYEDNS_PDNS_API_KEY in $(SYSCONFDIR)/default/kyedns; set both if empty)"
 	@echo "  sudo -u kyedns $(BINDIR)/kyednsctl zone add example.org --ns ns1.example.org --ns ns2.example.org --kind master"
-	@echo "  systemctl daemon-reload && systemctl enable --now kyedns-backend kyedns-updater && systemctl restart pdns"
+	@echo "  systemctl daemon-reload && systemctl enable --now $(patsubst %.service,%,$(INSTALL_UNITS)) && systemctl restart pdns"
 
 # Removes what install put in place, except configuration (pdns.d snippets,
 # /etc/default/kyedns) and the store.
@@ -114,5 +133,6 @@ uninstall:
 	rm -f $(addprefix "$(DESTDIR)$(BINDIR)"/,$(INSTALL_BINS))
 	rm -f $(addprefix "$(DESTDIR)$(UNITDIR)"/,$(INSTALL_UNITS))
 	rm -f "$(DESTDIR)$(SYSUSERSDIR)/kyedns.conf" "$(DESTDIR)$(TMPFILESDIR)/kyedns.conf"
-	rm -f "$(DESTDIR)$(SYSCONFDIR)/systemd/system/pdns.service.d/kyedns.conf"
+	rm -f "$(DESTDIR)$(DROPINDIR)/kyedns.conf"
+	rm -f $(addprefix "$(DESTDIR)$(MANDIR)/man8"/,$(notdir $(MAN_PAGES)))
 	rm -rf "$(DESTDIR)$(DATADIR)" "$(DESTDIR)$(DOCDIR)"

@@ -1,18 +1,70 @@
 #!/bin/sh
-# Installs (or checks for) every Debian 12 package KyedNS needs to build,
-# test, run and benchmark.  `deps.sh check` exits 1 when something is missing.
-# pdns-backend-bind and nsd are for the system tests only (the differential
-# test's reference server, the operator layout, a primary for AXFR in);
-# unbound (a validating resolver) and ldnsutils (ldns-verify-zone) check
-# signed zones in the DNSSEC tests.  `deps.sh fuzz` (and `fuzz-check`) does
-# the same for `make fuzz` only: Debian's clang and its libFuzzer runtime.
+# Installs (or checks for) the Debian 12 packages of one or more sets:
+#
+#   deps.sh [install|check|list] [SET...]      SET: build run test deb bench fuzz
+#
+#   build  compiler, pkg-config and the -dev packages: all that `make` needs
+#   run    build + pdns and the tools of `make run` (dig, curl, ss)
+#   test   run + everything `make test` uses (the default set): the reference
+#          servers of the system tests (pdns's lmdb and bind backends, nsd),
+#          a validating resolver and ldns-verify-zone for the DNSSEC tests,
+#          ddclient/wget/curl as clients, promtool, strace, docker-compose
+#          (config checks only), debhelper and lintian for the packaging test
+#   deb    build + debhelper: what `make deb` needs
+#   bench  run + wrk, dnsperf and pdns's lmdb backend (`make bench`)
+#   fuzz   build + Debian's clang and its libFuzzer runtime (`make fuzz`)
+#
+# `check` exits 1 (naming the missing packages) when something is missing,
+# `list` prints the packages, `install` installs the missing ones with
+# apt-get (through sudo when not root).  Only `make deps`, `make test`,
+# `make run`, `make bench` and `make fuzz` call this script; `make`,
+# `make install` and `make deb` never install anything.
+#
+# No service is started while installing (policy-rc.d), and a freshly
+# installed pdns-backend-lmdb does not get its /etc/powerdns/pdns.d/lmdb.conf
+# (launch+=lmdb): the tests run pdns with their own configuration, and a
+# system pdns must not start launching lmdb because tests were installed.
 set -e
+
+BUILD_PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev libsodium-dev
+libsystemd-dev libcurl4-openssl-dev libidn2-dev node-llhttp"
+RUN_PKGS="pdns-server pdns-backend-remote dnsutils curl iproute2 procps"
+TEST_PKGS="pdns-backend-lmdb pdns-backend-bind nsd lmdb-utils python3 python3-pytest
+python3-dnspython python3-yaml ddclient wget systemd docker-compose strace unbound ldnsutils
+prometheus debhelper fakeroot lintian man-db openssl"
+DEB_PKGS="debhelper fakeroot"
+BENCH_PKGS="pdns-backend-lmdb lmdb-utils wrk dnsperf python3"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev python3"
-PKGS="build-essential pkg-config libuv1-dev libjansson-dev liblmdb-dev lmdb-utils
-libsodium-dev libsystemd-dev libcurl4-openssl-dev libidn2-dev node-llhttp pdns-server pdns-backend-remote pdns-backend-lmdb
-pdns-backend-bind nsd dnsutils python3 python3-pytest python3-dnspython ddclient
-dnsperf wrk wget curl procps iproute2 systemd docker-compose python3-yaml strace
-unbound ldnsutils prometheus debhelper fakeroot lintian"
+
+usage() {
+	echo "usage: deps.sh [install|check|list] [build|run|test|deb|bench|fuzz]..." >&2
+	exit 2
+}
+
+mode=install
+case "${1:-}" in
+install | check | list) mode=$1; shift ;;
+# Older spellings.
+fuzz) mode=install; shift; set -- fuzz ;;
+fuzz-check) mode=check; shift; set -- fuzz ;;
+esac
+[ $# -gt 0 ] || set -- test
+
+PKGS=
+for set in "$@"; do
+	case "$set" in
+	build) PKGS="$PKGS $BUILD_PKGS" ;;
+	run) PKGS="$PKGS $BUILD_PKGS $RUN_PKGS" ;;
+	test) PKGS="$PKGS $BUILD_PKGS $RUN_PKGS $TEST_PKGS" ;;
+	deb) PKGS="$PKGS $BUILD_PKGS $DEB_PKGS" ;;
+	bench) PKGS="$PKGS $BUILD_PKGS $RUN_PKGS $BENCH_PKGS" ;;
+	fuzz) PKGS="$PKGS $BUILD_PKGS $FUZZ_PKGS" ;;
+	*) echo "deps.sh: unknown set '$set'" >&2; usage ;;
+	esac
+done
+# One of each, in a stable order (word splitting of the lists is wanted).
+# shellcheck disable=SC2086
+PKGS=$(printf '%s\n' $PKGS | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 
 missing() {
 	for p in $PKGS; do
@@ -20,22 +72,21 @@ missing() {
 	done
 }
 
-mode=${1:-install}
 case "$mode" in
-fuzz) PKGS=$FUZZ_PKGS; mode=install ;;
-fuzz-check) PKGS=$FUZZ_PKGS; mode=check ;;
-esac
-
-case "$mode" in
+list)
+	# shellcheck disable=SC2086
+	printf '%s\n' $PKGS
+	;;
 check)
 	m=$(missing)
 	[ -z "$m" ] && exit 0
+	# shellcheck disable=SC2086
 	echo "missing packages:" $m >&2
 	exit 1
 	;;
 install)
 	m=$(missing)
-	[ -z "$m" ] && { echo "all packages present"; exit 0; }
+	[ -z "$m" ] && { echo "all packages present ($*)"; exit 0; }
 	SUDO=
 	[ "$(id -u)" -ne 0 ] && SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive
@@ -48,10 +99,7 @@ install)
 		trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
 	# shellcheck disable=SC2086
-	$SUDO apt-get install -y -q --no-install-recommends $m
-	;;
-*)
-	echo "usage: deps.sh [check|install]" >&2
-	exit 2
+	$SUDO apt-get install -y -q --no-install-recommends \
+		-o DPkg::Options::=--path-exclude=/etc/powerdns/pdns.d/lmdb.conf $m
 	;;
 esac

@@ -302,11 +302,21 @@ def test_compose_config(tmp_path):
     for m in re.finditer(r"^COPY (?!--from)((?:\S+\s+\\?\s*)+?)(\S+)$", df, re.M):
         for src in m.group(1).replace("\\", " ").split():
             assert os.path.exists(os.path.join(ROOT, src)), src
-    # The build stage's make targets exist and do not pull in check-deps.
+    # The build stage's make targets exist and install nothing (make never does).
     built = re.search(r"RUN make [^\n]*?((?:build/\S+ ?)+)$", df, re.M).group(1).split()
     r = subprocess.run(make_cmd("-n") + built, capture_output=True, text=True, timeout=60,
                        env=env_clean())
     assert r.returncode == 0 and "deps.sh" not in r.stdout, r.stdout + r.stderr
+    # Every image is built from the base image in KYEDNS_DEBIAN (a digest pins it).
+    pinned = "debian:bookworm-slim@sha256:" + "0123456789abcdef" * 4
+    r = subprocess.run(["docker-compose", "-f", compose, "config"], capture_output=True, text=True,
+                       timeout=60, env=dict(env, KYEDNS_PDNS_API_KEY="k", KYEDNS_DEBIAN=pinned))
+    assert r.returncode == 0, r.stderr
+    built = {n: v["build"] for n, v in yaml.safe_load(r.stdout)["services"].items() if "build" in v}
+    assert set(built) >= {"store", "backend", "pdns", "updater"}
+    assert all(b["args"]["DEBIAN"] == pinned for b in built.values()), built
+    assert all(b["args"]["DEBIAN"] == "debian:bookworm-slim" for b in
+               (v["build"] for v in svc.values() if "build" in v))
     # The runtime stage installs the packages of every shared library the
     # programs link (libc6 is in every Debian image).
     runtime = df.split("AS kyedns", 1)[1].split("FROM ", 1)[0]
@@ -328,6 +338,86 @@ def test_compose_config(tmp_path):
             continue  # e.g. /lib vs /usr/lib spelling of libc6
         pkg = q.stdout.split(":")[0]
         assert pkg == "libc6" or re.search(r"\b%s\b" % re.escape(pkg), runtime), (lib, pkg)
+
+
+# ------------------------------------------- Dockerfile and build context
+
+def _dockerignore(path):
+    return [l.strip() for l in open(path) if l.strip() and not l.lstrip().startswith("#")]
+
+
+def test_docker_build_context_leaves_out_secrets_and_build(tmp_path):
+    """docker-compose 1.29 builds with the classic builder: the client
+    (docker-py) tars the context itself and honours only the root
+    .dockerignore.  Its own exclude_paths() decides here, on a synthetic
+    context and on this tree."""
+    root_ignore = os.path.join(ROOT, ".dockerignore")
+    patterns = _dockerignore(root_ignore)
+    # BuildKit reads docker/Dockerfile.dockerignore instead: the same patterns.
+    assert _dockerignore(os.path.join(DOCKER, "Dockerfile.dockerignore")) == patterns
+    try:
+        from docker.utils.build import exclude_paths
+    except ImportError:
+        pytest.skip("python3-docker not installed (docker-compose brings it)")
+    secret = ["run/pdns/api.key", "run/demo.token", "run/db/data.mdb", "run/log/updater.log",
+              "build/kyedns-backend", "build/common/store.o", "build/deb/kyedns_0.2.0_amd64.deb",
+              ".git/config", "docker/.env", "tests/system/__pycache__/conftest.cpython-311.pyc",
+              ".ci/run", "kyedns_0.2.0_amd64.deb", "common/store.o"]
+    needed = ["Makefile", "mk/install.mk", "common/store.c", "common/version.h", "scripts/deps.sh",
+              "updater/main.c", "docker/Dockerfile", "docker/entrypoint-pdns.sh",
+              "docker/entrypoint-lib.sh", "pdns-conf/production/00-kyedns.conf"]
+    ctx = tmp_path / "ctx"
+    for f in secret + needed:
+        (ctx / f).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / f).write_text("x")
+    shutil.copy(root_ignore, ctx / ".dockerignore")
+    sent = exclude_paths(str(ctx), patterns, dockerfile="docker/Dockerfile")
+    assert not [f for f in secret if f in sent], sorted(sent)
+    assert not [p for p in sent if p.split("/")[0] in ("run", "build", ".git")], sorted(sent)
+    assert set(needed) <= sent, set(needed) - sent
+    # This tree: everything the Dockerfile copies is sent, build/ and run/ are not.
+    sent = exclude_paths(ROOT, patterns, dockerfile="docker/Dockerfile")
+    assert not [p for p in sent if p.split("/")[0] in ("run", "build", ".git")]
+    df = open(os.path.join(DOCKER, "Dockerfile")).read()
+    for m in re.finditer(r"^COPY (?!--from)((?:\S+\s+\\?\s*)+?)(\S+)$", df, re.M):
+        for src in m.group(1).replace("\\", " ").split():
+            if src == ".":
+                continue
+            src = src.rstrip("/")
+            assert src in sent or any(p.startswith(src + "/") for p in sent), src
+
+
+# A docker image reference (distribution's grammar, lowercase names).
+IMAGE_REF = re.compile(r"^(?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+                       r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+                       r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+
+
+def test_dockerfile_stages_follow_one_base_image():
+    df = open(os.path.join(DOCKER, "Dockerfile")).read()
+    lines = [l for l in df.splitlines() if l.strip() and not l.startswith("#")]
+    first_from = next(i for i, l in enumerate(lines) if l.startswith("FROM "))
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", "\n".join(lines[:first_from]), re.M))
+    assert args.get("DEBIAN") == "debian:bookworm-slim", args
+    froms = re.findall(r"^FROM (\S+) AS (\w+)$", df, re.M)
+    assert [n for _, n in froms] == ["build", "kyedns", "pdns"]
+    # No stage names an image of its own: build and runtime are one release.
+    assert {img for img, _ in froms} == {"${DEBIAN}"}, froms
+    assert not re.search(r"^ARG DEBIAN\b", "\n".join(lines[first_from:]), re.M)
+    # The ARG takes a digest-pinned reference, and the default is one too.
+    for value in (args["DEBIAN"], "debian:bookworm-slim@sha256:" + "ab" * 32,
+                  "registry.example:5000/mirror/debian:bookworm-slim@sha256:" + "0f" * 32):
+        for img, _ in froms:
+            assert IMAGE_REF.match(img.replace("${DEBIAN}", value)), value
+    assert not IMAGE_REF.match("debian:bookworm-slim@sha256:short")
+    # Build stage: scripts/deps.sh's build set (which has the -dev packages
+    # of libsystemd, libcurl and libidn2); runtime: their libraries.
+    build = df.split("AS build", 1)[1].split("\nFROM ", 1)[0]
+    assert re.search(r"^COPY scripts/deps.sh (\S+)$", build, re.M)
+    assert re.search(r"deps.sh install build\b", build)
+    runtime = df.split("AS kyedns", 1)[1].split("\nFROM ", 1)[0]
+    for pkg in ("libuv1", "libjansson4", "liblmdb0", "libsodium23", "libsystemd0", "libcurl4", "libidn2-0"):
+        assert re.search(r"\b%s\b" % re.escape(pkg), runtime), pkg
 
 
 # ------------------------------------------------------------ systemd units
