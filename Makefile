@@ -42,10 +42,10 @@ BACKEND_OBJS := $(B)/backend/main.o $(B)/backend/rb.o $(B)/backend/rbwrite.o \
                 $(B)/backend/rbsec.o $(B)/backend/txn.o $(B)/backend/server.o
 UPDATER_OBJS := $(B)/updater/main.o $(B)/updater/http.o $(B)/updater/dd.o \
                 $(B)/updater/server.o $(B)/updater/writer.o $(B)/updater/purge.o \
-                $(B)/updater/limit.o $(B)/updater/metrics.o
+                $(B)/updater/limit.o $(B)/updater/metrics.o $(B)/updater/acme.o
 LLHTTP_OBJS  := $(B)/llhttp/api.o $(B)/llhttp/http.o $(B)/llhttp/llhttp.o
 CTL_OBJS     := $(B)/ctl/main.o $(B)/ctl/util.o $(B)/ctl/zone.o $(B)/ctl/host.o \
-                $(B)/ctl/record.o $(B)/ctl/import.o
+                $(B)/ctl/record.o $(B)/ctl/import.o $(B)/ctl/token.o
 
 UNIT_TESTS   := dname addr token store rdata rb dd sha1 cli
 UNIT_BINS    := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))

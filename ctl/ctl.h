@@ -34,6 +34,7 @@
 #define CTL_EXIT_USAGE 2
 #define CTL_MAX_NS 16
 #define CTL_MAX_POS 18 /* zone ns ZONE + 17 names; record content words */
+#define CTL_MAX_CIDRS STORE_TOKEN_MAX_CIDRS /* --cidr of token add */
 
 #define CTL_DEFAULT_DB "/var/lib/kyedns"
 #define CTL_DEFAULT_HOST_TTL 60   /* dynamic addresses: short */
@@ -55,6 +56,13 @@ typedef struct ctl_args {
 	uint32_t ttl, serial;
 	int have_timer[4];      /* --refresh --retry --expire --minimum */
 	uint32_t timer[4];
+	int have_limit;
+	uint32_t limit;         /* --limit: host history */
+	const char *expires;    /* --expires: token add */
+	const char *cidrs[CTL_MAX_CIDRS]; /* --cidr, repeatable: token add */
+	int ncidrs;
+	int offline, online, no_follow; /* host set switches */
+	const char *wildcard, *follow, *iid; /* host set */
 } ctl_args_t;
 
 typedef struct ctl {
@@ -144,6 +152,31 @@ const char *ctl_kind_name(uint8_t kind);
 int ctl_host_refused(store_txn_t *txn, const store_zone_t *z, const dname_t *name, char *why,
 		     size_t size);
 
+/* Parses a host name as typed (UTF-8 allowed: A-labels are stored);
+ * prints "bad host name X" on failure.  0 or CTL_EXIT_FAIL. */
+int ctl_parse_host(dname_t *name, const char *text);
+
+/* The name for people: "A-labels (U-labels)" for an IDN, else the text;
+ * in buf of DNAME_MAX_DISPLAY bytes, which it returns. */
+const char *ctl_shown(const dname_t *n, char *buf);
+
+/* Sets o["host"] to n's text and, for an IDN only, o["host_unicode"]. */
+void ctl_json_host(json_t *o, const dname_t *n);
+
+/* Sets o[key] to the U-label text of n when that differs from the A-label
+ * text (an IDN), so the JSON of other names stays as it was. */
+void ctl_json_unicode(json_t *o, const char *key, const dname_t *n);
+
+/* Reads host name in txn, printing "host X does not exist" (or the store
+ * error) when it cannot.  h may be NULL.  0 or CTL_EXIT_FAIL. */
+int ctl_host_must(ctl_t *c, store_txn_t *txn, const dname_t *name, store_host_t *h);
+
+/* A time as JSON: the ISO 8601 text of ctl_time, or null for 0. */
+json_t *ctl_json_time(uint64_t t);
+
+/* An address as JSON: its text, or null for family 0. */
+json_t *ctl_json_addr(const addr_t *a);
+
 /* Type mnemonic ("A", "TYPE65280"); static rotating buffer. */
 const char *ctl_type(uint16_t type);
 
@@ -205,6 +238,12 @@ int cmd_host_show(ctl_t *c, ctl_args_t *a);
 int cmd_host_del(ctl_t *c, ctl_args_t *a);
 int cmd_host_token(ctl_t *c, ctl_args_t *a);
 int cmd_host_import(ctl_t *c, ctl_args_t *a);
+int cmd_host_set(ctl_t *c, ctl_args_t *a);
+int cmd_host_history(ctl_t *c, ctl_args_t *a);
+int cmd_host_acme(ctl_t *c, ctl_args_t *a);
+int cmd_token_add(ctl_t *c, ctl_args_t *a);
+int cmd_token_list(ctl_t *c, ctl_args_t *a);
+int cmd_token_revoke(ctl_t *c, ctl_args_t *a);
 int cmd_record_add(ctl_t *c, ctl_args_t *a);
 int cmd_record_del(ctl_t *c, ctl_args_t *a);
 int cmd_record_list(ctl_t *c, ctl_args_t *a);

@@ -122,6 +122,43 @@ static const cli_opt_t host_import_opts[] = {
 	{0},
 };
 
+static const cli_opt_t host_history_opts[] = {
+	OPT("limit", "N", NULL, "Show at most N entries, the newest; default: all kept."),
+	{0},
+};
+
+static const cli_opt_t host_set_opts[] = {
+	OPT("offline", NULL, NULL,
+	    "Take the host's addresses out of DNS and keep them stored (as the client's "
+	    "offline=YES does); updates go on being stored."),
+	OPT("online", NULL, NULL, "Serve the host's stored addresses again (offline=NO)."),
+	OPT("wildcard", "on|off", NULL, "on: *.FQDN answers with the host's addresses too."),
+	OPT("follow", "ROUTER", NULL,
+	    "The host's AAAA becomes the IPv6 prefix that host ROUTER reports "
+	    "(ip6lanprefix=, ipv6prefix=) plus the interface identifier of --iid, at "
+	    "once when ROUTER has reported one. ROUTER's token authorises those updates."),
+	OPT("iid", "IID", NULL,
+	    "Interface identifier, the low 64 bits of the address: ::1234:5678:9abc:def0 "
+	    "(or 1234:5678:9abc:def0). Alone it changes the identifier and keeps the "
+	    "router."),
+	OPT("no-follow", NULL, NULL,
+	    "Stop following a router; the AAAA stays as it is until the next update."),
+	{0},
+};
+
+static const cli_opt_t token_add_opts[] = {
+	OPT("expires", "DURATION|DATE", NULL,
+	    "The token stops working after DURATION (30d, 12h, 90m, 3600s, 2w) or at DATE "
+	    "(2027-01-31 or 2027-01-31T12:00:00Z, UTC). Default: never."),
+	OPT_LIST("cidr", "CIDR",
+		 "Accept the token only from this source network (192.0.2.0/24, "
+		 "2001:db8::/56, or one address). Default: from anywhere."),
+	OPT("token", "TOKEN", NULL,
+	    "The token instead of a generated one: at least 20 characters of "
+	    "A-Z a-z 0-9 - _ . ~ that look random (about 96 bits). Prefer the generated one."),
+	{0},
+};
+
 static const cli_opt_t record_add_opts[] = {
 	OPT("ttl", "N", NULL,
 	    "TTL of the RRset; default: the TTL the RRset has, else the zone's default TTL."),
@@ -186,18 +223,66 @@ static const struct command {
 	 cmd_host_add, 1, 1},
 	{{"host list", "[ZONE]", "List the hosts, or those of one zone", NULL, NULL},
 	 cmd_host_list, 0, 1},
-	{{"host show", "FQDN", "Show a host: zone, addresses, last update, client, agent", NULL,
+	{{"host show", "FQDN",
+	  "Show a host: zone, addresses, last update, client, agent, options, followers",
+	  "While the host is offline its stored addresses are shown, marked; with --json, "
+	  "ipv4 and ipv6 are what DNS serves (null while offline) and stored_ipv4 and "
+	  "stored_ipv6 what the host has.",
 	  NULL},
 	 cmd_host_show, 1, 1},
 	{{"host del", "FQDN", "Delete a host and its addresses", NULL, NULL}, cmd_host_del, 1, 1},
-	{{"host token", "FQDN", "Give a host a new token and print it", NULL, NULL},
+	{{"host token", "FQDN", "Give a host a new default token and print it",
+	  "Replaces the token named default (the one host add printed), also after 'token "
+	  "revoke FQDN default'; the host's other named tokens stay.",
+	  NULL},
 	 cmd_host_token, 1, 1},
+	{{"host set",
+	  "FQDN [--offline|--online] [--wildcard on|off] [--follow ROUTER --iid IID] "
+	  "[--no-follow]",
+	  "Change a host's options: offline, wildcard, router prefix",
+	  "Give at least one option. The operator's --offline and --online override the "
+	  "client's last offline= until its next one. 'host show' and 'host list' show the "
+	  "options.",
+	  host_set_opts},
+	 cmd_host_set, 1, 1},
+	{{"host history", "FQDN [--limit N]",
+	  "Show a host's last updates, newest first",
+	  "Each entry: time (UTC), result, old and new IPv4 and IPv6 address, client "
+	  "address, user agent. kyedns-updater writes them with each update; the store "
+	  "keeps a bounded number per host.",
+	  host_history_opts},
+	 cmd_host_history, 1, 1},
+	{{"host acme", "FQDN",
+	  "List the live ACME DNS-01 values of a host (_acme-challenge.FQDN) and their expiry",
+	  "Read-only: ACME clients set and clear the values through kyedns-updater, which "
+	  "also removes them when they expire.",
+	  NULL},
+	 cmd_host_acme, 1, 1},
 	{{"host import", "FILE [--ttl N]", "Add many hosts from a file",
 	  "One host per line: FQDN [TOKEN|-] [IPV4|-] [IPV6|-]; '#' starts a comment. A "
 	  "missing or '-' token is generated and printed before its host is stored. The whole "
 	  "file is checked first; rerunning an interrupted import skips the hosts already in.",
 	  host_import_opts},
 	 cmd_host_import, 1, 1},
+	{{"token add", "FQDN NAME [--expires DURATION|DATE] [--cidr CIDR]... [--token TOKEN]",
+	  "Add a named token to a host and print it, once",
+	  "A host has one or more named tokens; each authorises the host's updates, "
+	  "optionally until it expires and only from the --cidr networks. The token 'host "
+	  "add' prints (and 'host token' replaces) is named default. NAME: 1 to 32 "
+	  "characters of a-z 0-9 - _. At most 16 named tokens per host. To rotate without "
+	  "downtime: 'token add FQDN new', switch the clients to the new token, then "
+	  "'token revoke FQDN default'.",
+	  token_add_opts},
+	 cmd_token_add, 2, 2},
+	{{"token list", "FQDN",
+	  "List a host's tokens: name, created, expiry, networks (never the token)", NULL,
+	  NULL},
+	 cmd_token_list, 1, 1},
+	{{"token revoke", "FQDN NAME", "Delete one of a host's tokens",
+	  "Clients using it get badauth at once. A host may be left without tokens: then "
+	  "nothing can update it until 'token add' or 'host token'.",
+	  NULL},
+	 cmd_token_revoke, 2, 2},
 	{{"record add", "NAME TYPE CONTENT... [--ttl N] [--zone ZONE]",
 	  "Add a static record",
 	  "Any type pdns 4.7 parses, or TYPEnnn with '\\# LENGTH HEX'. CONTENT may be several "
@@ -407,6 +492,29 @@ static int take_values(const struct command *cmd, const cli_t *cc, const cli_opt
 			a->account = s;
 		} else if (strcmp(name, "config-dir") == 0) {
 			a->config_dir = s;
+		} else if (strcmp(name, "limit") == 0) {
+			if (number(cc, v, i, 4294967295ul, &a->limit, &a->have_limit) < 0)
+				return CTL_EXIT_USAGE;
+		} else if (strcmp(name, "expires") == 0) {
+			a->expires = s;
+		} else if (strcmp(name, "cidr") == 0) {
+			if (v[i].n > CTL_MAX_CIDRS)
+				return ctl_usage("too many --cidr, at most %d", CTL_MAX_CIDRS);
+			for (size_t k = 0; k < v[i].n; k++)
+				a->cidrs[k] = v[i].list[k];
+			a->ncidrs = (int)v[i].n;
+		} else if (strcmp(name, "offline") == 0) {
+			a->offline = 1;
+		} else if (strcmp(name, "online") == 0) {
+			a->online = 1;
+		} else if (strcmp(name, "wildcard") == 0) {
+			a->wildcard = s;
+		} else if (strcmp(name, "follow") == 0) {
+			a->follow = s;
+		} else if (strcmp(name, "iid") == 0) {
+			a->iid = s;
+		} else if (strcmp(name, "no-follow") == 0) {
+			a->no_follow = 1;
 		} else {
 			int k = 0;
 			while (k < 4 && strcmp(name, timers[k]) != 0)
@@ -419,6 +527,12 @@ static int take_values(const struct command *cmd, const cli_t *cc, const cli_opt
 	}
 	if (a->hostmaster && a->rname)
 		return ctl_usage("give --hostmaster or --rname, not both");
+	if (a->offline && a->online)
+		return ctl_usage("give --offline or --online, not both");
+	if (a->follow && a->no_follow)
+		return ctl_usage("give --follow or --no-follow, not both");
+	if (a->iid && a->no_follow)
+		return ctl_usage("--iid does not go with --no-follow");
 	return 0;
 }
 

@@ -236,6 +236,44 @@ const char *ctl_name(const dname_t *n)
 	return b;
 }
 
+int ctl_parse_host(dname_t *name, const char *text)
+{
+	int rc = dname_from_user_host(name, text, strlen(text));
+	if (rc < 0)
+		return ctl_fail(rc, "bad host name %s", ctl_q(text));
+	return 0;
+}
+
+const char *ctl_shown(const dname_t *n, char *buf)
+{
+	return dname_to_display(n, buf, DNAME_MAX_DISPLAY) < 0 ? ctl_name(n) : buf;
+}
+
+void ctl_json_unicode(json_t *o, const char *key, const dname_t *n)
+{
+	char u[DNAME_MAX_TEXT];
+	if (dname_to_unicode(n, u, sizeof u) > 0 && strcmp(u, ctl_name(n)) != 0)
+		json_object_set_new(o, key, json_string(u));
+}
+
+void ctl_json_host(json_t *o, const dname_t *n)
+{
+	json_object_set_new(o, "host", json_string(ctl_name(n)));
+	ctl_json_unicode(o, "host_unicode", n);
+}
+
+int ctl_host_must(ctl_t *c, store_txn_t *txn, const dname_t *name, store_host_t *h)
+{
+	store_host_t tmp;
+	int rc = store_host_get(txn, name, h ? h : &tmp);
+	(void)c;
+	if (rc == -ENOENT)
+		return ctl_fail(rc, "host %s does not exist", ctl_name(name));
+	if (rc < 0)
+		return ctl_fail(rc, "cannot read host %s", ctl_name(name));
+	return 0;
+}
+
 int ctl_zone_must(ctl_t *c, store_txn_t *txn, const char *text, dname_t *name,
 		  store_zone_t *z)
 {
@@ -384,6 +422,16 @@ const char *ctl_addr(const addr_t *a)
 }
 
 /* ---- output ---- */
+
+json_t *ctl_json_time(uint64_t t)
+{
+	return t ? json_string(ctl_time(t)) : json_null();
+}
+
+json_t *ctl_json_addr(const addr_t *a)
+{
+	return a->family ? json_string(ctl_addr(a)) : json_null();
+}
 
 void ctl_json_print(json_t *obj)
 {

@@ -78,9 +78,10 @@ def test_version_and_help(ctl):
     cmds = [["zone", "add"], ["zone", "list"], ["zone", "show"], ["zone", "del"],
             ["zone", "soa"], ["zone", "ns"], ["zone", "set"], ["zone", "export"],
             ["zone", "import"], ["host", "add"], ["host", "list"], ["host", "show"],
-            ["host", "del"], ["host", "token"], ["host", "import"], ["record", "add"],
-            ["record", "del"], ["record", "list"], ["autoprimary", "add"],
-            ["autoprimary", "list"], ["autoprimary", "del"]]
+            ["host", "del"], ["host", "token"], ["host", "set"], ["host", "history"],
+            ["host", "acme"], ["host", "import"], ["token", "add"], ["token", "list"],
+            ["token", "revoke"], ["record", "add"], ["record", "del"], ["record", "list"],
+            ["autoprimary", "add"], ["autoprimary", "list"], ["autoprimary", "del"]]
     assert listed == cmds, listed
     assert "--zone ZONE" in p.stdout
     assert not os.path.exists(ctl.db), "--help must not create the store"
