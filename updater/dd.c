@@ -91,9 +91,12 @@ static dd_str_t *param_slot(dd_params_t *p, const char *name, size_t len)
 		P("myipv4", myipv4),     P("myipv6", myipv6),   P("ipv6", myipv6),
 		P("token", token),       P("username", username), P("user", username),
 		P("password", password), P("pass", password),
+		P("offline", offline),   P("wildcard", wildcard),
+		P("ip6lanprefix", prefix), P("ipv6prefix", prefix),
+		P("txt", txt),           P("clear", clear),
 #undef P
 	};
-	if (len < 2 || len > 8)
+	if (len < 2 || len > 12)
 		return NULL;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].len == len && (name[0] | 0x20) == names[i].name[0] &&
@@ -156,10 +159,10 @@ static int idn_list(dd_str_t *v, char *buf, size_t size, size_t *pos)
 	return 0;
 }
 
-int dd_parse_query(dd_params_t *out, const char *query, size_t len)
+/* Parses one '&'-separated list into out, decoding into buf at *pos. */
+static int parse_list(dd_params_t *out, const char *query, size_t len, size_t *pos)
 {
-	memset(out, 0, offsetof(dd_params_t, buf));
-	size_t pos = 0, i = 0;
+	size_t i = 0;
 	while (i < len) {
 		size_t end = i;
 		while (end < len && query[end] != '&' && query[end] != ';')
@@ -172,8 +175,8 @@ int dd_parse_query(dd_params_t *out, const char *query, size_t len)
 		if (slot) {
 			const char *v = eq < end ? query + eq + 1 : query + end;
 			size_t vlen = eq < end ? end - eq - 1 : 0;
-			char *dst = out->buf + pos;
-			long n = decode(v, vlen, out->buf, sizeof(out->buf), &pos);
+			char *dst = out->buf + *pos;
+			long n = decode(v, vlen, out->buf, sizeof(out->buf), pos);
 			if (n < 0)
 				return ERR_TOOBIG;
 			slot->p = dst;
@@ -181,10 +184,98 @@ int dd_parse_query(dd_params_t *out, const char *query, size_t len)
 		}
 		i = end + 1;
 	}
+	return 0;
+}
+
+int dd_parse_form(dd_params_t *out, const char *query, size_t qlen, const char *body,
+		  size_t blen)
+{
+	memset(out, 0, offsetof(dd_params_t, buf));
+	size_t pos = 0;
+	if (parse_list(out, query, qlen, &pos) < 0 || (body && parse_list(out, body, blen, &pos) < 0))
+		return ERR_TOOBIG;
 	if (idn_list(&out->hostname, out->buf, sizeof(out->buf), &pos) < 0 ||
 	    idn_list(&out->username, out->buf, sizeof(out->buf), &pos) < 0)
 		return ERR_TOOBIG;
 	return 0;
+}
+
+int dd_parse_query(dd_params_t *out, const char *query, size_t len)
+{
+	return dd_parse_form(out, query, len, NULL, 0);
+}
+
+static int word_is(dd_str_t v, const char *w)
+{
+	return v.len == strlen(w) && strncasecmp(v.p, w, v.len) == 0;
+}
+
+int dd_switch(dd_str_t v, int *out)
+{
+	while (v.len && v.p[0] == ' ')
+		v.p++, v.len--;
+	while (v.len && v.p[v.len - 1] == ' ')
+		v.len--;
+	*out = -1;
+	if (!v.p || v.len == 0 || word_is(v, "nochg"))
+		return 0;
+	if (word_is(v, "yes") || word_is(v, "on") || word_is(v, "true") || word_is(v, "1")) {
+		*out = 1;
+		return 0;
+	}
+	if (word_is(v, "no") || word_is(v, "off") || word_is(v, "false") || word_is(v, "0")) {
+		*out = 0;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int dd_prefix(dd_str_t v, addr_t *prefix, unsigned *plen)
+{
+	memset(prefix, 0, sizeof(*prefix));
+	*plen = 0;
+	if (!v.p || dd_not_sent(v.p, v.len))
+		return 0;
+	const char *s = v.p;
+	size_t len = v.len;
+	while (len && s[0] == ' ')
+		s++, len--;
+	while (len && s[len - 1] == ' ')
+		len--;
+	unsigned bits = 64;
+	const char *slash = memchr(s, '/', len);
+	size_t alen = slash ? (size_t)(slash - s) : len;
+	if (slash) {
+		size_t dl = len - alen - 1;
+		if (dl < 1 || dl > 3)
+			return ERR_BADADDR;
+		bits = 0;
+		for (size_t i = 0; i < dl; i++) {
+			char c = slash[1 + i];
+			if (c < '0' || c > '9')
+				return ERR_BADADDR;
+			bits = bits * 10 + (unsigned)(c - '0');
+		}
+	}
+	addr_t a;
+	if (bits < 1 || bits > 64 || addr_parse(&a, s, alen) != 0 || a.family != 6)
+		return ERR_BADADDR;
+	for (unsigned b = bits; b < 128; b++)
+		a.bytes[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+	/* "::/64" is what a router without a prefix may fill in: no prefix,
+	 * like myip=:: is no address. */
+	if (addr_is_unspecified(&a))
+		return 0;
+	*prefix = a;
+	*plen = bits;
+	return 0;
+}
+
+size_t dd_acme_label(const char *host, size_t len)
+{
+	static const char label[] = "_acme-challenge.";
+	size_t n = sizeof(label) - 1;
+	return len > n && strncasecmp(host, label, n) == 0 ? n : 0;
 }
 
 int dd_parse_basic(const char *value, size_t len, char *buf, size_t size, dd_str_t *user,

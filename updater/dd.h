@@ -9,8 +9,12 @@
  *
  * Parameters (docs/design.md, "The updater"): hostname (comma-separated), myip
  * (one address, or "v4,v6"), ip (alias of myip), myipv4, myipv6 / ipv6,
- * token, username, password.  system, wildcard, mx, backmx and anything
- * else are ignored.  A repeated parameter: the last one wins.
+ * token, username, password; offline (YES/NO) and wildcard (ON/OFF/NOCHG)
+ * as Dyn defined them; ip6lanprefix / ipv6prefix (a router's delegated
+ * LAN prefix, "2001:db8:1:2::/56" or a bare address meaning its /64); txt
+ * and clear (ACME DNS-01 values, DuckDNS and Hurricane Electric style).
+ * system, mx, backmx and anything else are ignored.  A repeated parameter:
+ * the last one wins.
  */
 #ifndef KYEDNS_DD_H
 #define KYEDNS_DD_H
@@ -49,7 +53,8 @@ typedef struct dd_str {
 
 typedef struct dd_params {
 	dd_str_t hostname, myip, myipv4, myipv6, token, username, password;
-	char buf[2048 + 1]; /* percent-decoded values live here */
+	dd_str_t offline, wildcard, prefix, txt, clear;
+	char buf[2 * 2048 + 2]; /* percent-decoded values live here (query and body) */
 } dd_params_t;
 
 /*
@@ -63,6 +68,36 @@ typedef struct dd_params {
  * is.  Returns 0, or ERR_TOOBIG if the values do not fit buf.
  */
 int dd_parse_query(dd_params_t *out, const char *query, size_t len);
+
+/*
+ * The same for a request with an application/x-www-form-urlencoded body
+ * (Hurricane Electric's acme.sh hook posts its parameters): the query and
+ * the body are one parameter list, the body's values last (so they win).
+ * body may be NULL.  0 or ERR_TOOBIG.
+ */
+int dd_parse_form(dd_params_t *out, const char *query, size_t qlen, const char *body,
+		  size_t blen);
+
+/*
+ * A switch parameter: *out = 1 for YES, ON, TRUE, 1; 0 for NO, OFF,
+ * FALSE, 0 (any case); -1 when absent, empty or NOCHG (keep as it is).
+ * Returns 0, or -EINVAL for any other value.
+ */
+int dd_switch(dd_str_t v, int *out);
+
+/*
+ * The prefix parameter: "2001:db8:1:200::/56" or a bare IPv6 address,
+ * which means the /64 it lies in (OpenWrt sends its LAN address).  A value
+ * that counts as not sent (dd_not_sent: "<ip6lanprefix>" of a router that
+ * has none yet, empty) or is all zero ("::/64") gives *plen = 0 and
+ * prefix family 0.  Bits beyond plen are cleared.  Returns 0, or ERR_BADADDR (not IPv6, or a length
+ * outside 1..64: an interface identifier takes the low 64 bits).
+ */
+int dd_prefix(dd_str_t v, addr_t *prefix, unsigned *plen);
+
+/* If host (len bytes) begins with the label "_acme-challenge." (any case),
+ * returns the length of that label and its dot (16), else 0. */
+size_t dd_acme_label(const char *host, size_t len);
 
 /*
  * Decodes an Authorization header value "Basic base64(user:pass)" into buf

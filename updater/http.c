@@ -32,6 +32,8 @@ static http_req_t *req_alloc(void)
 
 void http_req_free(http_req_t *r)
 {
+	if (r)
+		free(r->body);
 	free(r);
 }
 #else
@@ -48,6 +50,10 @@ static http_req_t *req_alloc(void)
 
 void http_req_free(http_req_t *r)
 {
+	if (r) {
+		free(r->body);
+		r->body = NULL;
+	}
 	if (r && req_cached < REQ_CACHE)
 		req_cache[req_cached++] = r;
 	else
@@ -108,6 +114,9 @@ static int on_header_field_complete(llhttp_t *p)
 		{"x-forwarded-for", HTTP_H_XFF},
 		{"x-real-ip", HTTP_H_XRI},
 		{"user-agent", HTTP_H_AGENT},
+		{"content-type", HTTP_H_CTYPE},
+		{"x-api-user", HTTP_H_APIUSER},
+		{"x-api-key", HTTP_H_APIKEY},
 	};
 	http_req_t *r = parser_of(p)->req;
 	if (++r->nhdr > HTTP_MAX_HEADERS)
@@ -138,6 +147,9 @@ static char *slot(http_req_t *r, int h, size_t *cap)
 	case HTTP_H_XFF: *cap = HTTP_MAX_FWD; return r->xff;
 	case HTTP_H_XRI: *cap = HTTP_MAX_FWD; return r->xri;
 	case HTTP_H_AGENT: *cap = HTTP_MAX_AGENT; return r->agent;
+	case HTTP_H_CTYPE: *cap = HTTP_MAX_CTYPE; return r->ctype;
+	case HTTP_H_APIUSER: *cap = HTTP_MAX_APIHDR; return r->apiuser;
+	case HTTP_H_APIKEY: *cap = HTTP_MAX_APIHDR; return r->apikey;
 	default: *cap = 0; return NULL;
 	}
 }
@@ -190,12 +202,21 @@ static int on_headers_complete(llhttp_t *p)
 	return r->upgrade ? 1 : 0;
 }
 
+/* The body is kept (forms and JSON are small); the limit makes a chunked
+ * body that never ends a 413, not a memory hog. */
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
-	(void)at;
 	http_req_t *r = parser_of(p)->req;
+	if (r->body_bytes + len > HTTP_MAX_BODY)
+		return limit_hit(p, 413);
+	char *b = realloc(r->body, r->body_bytes + len + 1);
+	if (!b)
+		return limit_hit(p, 500);
+	memcpy(b + r->body_bytes, at, len);
+	r->body = b;
 	r->body_bytes += len;
-	return r->body_bytes > HTTP_MAX_BODY ? limit_hit(p, 413) : 0;
+	b[r->body_bytes] = '\0';
+	return 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -283,17 +304,35 @@ const char *http_header(const http_req_t *r, enum http_hdr h, size_t *len)
 	return v;
 }
 
+int http_ctype_is(const http_req_t *r, const char *mtype)
+{
+	size_t len, n = strlen(mtype);
+	const char *v = http_header(r, HTTP_H_CTYPE, &len);
+	while (v && len && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	if (!v || len < n || strncasecmp(v, mtype, n) != 0)
+		return 0;
+	v += n;
+	len -= n;
+	while (len && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	return len == 0 || *v == ';';
+}
+
 const char *http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";

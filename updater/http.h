@@ -5,8 +5,9 @@
  * An http_parser_t turns the bytes of one connection into complete
  * requests, one at a time: http_feed() stops right after each request so
  * the caller can answer pipelined requests strictly in order.  Only what
- * the updater needs is kept (method, URL, a few headers); everything else
- * is counted against the limits and dropped.  The limits are enforced here
+ * the updater needs is kept (method, URL, a few headers, the body of up to
+ * HTTP_MAX_BODY bytes: forms and JSON of the ACME endpoints); everything
+ * else is counted against the limits and dropped.  The limits are enforced here
  * because llhttp itself has none: URL length (414), header bytes and count
  * (431) and body bytes (413).
  *
@@ -31,7 +32,20 @@
 #define HTTP_MAX_AGENT 255         /* User-Agent bytes kept (truncated) */
 
 /* The headers the updater reads. */
-enum http_hdr { HTTP_H_NONE, HTTP_H_AUTH, HTTP_H_XFF, HTTP_H_XRI, HTTP_H_AGENT, HTTP_H_COUNT };
+enum http_hdr {
+	HTTP_H_NONE,
+	HTTP_H_AUTH,
+	HTTP_H_XFF,
+	HTTP_H_XRI,
+	HTTP_H_AGENT,
+	HTTP_H_CTYPE,   /* Content-Type: a form or JSON body */
+	HTTP_H_APIUSER, /* X-Api-User (acme-dns clients) */
+	HTTP_H_APIKEY,  /* X-Api-Key (acme-dns clients); a secret, never logged */
+	HTTP_H_COUNT
+};
+
+#define HTTP_MAX_CTYPE 128  /* Content-Type bytes kept */
+#define HTTP_MAX_APIHDR 256 /* X-Api-User / X-Api-Key bytes kept */
 
 typedef struct http_req {
 	uint8_t method;                   /* llhttp_method_t */
@@ -44,6 +58,8 @@ typedef struct http_req {
 	/* parse state */
 	size_t hdr_bytes;                 /* names + values so far */
 	size_t body_bytes;
+	char *body;                       /* malloc'd, body_bytes long (NUL after it); NULL
+					     when there was no body */
 	unsigned nhdr;
 	int cur;                          /* enum http_hdr being collected */
 	size_t field_len;
@@ -54,6 +70,9 @@ typedef struct http_req {
 	char xff[HTTP_MAX_FWD + 1];
 	char xri[HTTP_MAX_FWD + 1];
 	char agent[HTTP_MAX_AGENT + 1];
+	char ctype[HTTP_MAX_CTYPE + 1];
+	char apiuser[HTTP_MAX_APIHDR + 1];
+	char apikey[HTTP_MAX_APIHDR + 1];
 } http_req_t;
 
 typedef struct http_parser {
@@ -93,6 +112,10 @@ void http_req_free(http_req_t *r);
 
 /* Returns the header value of kind h and sets *len; NULL when absent. */
 const char *http_header(const http_req_t *r, enum http_hdr h, size_t *len);
+
+/* Returns 1 if the request's Content-Type is the media type mtype (case
+ * insensitive, parameters such as "; charset=utf-8" ignored), else 0. */
+int http_ctype_is(const http_req_t *r, const char *mtype);
 
 /* Reason phrase of a status code ("OK", "Not Found"). */
 const char *http_reason(int status);

@@ -40,6 +40,10 @@ enum {
 	O_CHANGE_BURST,
 	O_FAIL_LIMIT,
 	O_LOOPBACK,
+	O_HISTORY,
+	O_ACME_LIFETIME,
+	O_ACME_TTL,
+	O_ACME_GC,
 	O_CORE,
 	O_NO_ACCESS,
 	O_LEVEL,
@@ -102,6 +106,18 @@ static const cli_opt_t opts[] = {
 			  0},
 	[O_LOOPBACK] = {"allow-loopback", 0, NULL, NULL, NULL,
 			"Allow publishing loopback addresses (127/8, ::1).", 0},
+	[O_HISTORY] = {"history-size", 0, "N", NULL, "32",
+		       "Changes kept per host in its history (kyednsctl host history), written in "
+		       "the same transaction as the change; 0 keeps none, at most 64.",
+		       0},
+	[O_ACME_LIFETIME] = {"acme-lifetime", 0, "SEC", NULL, "3600",
+			     "How long an ACME DNS-01 value lives when its client does not clean "
+			     "it up (1 to 604800).",
+			     0},
+	[O_ACME_TTL] = {"acme-ttl", 0, "SEC", NULL, "60",
+			"TTL of the _acme-challenge TXT records (0 to 3600).", 0},
+	[O_ACME_GC] = {"acme-gc-interval", 0, "SEC", NULL, "60",
+		       "How often expired ACME values are looked for and removed.", 0},
 	[O_CORE] = {"core-dumps", 0, NULL, NULL, NULL,
 		    "Allow core dumps (they would hold the pdns API key and tokens).", 0},
 	[O_NO_ACCESS] = {"no-access-log", 0, NULL, NULL, NULL,
@@ -149,7 +165,9 @@ static const cli_t cli = {
 		"serves to PowerDNS, and asks the pdns HTTP API to purge updated names from its "
 		"caches.\n"
 		"\n"
-		"Endpoints: /nic/update (and its aliases), /ip, /nic/checkip.html, /health and "
+		"Endpoints: /nic/update (and its aliases; also ACME DNS-01 values with txt=), "
+		"/api/v1/httpreq/present and /cleanup (lego's httpreq provider), "
+		"/api/v1/acme-dns/update (acme-dns clients), /ip, /nic/checkip.html, /health and "
 		"/metrics (Prometheus). Put a TLS reverse proxy in front of it and name the proxy "
 		"with --trusted-proxy.",
 	.opts = opts,
@@ -235,7 +253,8 @@ static int configure(server_config_t *cfg, cli_val_t *v, int *core_dumps, int *l
 		{O_MAX_CONNS, 1, 1e6},    {O_IDLE, 0.01, 86400},      {O_HEADER, 0.01, 3600},
 		{O_RATE, 0, 1e9},         {O_BURST, 1, 1e9},          {O_PER_CLIENT, 0, 1e6},
 		{O_CHANGE_RATE, 0, 1e9},  {O_CHANGE_BURST, 1, 1e9},   {O_FAIL_LIMIT, 0, 1e9},
-		{O_API_DNS, 0, 86400},
+		{O_API_DNS, 0, 86400},    {O_HISTORY, 0, STORE_HIST_MAX_KEEP},
+		{O_ACME_LIFETIME, 1, 604800}, {O_ACME_TTL, 0, 3600}, {O_ACME_GC, 0.1, 86400},
 	};
 	double d[O_COUNT] = {0};
 	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
@@ -253,6 +272,10 @@ static int configure(server_config_t *cfg, cli_val_t *v, int *core_dumps, int *l
 	cfg->host_fails = (unsigned)d[O_FAIL_LIMIT];
 	cfg->pdns_dns_cache_s = (long)d[O_API_DNS];
 	cfg->allow_loopback = v[O_LOOPBACK].s != NULL;
+	cfg->history_size = (unsigned)d[O_HISTORY];
+	cfg->acme_lifetime = (unsigned)d[O_ACME_LIFETIME];
+	cfg->acme_ttl = (unsigned)d[O_ACME_TTL];
+	cfg->acme_gc_interval_ms = (unsigned)(d[O_ACME_GC] * 1000);
 	*core_dumps = v[O_CORE].s != NULL;
 	cfg->access_log = v[O_NO_ACCESS].s == NULL;
 	/* Deprecated name of the switch, from before the env names followed

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int statuses[METRICS_NSTATUS] = {200, 400, 401, 404, 405, 408, 413,
+static const int statuses[METRICS_NSTATUS] = {200, 400, 401, 403, 404, 405, 408, 409, 413,
 					      414, 429, 431, 500, 503, 505, 0};
-static const char *const ep_names[EP_COUNT] = {"update", "ip", "checkip", "health", "metrics",
-					       "other"};
+static const char *const ep_names[EP_COUNT] = {"update", "ip",   "checkip", "health",
+					       "metrics", "acme", "other"};
 static const double lat_bounds[METRICS_NLAT - 1] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
 						    0.05,   0.1,   0.25,  0.5,   1.0};
 static const unsigned batch_bounds[METRICS_NBATCH - 1] = {1,  2,   4,   8,   16,  32,

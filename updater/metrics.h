@@ -13,9 +13,18 @@
 
 #include "dd.h"
 
-enum metrics_endpoint { EP_UPDATE, EP_IP, EP_CHECKIP, EP_HEALTH, EP_METRICS, EP_OTHER, EP_COUNT };
+enum metrics_endpoint {
+	EP_UPDATE,
+	EP_IP,
+	EP_CHECKIP,
+	EP_HEALTH,
+	EP_METRICS,
+	EP_ACME, /* lego httpreq and acme-dns */
+	EP_OTHER,
+	EP_COUNT
+};
 
-#define METRICS_NSTATUS 14
+#define METRICS_NSTATUS 16
 #define METRICS_NLAT 12   /* commit latency buckets, +Inf included */
 #define METRICS_NBATCH 12 /* batch size buckets, +Inf included */
 

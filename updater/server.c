@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "acme.h"
 #include "dd.h"
 #include "dname.h"
 #include "err.h"
@@ -68,6 +69,8 @@ typedef struct listener {
 
 /* One update request: built in the server's scratch, copied out only when
  * it goes to the writer. */
+enum style { ST_DYNDNS, ST_HTTPREQ, ST_ACMEDNS }; /* how the answer is written */
+
 typedef struct upd {
 	wr_job_t job;
 	conn_t *c;
@@ -80,6 +83,10 @@ typedef struct upd {
 	unsigned retry_after;     /* seconds, for abuse lines; 0 = none */
 	int code[DD_MAX_HOSTS];
 	int item[DD_MAX_HOSTS];   /* index into items, or -1 */
+	int item_rc[DD_MAX_HOSTS]; /* the store's refusal behind a dnserr, or 0 */
+	uint8_t style;            /* enum style */
+	uint8_t forbid;           /* acme-dns: the subdomain names another host */
+	wr_item_t tmpl;           /* what the request asks of each host */
 	char user[LOG_MAX_USER + 4]; /* for the access log, escaped; "" = none */
 	wr_item_t items[];        /* job.n of them */
 } upd_t;
@@ -113,6 +120,8 @@ struct server {
 	int warned_fwd;           /* warned about forwarding headers from an untrusted peer */
 	uint64_t suppressed;      /* access lines not written since the last summary */
 	uint64_t summary_at;      /* loop time of the last summary */
+	uv_timer_t gc_timer;      /* ACME values' garbage collector */
+	int gc_busy;              /* a collection is with the writer */
 };
 
 static void conn_close(conn_t *c);
@@ -422,6 +431,8 @@ static void log_access(server_t *srv, const addr_t *client, const http_req_t *re
 			o = lkv(o, end, "addr", addr, alen);
 		if (srv->log_user)
 			o = lkv(o, end, "user", srv->log_user, strlen(srv->log_user));
+	} else if (ep == EP_ACME && srv->log_user) {
+		o = lkv(o, end, "user", srv->log_user, strlen(srv->log_user));
 	}
 	o = lkv(o, end, "bytes", num, (size_t)snprintf(num, sizeof(num), "%zu", body_len));
 	uint64_t us = (uv_hrtime() - t0 + 500) / 1000;
@@ -622,7 +633,7 @@ static addr_t client_of(server_t *srv, const conn_t *c, const http_req_t *req)
 	return client;
 }
 
-/* ---- dyndns2 ---- */
+/* ---- dyndns2 and ACME ---- */
 
 static size_t format_addrs(const addr_t *v4, const addr_t *v6, char *out)
 {
@@ -637,9 +648,67 @@ static size_t format_addrs(const addr_t *v4, const addr_t *v6, char *out)
 	return n;
 }
 
+/* The answer of a JSON endpoint (httpreq, acme-dns) for the one host it
+ * names: status and body by the host's code and the item's own refusal. */
+static void reply_acme(conn_t *c, upd_t *u)
+{
+	server_t *srv = c->srv;
+	int code = u->code[0], irc = u->item_rc[0];
+	int status = 200;
+	const char *word = dd_code_str(code), *ctype = "text/plain; charset=utf-8";
+	char body[STORE_ACME_VALUE_MAX + 64];
+	char extra[128] = "";
+	srv->m.results[code]++;
+	switch (code) {
+	case DD_GOOD:
+	case DD_NOCHG: status = 200; break;
+	case DD_BADAUTH: status = 401; break;
+	case DD_NOHOST: status = u->authed ? 403 : 401; break;
+	case DD_NOTFQDN: status = 400; break;
+	case DD_ABUSE: status = 429; break;
+	case DD_DNSERR: status = irc == ERR_TOOBIG || irc == ERR_CLASH ? 409 : 400; break;
+	default: status = 500; break;
+	}
+	if (u->style == ST_ACMEDNS) {
+		/* acme-dns's own answers: {"txt": value} or {"error": why}. */
+		const char *err = status == 401 ? (code == DD_NOHOST ? "forbidden" : "unauthorized")
+				: status == 403 ? "forbidden"
+				: status == 429 ? "rate_limited"
+				: status == 409 ? (irc == ERR_CLASH ? "cname_at_owner" : "too_many_values")
+				: status == 400 ? "bad_txt"
+						: "db_error";
+		if (status == 403)
+			status = 401; /* acme-dns says 401 "forbidden" */
+		if (status == 200)
+			snprintf(body, sizeof(body), "{\"txt\": \"%.*s\"}\n", (int)u->tmpl.value_len,
+				 u->tmpl.value);
+		else
+			snprintf(body, sizeof(body), "{\"error\": \"%s\"}\n", err);
+		ctype = "application/json";
+	} else {
+		const char *why = irc == ERR_TOOBIG ? " (too many values)"
+				: irc == ERR_CLASH ? " (a CNAME is at the owner)"
+				: irc == ERR_BADTXT ? " (bad value)"
+						    : "";
+		snprintf(body, sizeof(body), "%s%s\n", word, why);
+		if (status == 401)
+			strcpy(extra, "WWW-Authenticate: Basic realm=\"kyedns\"\r\n");
+	}
+	if (status == 429 && u->retry_after)
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", u->retry_after);
+	srv->log_user = u->user[0] ? u->user : NULL;
+	reply(c, u->req, &u->client, EP_ACME, status, ctype, extra[0] ? extra : NULL, body,
+	      strlen(body), u->t0);
+	u->req = NULL;
+}
+
 /* Builds the body (one line per host) and answers. */
 static void reply_update(conn_t *c, upd_t *u)
 {
+	if (u->style != ST_DYNDNS) {
+		reply_acme(c, u);
+		return;
+	}
 	server_t *srv = c->srv;
 	char body[DD_MAX_HOSTS * (8 + 2 * ADDR_TEXT_MAX + 2) + 16];
 	char ips[2 * ADDR_TEXT_MAX + 2];
@@ -655,7 +724,7 @@ static void reply_update(conn_t *c, upd_t *u)
 		size_t wl = strlen(word);
 		memcpy(body + n, word, wl);
 		n += wl;
-		if (code == DD_GOOD || code == DD_NOCHG) {
+		if ((code == DD_GOOD || code == DD_NOCHG) && ilen) {
 			body[n++] = ' ';
 			memcpy(body + n, ips, ilen);
 			n += ilen;
@@ -692,6 +761,52 @@ static void reply_code(conn_t *c, http_req_t *req, const addr_t *client, int cod
 		   t0);
 }
 
+/* A refusal of an ACME endpoint before any host was looked at. */
+static void reply_acme_error(conn_t *c, http_req_t *req, const addr_t *client, int style,
+			     int status, const char *why, uint64_t t0)
+{
+	char body[256];
+	const char *extra = status == 401 && style == ST_HTTPREQ
+				    ? "WWW-Authenticate: Basic realm=\"kyedns\"\r\n"
+				    : NULL;
+	if (style == ST_ACMEDNS) {
+		snprintf(body, sizeof(body), "{\"error\": \"%s\"}\n", why);
+		reply(c, req, client, EP_ACME, status, "application/json", extra, body,
+		      strlen(body), t0);
+	} else {
+		snprintf(body, sizeof(body), "%s\n", why);
+		reply_text(c, req, client, EP_ACME, status, extra, body, t0);
+	}
+}
+
+static void log_refusal(server_t *srv, const wr_item_t *it, int rc)
+{
+	char name[DNAME_MAX_TEXT];
+	dname_to_text(&it->name, name, sizeof(name));
+	if (it->op == WR_UPDATE)
+		log_printf(srv->log, LOG_NOTICE, "refused wildcard of %s (%s)", name,
+			   rc == ERR_CLASH ? "*.name holds a static A, AAAA or CNAME, or name "
+					     "holds NS"
+					   : err_str(rc));
+	else
+		log_printf(srv->log, LOG_NOTICE, "refused ACME value of %s (%s)", name,
+			   rc == ERR_TOOBIG ? "the host has its maximum of live values"
+			   : rc == ERR_CLASH ? "a CNAME is at its _acme-challenge name"
+					     : err_str(rc));
+}
+
+/* Purges what a committed item changed. */
+static void purge_item(server_t *srv, const wr_item_t *it)
+{
+	if (it->op == WR_UPDATE) {
+		purge_name(srv->purge, &it->name); /* *.H is below it */
+		return;
+	}
+	dname_t owner;
+	if (store_acme_name(&it->name, &owner) == 0)
+		purge_name(srv->purge, &owner);
+}
+
 static void after_update(server_t *srv, upd_t *u)
 {
 	conn_t *c = u->c;
@@ -706,16 +821,29 @@ static void after_update(server_t *srv, upd_t *u)
 		if (u->item[i] < 0)
 			continue;
 		wr_item_t *it = &u->items[u->item[i]];
-		if (j->rc)
+		if (j->rc) {
 			u->code[i] = DD_911;
-		else if (it->rc == -ENOENT || it->rc == ERR_NOZONE)
+		} else if (it->rc == -ENOENT || it->rc == ERR_NOZONE) {
 			u->code[i] = DD_NOHOST;
-		else
-			u->code[i] = it->changed ? DD_GOOD : DD_NOCHG;
+		} else if (it->rc) {
+			u->code[i] = DD_DNSERR;
+			u->item_rc[i] = it->rc;
+			log_refusal(srv, it, it->rc);
+		} else {
+			/* Setting an ACME value always succeeds as a change: a
+			 * refresh moves its expiry. */
+			u->code[i] = it->changed || it->op == WR_ACME_SET ? DD_GOOD : DD_NOCHG;
+		}
 		if (!j->rc && it->changed && srv->purge)
-			purge_name(srv->purge, &it->name);
+			purge_item(srv, it);
 	}
-	reply_update(c, u);
+	if (!j->rc && srv->purge)
+		for (unsigned k = 0; k < j->npurge; k++)
+			purge_name(srv->purge, &j->purge[k]);
+	free(j->purge);
+	j->purge = NULL;
+	if (c)
+		reply_update(c, u);
 	free(u);
 }
 
@@ -725,6 +853,24 @@ static void on_job_done(wr_job_t *job, void *arg)
 	upd_t *u = (upd_t *)job;
 	conn_t *c = u->c;
 	srv->jobs--;
+	if (!c) {
+		/* The garbage collector of ACME values: nobody to answer. */
+		srv->gc_busy = 0;
+		if (job->rc)
+			log_printf(srv->log, LOG_ERR, "cannot remove expired ACME values (%s)",
+				   err_str(job->rc));
+		else if (job->npurge)
+			log_printf(srv->log, LOG_INFO, "removed the expired ACME values of %u host%s",
+				   job->npurge, job->npurge == 1 ? "" : "s");
+		for (unsigned k = 0; !job->rc && srv->purge && k < job->npurge; k++) {
+			dname_t owner;
+			if (store_acme_name(&job->purge[k], &owner) == 0)
+				purge_name(srv->purge, &owner);
+		}
+		job->npurge = 0; /* purged here, not as names */
+		after_update(srv, u);
+		return;
+	}
 	c->busy = 0;
 	after_update(srv, u);
 	if (!c->closing && !c->draining && srv->stopping)
@@ -753,112 +899,120 @@ static void on_job_done(wr_job_t *job, void *arg)
 	conn_unref(c);
 }
 
-/* Verifies secret against hash; secrets longer than any token can be
- * (TOKEN_MAX_LEN) are refused before hashing, so the cost of a check never
- * depends on a length the caller picks.  Missing hosts are checked against
- * a dummy hash: the same work, so timing does not tell whether a host
- * exists. */
-static int check_token(server_t *srv, const uint8_t *hash, dd_str_t secret)
+/*
+ * Authenticates secret for host name through the host's tokens (the
+ * "default" one and the named ones: expiry and allowed sources checked).
+ * Returns 1 when a token matches, 0 when none does, -1 when the store
+ * cannot be read.  Why a matching token was refused (expired, source) is
+ * logged, never answered: the answer is badauth either way.  A missing
+ * host costs the same hash as one that exists, so the time to answer does
+ * not tell either.
+ */
+static int auth_host(server_t *srv, const dname_t *name, dd_str_t secret, const addr_t *client,
+		     uint64_t unow)
 {
 	static const uint8_t none[TOKEN_HASH_LEN];
-	if (secret.len > TOKEN_MAX_LEN)
-		return 0;
+	char tname[STORE_TOKEN_NAME_MAX + 1] = "";
 	srv->m.token_hashes++;
-	return token_verify(hash ? hash : none, secret.p, secret.len) && hash;
+	int rc = store_token_check(srv->rtxn, name, secret.p, secret.len, client, unow, tname);
+	if (rc == 0)
+		return 1;
+	if (rc == -ENOENT || rc == ERR_NOZONE) {
+		if (secret.len <= TOKEN_MAX_LEN)
+			(void)token_verify(none, secret.p, secret.len);
+		return 0;
+	}
+	if (rc == ERR_BADTOKEN)
+		return 0;
+	char host[DNAME_MAX_TEXT], ip[ADDR_TEXT_MAX];
+	dname_to_text(name, host, sizeof(host));
+	if (rc == ERR_TOKENEXPIRED || rc == ERR_TOKENSOURCE) {
+		addr_format(client, ip, sizeof(ip));
+		log_printf(srv->log, LOG_NOTICE, "refused token '%s' of %s from %s (%s)", tname,
+			   host, ip, rc == ERR_TOKENEXPIRED ? "expired" : "client address not allowed");
+		return 0;
+	}
+	log_printf(srv->log, LOG_ERR, "cannot check the tokens of %s in store %s (%s)", host,
+		   store_path(srv->store), err_str(rc));
+	return -1;
 }
 
-static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t qlen,
-			  const addr_t *client, uint64_t t0)
+/* Fills *it for host name from the request's template and the host's
+ * stored state; returns 1 when the update would change something (0: the
+ * answer is nochg without a commit), -1 when the store cannot be read. */
+static int plan_update(server_t *srv, const upd_t *u, const dname_t *name, wr_item_t *it)
+{
+	*it = u->tmpl;
+	it->name = *name;
+	if (it->op != WR_UPDATE)
+		return 1;
+	addr_t cur4, cur6;
+	if (store_host_addrs(srv->rtxn, name, &cur4, &cur6))
+		return -1;
+	int opts = it->offline >= 0 || it->wildcard >= 0 || it->prefix_len;
+	if (opts || (!cur4.family && !cur6.family)) {
+		/* Options (and the addresses of an offline host) live in
+		 * hostopts; a request that only repeats them changes nothing. */
+		store_hostopt_t o;
+		int rc = store_hostopt_get(srv->rtxn, name, &o);
+		if (rc)
+			return -1;
+		if (o.flags & STORE_HOST_OFFLINE) {
+			cur4 = o.saved4;
+			cur6 = o.saved6;
+		}
+		if (it->offline >= 0 && it->offline == !!(o.flags & STORE_HOST_OFFLINE))
+			it->offline = -1;
+		if (it->wildcard >= 0 && it->wildcard == !!(o.flags & STORE_HOST_WILDCARD))
+			it->wildcard = -1;
+		if (it->prefix_len && o.prefix.family == 6 && o.prefix_len == it->prefix_len &&
+		    addr_equal(&o.prefix, &it->prefix))
+			it->prefix_len = 0;
+	}
+	return (it->v4.family && !addr_equal(&it->v4, &cur4)) ||
+	       (it->v6.family && !addr_equal(&it->v6, &cur6)) || it->offline >= 0 ||
+	       it->wildcard >= 0 || it->prefix_len;
+}
+
+/*
+ * The decisions every update endpoint shares, on u (the scratch, with its
+ * style, template and per-host codes preset: -1, or a refusal such as
+ * notfqdn) for the hosts names[0..u->nhosts): authentication, lockouts,
+ * the account rule, the change throttle, then a writer job or an answer
+ * at once.  Takes over req.
+ */
+static void dispatch(conn_t *c, http_req_t *req, upd_t *u, const dname_t *names,
+		     dd_str_t user, dd_str_t secret)
 {
 	server_t *srv = c->srv;
-	dd_params_t *p = &srv->params;
-	if (dd_parse_query(p, query, qlen) != 0) {
-		reply_code(c, req, client, DD_DNSERR, 0, t0);
-		return;
-	}
-	/* Credentials: Basic first, then token= or password= in the query. */
-	dd_str_t user = {0}, secret = {0};
-	size_t alen;
-	const char *auth = http_header(req, HTTP_H_AUTH, &alen);
-	if (auth && !req->hdr_trunc[HTTP_H_AUTH])
-		dd_parse_basic(auth, alen, srv->basic, sizeof(srv->basic), &user, &secret);
-	if (!secret.p || !secret.len) {
-		secret = p->token.p && p->token.len ? p->token : p->password;
-		if (!user.p || !user.len)
-			user = p->username;
-	}
-	set_log_user(srv, user.p && user.len ? user : p->hostname);
-	if (!secret.p || !secret.len) {
-		/* The challenge: wget, PowerShell -Credential and some routers
-		 * send credentials only after a 401. */
-		reply_code(c, req, client, DD_BADAUTH, 0, t0);
-		return;
-	}
-	dd_str_t list = p->hostname.p && p->hostname.len ? p->hostname : user, h;
-	if (!list.p || !list.len) {
-		reply_code(c, req, client, DD_NOTFQDN, 0, t0);
-		return;
-	}
-	unsigned nhosts = 0;
-	for (dd_str_t l = list; dd_next_host(&l, &h);)
-		nhosts++;
-	if (nhosts == 0) {
-		reply_code(c, req, client, DD_NOTFQDN, 0, t0);
-		return;
-	}
-	if (nhosts > DD_MAX_HOSTS) {
-		reply_code(c, req, client, DD_NUMHOST, 0, t0);
-		return;
-	}
-	upd_t *u = srv->scratch;
-	memset(u, 0, sizeof(*u));
-	if (dd_addrs(p, &u->v4, &u->v6) != 0) {
-		reply_code(c, req, client, DD_DNSERR, 0, t0);
-		return;
-	}
-	if (!u->v4.family && !u->v6.family) {
-		/* Nothing sent: the caller's own address. */
-		if (client->family == 4)
-			u->v4 = *client;
-		else
-			u->v6 = *client;
-	}
-	/* An address that can never be useful in public DNS (loopback unless
-	 * allowed, link-local, multicast, 240/4, mapped, ...) is refused like
-	 * a malformed one, before anything is looked up. */
-	if ((u->v4.family && addr_is_useless(&u->v4, srv->cfg->allow_loopback)) ||
-	    (u->v6.family && addr_is_useless(&u->v6, srv->cfg->allow_loopback))) {
-		reply_code(c, req, client, DD_DNSERR, 0, t0);
-		return;
-	}
+	const addr_t *client = &u->client;
+	uint64_t t0 = u->t0;
+	unsigned nhosts = u->nhosts;
 	u->c = c;
 	u->req = req;
 	snprintf(u->user, sizeof(u->user), "%s", srv->log_user ? srv->log_user : "");
-	u->client = *client;
-	u->t0 = t0;
-	u->nhosts = nhosts;
 
 	int rc = store_txn_renew(srv->rtxn);
 	if (rc) {
 		log_printf(srv->log, LOG_ERR, "cannot read store %s (%s)", store_path(srv->store),
 			   err_str(rc));
-		reply_code(c, req, client, DD_911, 0, t0);
+		if (u->style == ST_DYNDNS) {
+			reply_code(c, req, client, DD_911, 0, t0);
+		} else {
+			u->code[0] = DD_911;
+			reply_update(c, u);
+		}
 		return;
 	}
-	uint64_t now = uv_now(srv->loop);
-	dname_t names[DD_MAX_HOSTS];
+	uint64_t now = uv_now(srv->loop), unow = unix_now();
 	int verified[DD_MAX_HOSTS] = {0}, principal = 0;
 	int budget_spent[DD_MAX_HOSTS] = {0};
 	unsigned budget_ra = 0;
-	store_host_t host;
-	unsigned i = 0;
-	for (dd_str_t l = list; dd_next_host(&l, &h); i++) {
+	unsigned i;
+	for (i = 0; i < nhosts; i++) {
 		u->item[i] = -1;
-		u->code[i] = -1;
-		if (dname_parse_host(&names[i], h.p, h.len) != 0) {
-			u->code[i] = DD_NOTFQDN;
+		if (u->code[i] >= 0)
 			continue;
-		}
 		unsigned ra;
 		if (limit_auth_blocked(srv->limit, &names[i], client, now, &ra)) {
 			u->code[i] = DD_ABUSE;
@@ -874,19 +1028,11 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 			budget_spent[i] = 1;
 			budget_ra = ra > budget_ra ? ra : budget_ra;
 		}
-		rc = store_host_get(srv->rtxn, &names[i], &host);
-		if (rc == 0) {
-			verified[i] = check_token(srv, host.token_hash, secret);
-			principal |= verified[i];
-		} else if (rc == -ENOENT || rc == ERR_NOZONE) {
-			/* Same work as for a host that exists: the time to answer
-			 * must not tell either. */
-			(void)check_token(srv, NULL, secret);
-		} else {
-			log_printf(srv->log, LOG_ERR, "cannot read host from store %s (%s)",
-				store_path(srv->store), err_str(rc));
+		int a = auth_host(srv, &names[i], secret, client, unow);
+		if (a < 0)
 			u->code[i] = DD_911;
-		}
+		verified[i] = a > 0;
+		principal |= verified[i];
 	}
 	/* The Basic username authenticates the caller too when it names a
 	 * host the token belongs to (hostname= may then list others). */
@@ -895,13 +1041,9 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	if (!principal && user.p && user.len && dname_parse_host(&uname, user.p, user.len) == 0) {
 		unsigned ra;
 		uname_ok = !limit_auth_blocked(srv->limit, &uname, client, now, &ra);
-		if (uname_ok) {
-			/* A missing username host costs the same hash. */
-			rc = store_host_get(srv->rtxn, &uname, &host);
-			if (check_token(srv, rc == 0 ? host.token_hash : NULL, secret)) {
-				principal = 1;
-				limit_auth_ok(srv->limit, &uname, client, now);
-			}
+		if (uname_ok && auth_host(srv, &uname, secret, client, unow) > 0) {
+			principal = 1;
+			limit_auth_ok(srv->limit, &uname, client, now);
 		}
 	}
 	u->authed = principal;
@@ -939,41 +1081,34 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 		for (i = 0; i < nhosts; i++) {
 			if (u->code[i] >= 0)
 				continue;
-			if (!verified[i]) {
+			if (!verified[i] || u->forbid) {
 				u->code[i] = DD_NOHOST;
-			} else {
-				addr_t cur4, cur6;
-				rc = store_host_addrs(srv->rtxn, &names[i], &cur4, &cur6);
-				if (rc) {
-					u->code[i] = DD_911;
-					continue;
-				}
-				/* "unchanged" judged from the last commit is only
-				 * true when no update is on its way to the writer:
-				 * an earlier request may be about to change this
-				 * host, and its answer must not be nochg-then-lost.
-				 * The writer decides changed/unchanged itself. */
-				int differs = (u->v4.family && !addr_equal(&u->v4, &cur4)) ||
-					      (u->v6.family && !addr_equal(&u->v6, &cur6));
-				/* Each change is a commit, a serial bump, a purge
-				 * and NOTIFYs: a host gets a bucket of them. */
-				unsigned ra;
-				if (differs && limit_change(srv->limit, &names[i], now, &ra)) {
-					u->code[i] = DD_ABUSE;
-					srv->m.change_throttled++;
-					u->retry_after = ra > u->retry_after ? ra : u->retry_after;
-					continue;
-				}
-				if (srv->jobs || differs) {
-					wr_item_t *it = &u->items[u->job.n];
-					it->name = names[i];
-					it->v4 = u->v4;
-					it->v6 = u->v6;
-					u->item[i] = (int)u->job.n++;
-				} else {
-					u->code[i] = DD_NOCHG;
-				}
+				continue;
 			}
+			wr_item_t *it = &u->items[u->job.n];
+			int differs = plan_update(srv, u, &names[i], it);
+			if (differs < 0) {
+				u->code[i] = DD_911;
+				continue;
+			}
+			/* "unchanged" judged from the last commit is only
+			 * true when no update is on its way to the writer:
+			 * an earlier request may be about to change this
+			 * host, and its answer must not be nochg-then-lost.
+			 * The writer decides changed/unchanged itself. */
+			/* Each change is a commit, a serial bump, a purge
+			 * and NOTIFYs: a host gets a bucket of them. */
+			unsigned ra;
+			if (differs && limit_change(srv->limit, &names[i], now, &ra)) {
+				u->code[i] = DD_ABUSE;
+				srv->m.change_throttled++;
+				u->retry_after = ra > u->retry_after ? ra : u->retry_after;
+				continue;
+			}
+			if (srv->jobs || differs)
+				u->item[i] = (int)u->job.n++;
+			else
+				u->code[i] = DD_NOCHG;
 		}
 	}
 	store_txn_reset(srv->rtxn);
@@ -996,7 +1131,11 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	u = copy;
 	u->job.items = u->items;
 	u->job.client = *client;
-	u->job.now = unix_now();
+	u->job.now = unow;
+	u->job.hist_keep = srv->cfg->history_size;
+	u->job.acme_expires = unow + srv->cfg->acme_lifetime;
+	u->job.acme_ttl = srv->cfg->acme_ttl;
+	size_t alen;
 	const char *agent = http_header(req, HTTP_H_AGENT, &alen);
 	u->job.agent_len = agent ? alen : 0;
 	if (agent)
@@ -1007,12 +1146,286 @@ static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t 
 	writer_submit(srv->writer, &u->job);
 }
 
+/* Starts the scratch for a request. */
+static upd_t *scratch_begin(server_t *srv, int style, const addr_t *client, uint64_t t0)
+{
+	upd_t *u = srv->scratch;
+	memset(u, 0, sizeof(*u));
+	u->style = (uint8_t)style;
+	u->client = *client;
+	u->t0 = t0;
+	u->tmpl.op = WR_UPDATE;
+	u->tmpl.offline = u->tmpl.wildcard = -1;
+	for (unsigned i = 0; i < DD_MAX_HOSTS; i++)
+		u->code[i] = -1;
+	return u;
+}
+
+static void handle_update(conn_t *c, http_req_t *req, const char *query, size_t qlen,
+			  const addr_t *client, uint64_t t0)
+{
+	server_t *srv = c->srv;
+	dd_params_t *p = &srv->params;
+	/* A form body (HE.net's acme.sh hook posts one) adds to the query. */
+	int form = req->method == HTTP_POST;
+	if ((form ? dd_parse_form(p, query, qlen, req->body, req->body_bytes)
+		  : dd_parse_query(p, query, qlen)) != 0) {
+		reply_code(c, req, client, DD_DNSERR, 0, t0);
+		return;
+	}
+	/* Credentials: Basic first, then token= or password= in the query. */
+	dd_str_t user = {0}, secret = {0};
+	size_t alen;
+	const char *auth = http_header(req, HTTP_H_AUTH, &alen);
+	if (auth && !req->hdr_trunc[HTTP_H_AUTH])
+		dd_parse_basic(auth, alen, srv->basic, sizeof(srv->basic), &user, &secret);
+	if (!secret.p || !secret.len) {
+		secret = p->token.p && p->token.len ? p->token : p->password;
+		if (!user.p || !user.len)
+			user = p->username;
+	}
+	set_log_user(srv, user.p && user.len ? user : p->hostname);
+	if (!secret.p || !secret.len) {
+		/* The challenge: wget, PowerShell -Credential and some routers
+		 * send credentials only after a 401. */
+		reply_code(c, req, client, DD_BADAUTH, 0, t0);
+		return;
+	}
+	dd_str_t list = p->hostname.p && p->hostname.len ? p->hostname : user, h;
+	if (!list.p || !list.len) {
+		reply_code(c, req, client, DD_NOTFQDN, 0, t0);
+		return;
+	}
+	unsigned nhosts = 0;
+	for (dd_str_t l = list; dd_next_host(&l, &h);)
+		nhosts++;
+	if (nhosts == 0) {
+		reply_code(c, req, client, DD_NOTFQDN, 0, t0);
+		return;
+	}
+	if (nhosts > DD_MAX_HOSTS) {
+		reply_code(c, req, client, DD_NUMHOST, 0, t0);
+		return;
+	}
+	upd_t *u = scratch_begin(srv, ST_DYNDNS, client, t0);
+	wr_item_t *t = &u->tmpl;
+	int clear, offline, wildcard;
+	if (dd_switch(p->clear, &clear) || dd_switch(p->offline, &offline) ||
+	    dd_switch(p->wildcard, &wildcard)) {
+		reply_code(c, req, client, DD_DNSERR, 0, t0);
+		return;
+	}
+	/* ACME DNS-01: txt= (DuckDNS, HE.net) or clear=true.  A value sets
+	 * (or, with clear=true, removes) that value; an empty txt= or a bare
+	 * clear=true removes them all. */
+	int acme = p->txt.p != NULL || clear == 1;
+	if (acme) {
+		size_t vlen = p->txt.p ? p->txt.len : 0;
+		if (vlen && store_acme_check(p->txt.p, vlen) != 0) {
+			reply_code(c, req, client, DD_DNSERR, 0, t0);
+			return;
+		}
+		t->op = vlen && clear != 1 ? WR_ACME_SET : WR_ACME_DEL;
+		t->value_len = (uint8_t)vlen;
+		if (vlen)
+			memcpy(t->value, p->txt.p, vlen);
+	} else {
+		addr_t prefix;
+		unsigned plen;
+		if (dd_addrs(p, &u->v4, &u->v6) != 0 || dd_prefix(p->prefix, &prefix, &plen) != 0) {
+			reply_code(c, req, client, DD_DNSERR, 0, t0);
+			return;
+		}
+		/* Nothing sent: the caller's own address, unless the request
+		 * asks only for something else (offline, wildcard, a prefix)
+		 * and names no address parameter at all. */
+		int addr_param = p->myip.p || p->myipv4.p || p->myipv6.p;
+		int other = offline >= 0 || wildcard >= 0 || plen;
+		if (!u->v4.family && !u->v6.family && (addr_param || !other)) {
+			if (client->family == 4)
+				u->v4 = *client;
+			else
+				u->v6 = *client;
+		}
+		/* An address that can never be useful in public DNS (loopback
+		 * unless allowed, link-local, multicast, 240/4, mapped, ...)
+		 * is refused like a malformed one, before anything is looked
+		 * up; so is a prefix that would give the followers such
+		 * addresses (fe80::/64, ff00::/8). */
+		if ((u->v4.family && addr_is_useless(&u->v4, srv->cfg->allow_loopback)) ||
+		    (u->v6.family && addr_is_useless(&u->v6, srv->cfg->allow_loopback)) ||
+		    (plen && addr_is_useless(&prefix, 0))) {
+			reply_code(c, req, client, DD_DNSERR, 0, t0);
+			return;
+		}
+		t->v4 = u->v4;
+		t->v6 = u->v6;
+		t->offline = (int8_t)offline;
+		t->wildcard = (int8_t)wildcard;
+		t->prefix = prefix;
+		t->prefix_len = (uint8_t)plen;
+	}
+	u->nhosts = nhosts;
+	dname_t names[DD_MAX_HOSTS];
+	unsigned i = 0;
+	for (dd_str_t l = list; dd_next_host(&l, &h); i++) {
+		/* HE.net style names the TXT owner; the host is below it. */
+		size_t skip = acme ? dd_acme_label(h.p, h.len) : 0;
+		if (dname_parse_host(&names[i], h.p + skip, h.len - skip) != 0)
+			u->code[i] = DD_NOTFQDN;
+	}
+	dispatch(c, req, u, names, user, secret);
+}
+
+/* lego's httpreq provider: POST <endpoint>/present and /cleanup with
+ * {"fqdn", "value"} (or RAW mode's {"domain", "token", "keyAuth"}) and
+ * Basic host:token. */
+static void handle_httpreq(conn_t *c, http_req_t *req, int cleanup, const addr_t *client,
+			   uint64_t t0)
+{
+	server_t *srv = c->srv;
+	dd_str_t user = {0}, secret = {0};
+	size_t alen;
+	const char *auth = http_header(req, HTTP_H_AUTH, &alen);
+	if (auth && !req->hdr_trunc[HTTP_H_AUTH])
+		dd_parse_basic(auth, alen, srv->basic, sizeof(srv->basic), &user, &secret);
+	set_log_user(srv, user);
+	if (!secret.p || !secret.len) {
+		reply_acme_error(c, req, client, ST_HTTPREQ, 401, "badauth", t0);
+		return;
+	}
+	acme_req_t a;
+	const char *why = "bad request";
+	if (acme_parse_httpreq(req->body, req->body_bytes, &a, &why) != 0) {
+		reply_acme_error(c, req, client, ST_HTTPREQ, 400, why, t0);
+		return;
+	}
+	upd_t *u = scratch_begin(srv, ST_HTTPREQ, client, t0);
+	dname_t name;
+	if (acme_owner_host(a.name, a.name_len, &name) != 0) {
+		reply_acme_error(c, req, client, ST_HTTPREQ, 400,
+				 "notfqdn (fqdn must be _acme-challenge.<host>.)", t0);
+		return;
+	}
+	if (store_acme_check(a.value, a.value_len) != 0) {
+		reply_acme_error(c, req, client, ST_HTTPREQ, 400, "dnserr (bad value)", t0);
+		return;
+	}
+	u->tmpl.op = cleanup ? WR_ACME_DEL : WR_ACME_SET;
+	u->tmpl.value_len = (uint8_t)a.value_len;
+	memcpy(u->tmpl.value, a.value, a.value_len);
+	u->nhosts = 1;
+	dispatch(c, req, u, &name, user, secret);
+}
+
+/* Does acme-dns's subdomain name host: the host's name itself (a
+ * trailing dot and a leading "_acme-challenge." allowed), or its labels
+ * relative to the host's zone ("home" for home.dyn.example in zone
+ * dyn.example).  Uses the loop's read txn (renewed and reset here). */
+static int subdomain_is(server_t *srv, const char *s, size_t len, const dname_t *host)
+{
+	size_t skip = dd_acme_label(s, len);
+	dname_t d;
+	if (dname_parse(&d, s + skip, len - skip) == 0 && dname_equal(&d, host))
+		return 1;
+	if (skip || !len || s[len - 1] == '.' || store_txn_renew(srv->rtxn) != 0)
+		return 0;
+	store_zone_t z;
+	int ok = 0;
+	char zone[DNAME_MAX_TEXT], full[DNAME_MAX_TEXT + 512];
+	if (store_zone_find(srv->rtxn, host, &z) == 0 &&
+	    dname_to_text(&z.name, zone, sizeof(zone)) > 0 && len < 512) {
+		int n = snprintf(full, sizeof(full), "%.*s.%s", (int)len, s, zone);
+		ok = n > 0 && dname_parse(&d, full, (size_t)n) == 0 && dname_equal(&d, host);
+	}
+	store_txn_reset(srv->rtxn);
+	return ok;
+}
+
+/* acme-dns clients: POST <base>/update, X-Api-User: host, X-Api-Key:
+ * token, {"subdomain", "txt"}.  acme-dns never cleans up (it keeps the two
+ * newest values); here the values expire, and a new one replaces the one
+ * expiring first when the host's values are full. */
+static void handle_acmedns(conn_t *c, http_req_t *req, const addr_t *client, uint64_t t0)
+{
+	server_t *srv = c->srv;
+	size_t ulen, klen;
+	const char *user = http_header(req, HTTP_H_APIUSER, &ulen);
+	const char *key = http_header(req, HTTP_H_APIKEY, &klen);
+	dd_str_t u_str = {user, ulen}, secret = {key, klen};
+	set_log_user(srv, u_str);
+	dname_t name;
+	if (!user || !key || req->hdr_trunc[HTTP_H_APIUSER] || req->hdr_trunc[HTTP_H_APIKEY] ||
+	    dname_parse_host(&name, user, ulen) != 0) {
+		reply_acme_error(c, req, client, ST_ACMEDNS, 401, "unauthorized", t0);
+		return;
+	}
+	acme_req_t a;
+	if (acme_parse_acmedns(req->body, req->body_bytes, &a, NULL) != 0) {
+		reply_acme_error(c, req, client, ST_ACMEDNS, 400, "malformed_json_payload", t0);
+		return;
+	}
+	if (store_acme_check(a.value, a.value_len) != 0) {
+		reply_acme_error(c, req, client, ST_ACMEDNS, 400, "bad_txt", t0);
+		return;
+	}
+	int same = subdomain_is(srv, a.name, a.name_len, &name);
+	upd_t *u = scratch_begin(srv, ST_ACMEDNS, client, t0);
+	u->forbid = !same; /* answered only once the credentials are proven */
+	u->tmpl.op = WR_ACME_SET;
+	u->tmpl.roll = 1;
+	u->tmpl.value_len = (uint8_t)a.value_len;
+	memcpy(u->tmpl.value, a.value, a.value_len);
+	u->nhosts = 1;
+	dd_str_t none = {0};
+	dispatch(c, req, u, &name, none, secret);
+}
+
+/* ---- the ACME garbage collector ---- */
+
+static int find_expired(const dname_t *host, const store_acme_t *a, void *arg)
+{
+	(void)host;
+	return a->expires <= *(uint64_t *)arg;
+}
+
+/* Every --acme-gc-interval: when some ACME value has expired (a cheap walk
+ * of the few values there are), a writer job removes them all and the
+ * done callback purges their names. */
+static void on_gc_timer(uv_timer_t *t)
+{
+	server_t *srv = t->data;
+	if (srv->stopping || srv->gc_busy)
+		return;
+	uint64_t unow = unix_now();
+	int rc = store_txn_renew(srv->rtxn);
+	if (rc)
+		return;
+	int expired = store_acme_walk(srv->rtxn, NULL, find_expired, &unow);
+	store_txn_reset(srv->rtxn);
+	if (expired <= 0)
+		return;
+	upd_t *u = calloc(1, sizeof(*u) + sizeof(wr_item_t));
+	if (!u)
+		return;
+	u->items[0].op = WR_ACME_GC;
+	u->job.items = u->items;
+	u->job.n = 1;
+	u->job.now = unow;
+	u->job.hist_keep = srv->cfg->history_size;
+	srv->gc_busy = 1;
+	srv->jobs++;
+	writer_submit(srv->writer, &u->job);
+}
+
 /* ---- routing ---- */
 
 static int path_is(const char *path, size_t len, const char *want)
 {
 	return strlen(want) == len && memcmp(path, want, len) == 0;
 }
+
+enum acme_path { AP_NONE, AP_PRESENT, AP_CLEANUP, AP_ACMEDNS };
 
 static void handle_request(conn_t *c, http_req_t *req)
 {
@@ -1040,6 +1453,7 @@ static void handle_request(conn_t *c, http_req_t *req)
 	const char *query = q ? q + 1 : url + ulen;
 	size_t qlen = q ? ulen - plen - 1 : 0;
 	enum metrics_endpoint ep;
+	enum acme_path ap = AP_NONE;
 	if (path_is(url, plen, "/nic/update") || path_is(url, plen, "/api/v1/nic/update") ||
 	    path_is(url, plen, "/v3/update") || path_is(url, plen, "/api/v1/update") ||
 	    path_is(url, plen, "/api/v1/domain_update"))
@@ -1052,6 +1466,11 @@ static void handle_request(conn_t *c, http_req_t *req)
 		ep = EP_HEALTH;
 	else if (path_is(url, plen, "/metrics"))
 		ep = EP_METRICS;
+	else if ((ap = path_is(url, plen, "/api/v1/httpreq/present")   ? AP_PRESENT
+		       : path_is(url, plen, "/api/v1/httpreq/cleanup") ? AP_CLEANUP
+		       : path_is(url, plen, "/api/v1/acme-dns/update") ? AP_ACMEDNS
+								       : AP_NONE) != AP_NONE)
+		ep = EP_ACME;
 	else
 		ep = EP_OTHER;
 	addr_t client = client_of(srv, c, req);
@@ -1075,11 +1494,19 @@ static void handle_request(conn_t *c, http_req_t *req)
 		return;
 	}
 	/* An update must not run on HEAD (no side effects without a body to
-	 * report them). */
+	 * report them).  POST: the ACME endpoints, and an update whose
+	 * parameters come as a form (HE.net's acme.sh hook). */
 	int get = req->method == HTTP_GET, head = req->method == HTTP_HEAD;
-	if (!get && !(head && ep != EP_UPDATE)) {
+	int post = req->method == HTTP_POST;
+	int allowed = ep == EP_ACME ? post
+		    : ep == EP_UPDATE ? get || (post && http_ctype_is(req,
+					    "application/x-www-form-urlencoded"))
+				      : get || head;
+	if (!allowed) {
 		reply_text(c, req, &client, ep, 405,
-			   ep == EP_UPDATE ? "Allow: GET\r\n" : "Allow: GET, HEAD\r\n",
+			   ep == EP_UPDATE ? "Allow: GET, POST\r\n"
+			   : ep == EP_ACME ? "Allow: POST\r\n"
+					   : "Allow: GET, HEAD\r\n",
 			   "method not allowed\n", t0);
 		return;
 	}
@@ -1091,6 +1518,12 @@ static void handle_request(conn_t *c, http_req_t *req)
 	switch (ep) {
 	case EP_UPDATE:
 		handle_update(c, req, query, qlen, &client, t0);
+		return;
+	case EP_ACME:
+		if (ap == AP_ACMEDNS)
+			handle_acmedns(c, req, &client, t0);
+		else
+			handle_httpreq(c, req, ap == AP_CLEANUP, &client, t0);
 		return;
 	case EP_IP:
 		addr_format(&client, ip, sizeof(ip));
@@ -1398,6 +1831,7 @@ static void on_stop_timer(uv_timer_t *t)
 	purge_close(srv->purge);
 	srv->purge = NULL;
 	uv_close((uv_handle_t *)&srv->stop_timer, close_handle_noop);
+	uv_close((uv_handle_t *)&srv->gc_timer, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sigterm, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sigint, close_handle_noop);
 	uv_close((uv_handle_t *)&srv->sighup, close_handle_noop);
@@ -1413,6 +1847,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	log_printf(srv->log, LOG_NOTICE, "stopping (signal %d)", signum);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		uv_close((uv_handle_t *)&srv->listeners[i].tcp, close_handle_noop);
+	uv_timer_stop(&srv->gc_timer);
 	/* Idle connections go now; busy ones after their answer. */
 	for (conn_t *c = srv->conns, *next; c; c = next) {
 		next = c->next;
@@ -1533,6 +1968,10 @@ int server_run(const server_config_t *cfg, store_t *store)
 	}
 	uv_timer_init(srv->loop, &srv->stop_timer);
 	srv->stop_timer.data = srv;
+	uv_timer_init(srv->loop, &srv->gc_timer);
+	srv->gc_timer.data = srv;
+	uv_timer_start(&srv->gc_timer, on_gc_timer, cfg->acme_gc_interval_ms,
+		       cfg->acme_gc_interval_ms);
 
 	/* The store is open and every listener accepts (the kernel queues
 	 * connections from here on): systemd may start what comes after us. */

@@ -1,7 +1,11 @@
 /*
  * server - the updater daemon: libuv TCP listeners, connections, routing
- * of the endpoints, the dyndns2 decisions that need the store, and the
- * glue to the writer thread, the purge client, limits and metrics.
+ * of the endpoints (dyndns2, and the ACME DNS-01 shapes: txt= on the
+ * dyndns2 endpoints, lego's httpreq, acme-dns), the decisions that need
+ * the store (authentication through the hosts' named tokens, the account
+ * rule, nochg), and the glue to the writer thread, the purge client,
+ * limits and metrics.  A timer looks for expired ACME values and hands
+ * their removal to the writer.
  *
  * Request flow: a connection parses one request at a time (http.c); read
  * paths (/ip, /health, nochg, every refusal) are answered at once on the
@@ -41,6 +45,10 @@ typedef struct server_config {
 	double change_burst;
 	unsigned host_fails;        /* failed auths per host name per window, all clients; 0 = off */
 	int allow_loopback;         /* loopback addresses may be published */
+	unsigned history_size;      /* history entries kept per host; 0 = none */
+	unsigned acme_lifetime;     /* seconds an ACME value lives unless cleaned up */
+	unsigned acme_ttl;          /* TTL of the _acme-challenge TXT RRset */
+	unsigned acme_gc_interval_ms; /* how often expired ACME values are looked for */
 	int access_log;
 	log_t *log;                 /* every line goes here; reopened on SIGHUP */
 } server_config_t;

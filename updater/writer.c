@@ -34,6 +34,232 @@ static uint64_t now_ns(void)
 	return uv_hrtime();
 }
 
+/* Adds name to job's purge list (best effort: without memory the name is
+ * left out; its cache entry then expires on its own). */
+static void add_purge(wr_job_t *j, const dname_t *name)
+{
+	for (unsigned i = 0; i < j->npurge; i++)
+		if (dname_equal(&j->purge[i], name))
+			return;
+	if (j->npurge == j->purge_cap) {
+		unsigned cap = j->purge_cap ? 2 * j->purge_cap : 8;
+		dname_t *p = realloc(j->purge, cap * sizeof(*p));
+		if (!p)
+			return;
+		j->purge = p;
+		j->purge_cap = cap;
+	}
+	j->purge[j->npurge++] = *name;
+}
+
+static int add_follower(const dname_t *follower, void *arg)
+{
+	add_purge(arg, follower);
+	return 0;
+}
+
+/* The host's addresses as DNS has them, or as kept while it is offline. */
+static int cur_addrs(store_txn_t *txn, const dname_t *name, addr_t *v4, addr_t *v6)
+{
+	int rc = store_host_addrs(txn, name, v4, v6);
+	if (rc || v4->family || v6->family)
+		return rc;
+	store_hostopt_t o;
+	if (store_hostopt_get(txn, name, &o) == 0 && (o.flags & STORE_HOST_OFFLINE)) {
+		*v4 = o.saved4;
+		*v6 = o.saved6;
+	}
+	return 0;
+}
+
+static int history(store_txn_t *txn, const wr_job_t *j, const dname_t *name, int result,
+		   const addr_t *o4, const addr_t *n4, const addr_t *o6, const addr_t *n6)
+{
+	static const addr_t none;
+	if (!j->hist_keep)
+		return 0;
+	store_hist_t e = {
+		.time = j->now,
+		.old4 = o4 ? *o4 : none,
+		.new4 = n4 ? *n4 : none,
+		.old6 = o6 ? *o6 : none,
+		.new6 = n6 ? *n6 : none,
+		.client = j->client,
+		.result = (uint8_t)result,
+		.agent = j->agent,
+		.agent_len = (uint8_t)(j->agent_len > 255 ? 255 : j->agent_len),
+	};
+	return store_history_add(txn, name, &e, j->hist_keep);
+}
+
+/* One dyndns2 update: wildcard, prefix, addresses, offline.  Returns 0,
+ * the refusal of this item alone (in it->rc as well), or a hard error. */
+static int apply_update(store_txn_t *txn, wr_job_t *j, wr_item_t *it)
+{
+	int rc, c = 0;
+	if (it->wildcard >= 0) {
+		rc = store_host_set_wildcard(txn, &it->name, it->wildcard, &c);
+		if (rc == ERR_CLASH)
+			return it->rc = rc;
+		if (rc)
+			return rc;
+		if (c) {
+			it->changed = 1;
+			rc = history(txn, j, &it->name,
+				     it->wildcard ? STORE_HIST_WILDCARD_ON : STORE_HIST_WILDCARD_OFF,
+				     NULL, NULL, NULL, NULL);
+			if (rc)
+				return rc;
+		}
+	}
+	if (it->prefix_len) {
+		store_hostopt_t before;
+		unsigned n = 0;
+		if ((rc = store_hostopt_get(txn, &it->name, &before)) ||
+		    (rc = store_host_prefix_update(txn, &it->name, &it->prefix, it->prefix_len,
+						   &j->client, j->agent, j->agent_len, j->now,
+						   j->hist_keep, &n)))
+			return rc;
+		if (n && (rc = store_follower_walk(txn, &it->name, add_follower, j)))
+			return rc;
+		int moved = before.prefix.family != 6 || before.prefix_len != it->prefix_len ||
+			    !addr_equal(&before.prefix, &it->prefix);
+		if (moved || n) {
+			it->changed = 1;
+			rc = history(txn, j, &it->name, STORE_HIST_PREFIX, NULL, NULL,
+				     before.prefix.family ? &before.prefix : NULL, &it->prefix);
+			if (rc)
+				return rc;
+		}
+	}
+	if (it->v4.family || it->v6.family) {
+		addr_t o4 = {0}, o6 = {0};
+		if (j->hist_keep && (rc = cur_addrs(txn, &it->name, &o4, &o6)))
+			return rc;
+		rc = store_host_update(txn, &it->name, it->v4.family ? &it->v4 : NULL,
+				       it->v6.family ? &it->v6 : NULL, &j->client, j->agent,
+				       j->agent_len, j->now, &c);
+		if (rc)
+			return rc;
+		if (c) {
+			it->changed = 1;
+			rc = history(txn, j, &it->name, STORE_HIST_GOOD, &o4,
+				     it->v4.family ? &it->v4 : &o4, &o6,
+				     it->v6.family ? &it->v6 : &o6);
+			if (rc)
+				return rc;
+		}
+	}
+	if (it->offline >= 0) {
+		addr_t o4 = {0}, o6 = {0};
+		if (j->hist_keep && (rc = cur_addrs(txn, &it->name, &o4, &o6)))
+			return rc;
+		rc = store_host_set_offline(txn, &it->name, it->offline, j->now, &c);
+		if (rc)
+			return rc;
+		if (c) {
+			it->changed = 1;
+			/* offline: the addresses leave DNS; online: they return */
+			rc = it->offline ? history(txn, j, &it->name, STORE_HIST_OFFLINE, &o4, NULL,
+						   &o6, NULL)
+					 : history(txn, j, &it->name, STORE_HIST_ONLINE, NULL, &o4,
+						   NULL, &o6);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int count_value(const dname_t *host, const store_acme_t *a, void *arg)
+{
+	(void)host;
+	(void)a;
+	++*(unsigned *)arg;
+	return 0;
+}
+
+typedef struct oldest {
+	char value[STORE_ACME_VALUE_MAX];
+	uint8_t len;
+	uint64_t expires;
+} oldest_t;
+
+static int find_oldest(const dname_t *host, const store_acme_t *a, void *arg)
+{
+	oldest_t *o = arg;
+	(void)host;
+	if (!o->len || a->expires < o->expires) {
+		memcpy(o->value, a->value, a->len);
+		o->len = a->len;
+		o->expires = a->expires;
+	}
+	return 0;
+}
+
+static int apply_acme(store_txn_t *txn, wr_job_t *j, wr_item_t *it)
+{
+	int rc, c = 0;
+	if (it->op == WR_ACME_SET) {
+		rc = store_acme_set(txn, &it->name, it->value, it->value_len, j->acme_expires,
+				    j->acme_ttl, j->now, &c);
+		if (rc == ERR_TOOBIG && it->roll) {
+			oldest_t o = {0};
+			if ((rc = store_acme_walk(txn, &it->name, find_oldest, &o)) ||
+			    (rc = store_acme_del(txn, &it->name, o.value, o.len)))
+				return rc;
+			rc = store_acme_set(txn, &it->name, it->value, it->value_len,
+					    j->acme_expires, j->acme_ttl, j->now, &c);
+		}
+		if (rc == ERR_TOOBIG || rc == ERR_BADTXT || rc == ERR_CLASH || rc == -EINVAL)
+			return it->rc = rc;
+		/* A refresh moves only the expiry: a success all the same. */
+		it->changed = 1;
+	} else {
+		unsigned n = 0;
+		if (!it->value_len && (rc = store_acme_walk(txn, &it->name, count_value, &n)))
+			return rc;
+		rc = store_acme_del(txn, &it->name, it->value_len ? it->value : NULL,
+				    it->value_len);
+		if (rc == -ENOENT || (rc == 0 && !it->value_len && n == 0)) {
+			/* That value was not there: nothing to do.  (A missing
+			 * host is ENOENT as well; the loop checked it exists, and
+			 * a host deleted since then has nothing to clean up.) */
+			it->changed = 0;
+			return 0;
+		}
+		c = 1;
+		it->changed = rc == 0;
+	}
+	if (rc)
+		return rc;
+	if (c) {
+		/* The value is not an address: the entry says what and when. */
+		rc = history(txn, j, &it->name,
+			     it->op == WR_ACME_SET ? STORE_HIST_TXT_SET : STORE_HIST_TXT_CLEAR, NULL,
+			     NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+static int add_expired(const dname_t *host, const store_acme_t *a, void *arg)
+{
+	wr_job_t *j = arg;
+	if (a->expires <= j->now)
+		add_purge(j, host);
+	return 0;
+}
+
+static int apply_gc(store_txn_t *txn, wr_job_t *j, wr_item_t *it)
+{
+	unsigned removed = 0;
+	int rc = store_acme_walk(txn, NULL, add_expired, j);
+	if (rc == 0)
+		rc = store_acme_gc(txn, j->now, &removed);
+	it->changed = removed > 0;
+	return rc;
+}
+
 /* Applies every job still in the batch (rc == 0) to one write txn and
  * commits.  Returns 0, or the error that ended the attempt; *bad gets a job
  * to take out of the batch, if one caused it. */
@@ -46,19 +272,27 @@ static int attempt(writer_t *w, wr_job_t *batch, wr_job_t **bad)
 	for (wr_job_t *j = batch; j; j = j->next) {
 		if (j->rc)
 			continue;
+		j->npurge = 0;
 		for (unsigned i = 0; i < j->n; i++) {
 			wr_item_t *it = &j->items[i];
-			it->rc = store_host_update(txn, &it->name, it->v4.family ? &it->v4 : NULL,
-						   it->v6.family ? &it->v6 : NULL, &j->client,
-						   j->agent, j->agent_len, j->now, &it->changed);
-			if (it->rc == -ENOENT || it->rc == ERR_NOZONE) {
+			it->rc = 0;
+			it->changed = 0;
+			switch (it->op) {
+			case WR_UPDATE: rc = apply_update(txn, j, it); break;
+			case WR_ACME_GC: rc = apply_gc(txn, j, it); break;
+			default: rc = apply_acme(txn, j, it); break;
+			}
+			if (rc == -ENOENT || rc == ERR_NOZONE) {
 				/* host (or its zone) deleted since the loop looked:
 				 * nohost */
+				it->rc = rc;
 				it->changed = 0;
 				continue;
 			}
-			if (it->rc) {
-				rc = it->rc;
+			if (rc && rc == it->rc)
+				continue; /* this item's own refusal */
+			if (rc) {
+				it->rc = rc;
 				store_txn_abort(txn);
 				if (rc != ERR_MAPFULL) {
 					char name[DNAME_MAX_TEXT];

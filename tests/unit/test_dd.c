@@ -4,10 +4,11 @@
  * address parameters side by side with what they must yield.
  *
  * The unit-test rule of the Makefile links tests against libkyedns.a only,
- * so the two updater modules are compiled into this program directly.
+ * so the updater modules are compiled into this program directly.
  */
 #include "check.h"
 
+#include "../../updater/acme.c"
 #include "../../updater/dd.c"
 #include "../../updater/limit.c"
 #include "token.h"
@@ -173,9 +174,9 @@ static void test_idn(void)
 	}
 	{
 		/* conversion makes values longer: a full buffer is ERR_TOOBIG */
-		char big[2200];
+		char big[4200];
 		size_t n = (size_t)snprintf(big, sizeof big, "hostname=");
-		while (n + 8 < 2000)
+		while (n + 8 < 4000)
 			n += (size_t)snprintf(big + n, sizeof big - n, "%%C3%%BC,");
 		dd_params_t p;
 		CHECK_RC(dd_parse_query(&p, big, n), ERR_TOOBIG);
@@ -383,6 +384,164 @@ static void test_host_limits(void)
 	limit_free(l);
 }
 
+/* offline=, wildcard=, the router prefix, txt= and clear=, and a form body. */
+static void test_issue12_params(void)
+{
+	static const struct {
+		const char *v;
+		int rc, want;
+	} sw[] = {
+		{"YES", 0, 1},   {"yes", 0, 1}, {"ON", 0, 1},  {"true", 0, 1}, {"1", 0, 1},
+		{"NO", 0, 0},    {"off", 0, 0}, {"OFF", 0, 0}, {"0", 0, 0},    {"false", 0, 0},
+		{"NOCHG", 0, -1}, {"", 0, -1},  {" on ", 0, 1}, {"maybe", -EINVAL, -1},
+		{"onn", -EINVAL, -1},
+	};
+	for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++) {
+		int out = 7;
+		dd_str_t v = {sw[i].v, strlen(sw[i].v)};
+		CHECK_RC(dd_switch(v, &out), sw[i].rc);
+		CHECK(out == sw[i].want);
+	}
+	int out = 7;
+	dd_str_t absent = {0};
+	CHECK_OK(dd_switch(absent, &out));
+	CHECK(out == -1);
+
+	static const struct {
+		const char *v;
+		int rc;
+		const char *want; /* "prefix/len", "-" = not sent */
+	} pf[] = {
+		{"2001:db8:1:200::/56", 0, "2001:db8:1:200::/56"},
+		{"2001:DB8:1:2::/64", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:aaaa::1/64", 0, "2001:db8:1:2::/64"}, /* host bits cleared */
+		{"2001:db8:1:2::1", 0, "2001:db8:1:2::/64"},          /* OpenWrt: an address */
+		{"2001:db8:1:2ff::/55", 0, "2001:db8:1:200::/55"},
+		{"<ip6lanprefix>", 0, "-"},                           /* FRITZ!Box, unset */
+		{"::/64", 0, "-"},
+		{"::ffff:192.0.2.1/64", 0, "-"},                      /* all zero in /64 */
+		{"", 0, "-"},
+		{"2001:db8::/65", ERR_BADADDR, NULL},
+		{"2001:db8::/0", ERR_BADADDR, NULL},
+		{"2001:db8::/", ERR_BADADDR, NULL},
+		{"2001:db8::/6x", ERR_BADADDR, NULL},
+		{"192.0.2.0/24", ERR_BADADDR, NULL},
+		{"auto", ERR_BADADDR, NULL},
+	};
+	for (size_t i = 0; i < sizeof(pf) / sizeof(pf[0]); i++) {
+		addr_t a;
+		unsigned plen = 99;
+		dd_str_t v = {pf[i].v, strlen(pf[i].v)};
+		CHECK_RC(dd_prefix(v, &a, &plen), pf[i].rc);
+		if (pf[i].rc || !pf[i].want)
+			continue;
+		char got[ADDR_TEXT_MAX + 8] = "-";
+		if (a.family) {
+			addr_format(&a, got, ADDR_TEXT_MAX);
+			snprintf(got + strlen(got), 8, "/%u", plen);
+		} else {
+			CHECK(plen == 0);
+		}
+		CHECK_STR(got, pf[i].want);
+	}
+
+	/* The FRITZ!Box template, filled as the router sends it. */
+	dd_params_t p;
+	const char *q = "hostname=r.example.com&myip=192.0.2.1,2001:db8::1"
+			"&ip6lanprefix=2001%3Adb8%3A1%3A200%3A%3A%2F56&offline=NO&wildcard=ON";
+	CHECK_OK(dd_parse_query(&p, q, strlen(q)));
+	CHECK(p.prefix.p && p.prefix.len == 19 && memcmp(p.prefix.p, "2001:db8:1:200::/56", 19) == 0);
+	CHECK(p.offline.p && p.offline.len == 2 && p.wildcard.p && p.wildcard.len == 2);
+	q = "hostname=r.example.com&ipv6prefix=2001:db8:1:2::/64";
+	CHECK_OK(dd_parse_query(&p, q, strlen(q)));
+	CHECK(p.prefix.p && p.prefix.len == 17);
+
+	/* HE.net's hook posts a form; the body adds to (and wins over) the
+	 * query. */
+	q = "hostname=_acme-challenge.h.example.com&txt=from-query";
+	const char *body = "password=s3cret&txt=abc-DEF_123";
+	CHECK_OK(dd_parse_form(&p, q, strlen(q), body, strlen(body)));
+	CHECK(p.txt.p && p.txt.len == 11 && memcmp(p.txt.p, "abc-DEF_123", 11) == 0);
+	CHECK(p.password.p && p.password.len == 6);
+	CHECK(p.hostname.p && p.hostname.len == 29);
+	CHECK(dd_acme_label(p.hostname.p, p.hostname.len) == 16);
+	CHECK(dd_acme_label("_ACME-Challenge.x", 17) == 16);
+	CHECK(dd_acme_label("_acme-challenge.", 16) == 0);
+	CHECK(dd_acme_label("h.example.com", 13) == 0);
+	/* "txt=" present but empty: a clear (HE.net); absent: NULL */
+	q = "hostname=h.example.com&txt=&clear=true";
+	CHECK_OK(dd_parse_query(&p, q, strlen(q)));
+	CHECK(p.txt.p && p.txt.len == 0 && p.clear.len == 4);
+	q = "hostname=h.example.com";
+	CHECK_OK(dd_parse_query(&p, q, strlen(q)));
+	CHECK(p.txt.p == NULL && p.clear.p == NULL && p.prefix.p == NULL);
+	/* Query and body together may not overflow the buffer. */
+	char big[4200];
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "txt=", 4);
+	CHECK_RC(dd_parse_form(&p, big, 2100, big, 2100), ERR_TOOBIG);
+}
+
+/* The JSON bodies of lego's httpreq provider and of acme-dns clients. */
+static void test_acme_bodies(void)
+{
+	acme_req_t a;
+	const char *err = NULL;
+	const char *b = "{\"fqdn\":\"_acme-challenge.h.example.com.\","
+			"\"value\":\"LHDhK3oGRvkiefQnx7OOczTY5Tic_xZ6HcMOc_gmtoM\"}\n";
+	CHECK_OK(acme_parse_httpreq(b, strlen(b), &a, &err));
+	CHECK_STR(a.name, "_acme-challenge.h.example.com.");
+	CHECK_STR(a.value, "LHDhK3oGRvkiefQnx7OOczTY5Tic_xZ6HcMOc_gmtoM");
+	CHECK(a.raw == 0 && a.value_len == 43);
+	dname_t h, want;
+	CHECK_OK(acme_owner_host(a.name, a.name_len, &h));
+	CHECK_OK(dname_parse(&want, "h.example.com", 13));
+	CHECK(dname_equal(&h, &want));
+	CHECK_RC(acme_owner_host("h.example.com.", 14, &h), ERR_BADNAME);
+	CHECK_RC(acme_owner_host("_acme-challenge.", 16, &h), ERR_BADNAME);
+	CHECK_RC(acme_owner_host("_acme-challenge._x.example.com", 30, &h), ERR_BADNAME);
+
+	/* RAW mode: the value is base64url(SHA-256(keyAuth)), RFC 8555 8.4.
+	 * The digest of "token.thumbprint" computed independently
+	 * (printf %s token.thumbprint | openssl dgst -sha256 -binary |
+	 * basenc --base64url). */
+	b = "{\"domain\":\"h.example.com\",\"token\":\"token\",\"keyAuth\":\"token.thumbprint\"}";
+	CHECK_OK(acme_parse_httpreq(b, strlen(b), &a, &err));
+	CHECK(a.raw == 1);
+	CHECK_STR(a.name, "_acme-challenge.h.example.com");
+	CHECK_STR(a.value, "61rBZ_4knHblO0MNoxFsXZ_eTFUHum0B6IVRbhvUn5I");
+	b = "{\"domain\":\"*.h.example.com\",\"token\":\"t\",\"keyAuth\":\"token.thumbprint\"}";
+	CHECK_OK(acme_parse_httpreq(b, strlen(b), &a, &err));
+	CHECK_STR(a.name, "_acme-challenge.h.example.com");
+
+	static const char *const bad[] = {
+		"", "not json", "[1,2]", "{}", "{\"fqdn\":1,\"value\":\"x\"}",
+		"{\"fqdn\":\"_acme-challenge.h.example.com.\"}",
+		"{\"domain\":\"h.example.com\"}",
+		"{\"fqdn\":\"a\",\"fqdn\":\"b\",\"value\":\"x\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		CHECK_RC(acme_parse_httpreq(bad[i], strlen(bad[i]), &a, &err), -EINVAL);
+		CHECK(err != NULL);
+	}
+	char longv[600];
+	int n = snprintf(longv, sizeof(longv), "{\"fqdn\":\"_acme-challenge.h.example.com.\",\"value\":\"");
+	memset(longv + n, 'a', 300);
+	memcpy(longv + n + 300, "\"}", 3);
+	CHECK_RC(acme_parse_httpreq(longv, strlen(longv), &a, &err), ERR_TOOBIG);
+	CHECK_RC(acme_parse_httpreq(NULL, 0, &a, &err), -EINVAL);
+
+	b = "{\"subdomain\": \"h.example.com\", \"txt\": \"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq\"}";
+	CHECK_OK(acme_parse_acmedns(b, strlen(b), &a, NULL));
+	CHECK_STR(a.name, "h.example.com");
+	CHECK(a.value_len == 43);
+	b = "{\"subdomain\": \"h\"}";
+	CHECK_RC(acme_parse_acmedns(b, strlen(b), &a, NULL), -EINVAL);
+	b = "{\"subdomain\": \"h\", \"txt\": null}";
+	CHECK_RC(acme_parse_acmedns(b, strlen(b), &a, NULL), -EINVAL);
+}
+
 int main(void)
 {
 	if (token_init() != 0)
@@ -394,5 +553,7 @@ int main(void)
 	test_redact_and_codes();
 	test_limits();
 	test_host_limits();
+	test_issue12_params();
+	test_acme_bodies();
 	return check_done("dd");
 }
