@@ -8,7 +8,8 @@
 #   test   run + everything `make test` uses (the default set): the reference
 #          servers of the system tests (pdns's lmdb and bind backends, nsd),
 #          a validating resolver and ldns-verify-zone for the DNSSEC tests,
-#          ddclient/wget/curl as clients, promtool, strace, docker-compose
+#          ddclient/wget/curl as clients, pebble/lego/certbot for the ACME
+#          tests, promtool, strace, docker-compose
 #          (config checks only), debhelper and lintian for the packaging test
 #   deb    build + debhelper: what `make deb` needs
 #   bench  run + wrk, dnsperf and pdns's lmdb backend (`make bench`)
@@ -31,7 +32,7 @@ libsystemd-dev libcurl4-openssl-dev libidn2-dev node-llhttp"
 RUN_PKGS="pdns-server pdns-backend-remote dnsutils curl iproute2 procps"
 TEST_PKGS="pdns-backend-lmdb pdns-backend-bind nsd lmdb-utils python3 python3-pytest
 python3-dnspython python3-yaml ddclient wget systemd docker-compose strace unbound ldnsutils
-prometheus debhelper fakeroot lintian man-db openssl"
+prometheus debhelper fakeroot lintian man-db openssl pebble lego certbot"
 DEB_PKGS="debhelper fakeroot"
 BENCH_PKGS="pdns-backend-lmdb lmdb-utils wrk dnsperf python3"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev python3"
