@@ -4,8 +4,8 @@
  * Requests are parsed with jansson (correctness over speed: a request is a
  * few hundred bytes); replies are written by hand because they are the hot
  * path and jansson would build a tree only to serialise it again.  Facts
- * about what pdns 4.7.3 sends and accepts are in docs/design.md (the
- * remote-backend protocol).
+ * about what pdns 4.7.3 sends and accepts are in docs/design.md "The
+ * backend".
  * This half holds the framing, the dispatch, the read path and the
  * statistics; rbwrite.c the write side; rbint.h what both use.
  */
