@@ -27,6 +27,13 @@ static const char *const project_msgs[] = {
 					"generate one",
 	[-(ERR_BADIDN - ERR_BASE)] = "invalid internationalized domain name (bad UTF-8, or a "
 				     "character IDNA 2008 does not allow)",
+	[-(ERR_BADTOKEN - ERR_BASE)] = "token does not match",
+	[-(ERR_TOKENEXPIRED - ERR_BASE)] = "token has expired",
+	[-(ERR_TOKENSOURCE - ERR_BASE)] = "token is not allowed from this address",
+	[-(ERR_TOKENNAME - ERR_BASE)] = "token name must be 1 to 32 characters of a-z 0-9 - _",
+	[-(ERR_BADTXT - ERR_BASE)] = "TXT value must be 1 to 255 printable ASCII characters "
+				     "without spaces, quotes or backslashes",
+	[-(ERR_NOROUTER - ERR_BASE)] = "the router host does not exist",
 };
 
 const char *err_str(int err)

@@ -33,7 +33,13 @@ enum {
 	ERR_TXN = -1018,        /* no such transaction, or another one is open */
 	ERR_WEAKTOKEN = -1019,  /* provided token is well-formed but guessable */
 	ERR_BADIDN = -1020,     /* bad UTF-8, or a label IDNA 2008 refuses */
-	ERR_LAST = -1021
+	ERR_BADTOKEN = -1021,   /* no token of the host matches the secret */
+	ERR_TOKENEXPIRED = -1022, /* the matching token has expired */
+	ERR_TOKENSOURCE = -1023, /* the matching token is not allowed from this address */
+	ERR_TOKENNAME = -1024,  /* token name is not 1..32 of [a-z0-9-_] */
+	ERR_BADTXT = -1025,     /* ACME value: bad length or character */
+	ERR_NOROUTER = -1026,   /* the router host to follow does not exist */
+	ERR_LAST = -1027
 };
 
 /* Returns a static string describing err (negative errno or ERR_*). Never NULL. */

@@ -25,7 +25,11 @@ struct store {
 	MDB_env *env;
 	MDB_dbi meta, zones, zoneids, records, hosts, domainmeta, tsigkeys, autoprimaries;
 	MDB_dbi domainkeys;
+	MDB_dbi hostopts, followers, tokens, acme; /* issue 12 */
+	MDB_dbi oldhist;       /* a "history" table of a development store */
 	int nokeys;            /* read-only open of a store made before domainkeys */
+	int noext;             /* read-only open of a store made before hostopts & co */
+	int hasoldhist;        /* oldhist is open: a writable open drops it */
 	unsigned flags;
 	/* Every active txn of this process holds the read side; resizing the
 	 * map (which LMDB allows only with no txn active in the process) takes
@@ -174,11 +178,28 @@ static int open_tables(store_t *s, MDB_txn *t, unsigned dbflags)
 	 * without it gets it at its next writable open (init_schema) */
 	s->nokeys = 0;
 	rc = mdb_dbi_open(t, "domainkeys", dbflags, &s->domainkeys);
-	if (rc == MDB_NOTFOUND) {
+	if (rc == MDB_NOTFOUND)
 		s->nokeys = 1;
-		return 0;
+	else if (rc)
+		return lmdb_err(rc);
+	/* the issue-12 tables came later still, the same way: all or none */
+	s->noext = 0;
+	if ((rc = mdb_dbi_open(t, "hostopts", dbflags, &s->hostopts)) ||
+	    (rc = mdb_dbi_open(t, "followers", dbflags, &s->followers)) ||
+	    (rc = mdb_dbi_open(t, "tokens", dbflags, &s->tokens)) ||
+	    (rc = mdb_dbi_open(t, "acme", dbflags, &s->acme))) {
+		if (rc != MDB_NOTFOUND)
+			return lmdb_err(rc);
+		s->noext = 1;
 	}
-	return lmdb_err(rc);
+	/* Development builds kept history in a table of its own; it now lives
+	 * in the host values, and a writable open drops the old table (its
+	 * entries are not carried over: no release ever wrote it). */
+	rc = mdb_dbi_open(t, "history", 0, &s->oldhist);
+	s->hasoldhist = rc == 0;
+	if (rc && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	return 0;
 }
 
 /* Reads the schema version in t: 0 and *version, ERR_VERSION when there is
@@ -250,9 +271,9 @@ static int init_schema(store_t *s, int create)
 			return rc;
 		}
 		/* committing a read txn keeps its DBI handles for later txns */
-		if (!s->nokeys || rdonly)
+		if ((!s->nokeys && !s->noext && !s->hasoldhist) || rdonly)
 			return lmdb_err(mdb_txn_commit(t));
-		rc = 0; /* a writable open adds domainkeys below */
+		rc = 0; /* a writable open adds domainkeys or hostopts & co below */
 	}
 	mdb_txn_abort(t);
 	if (rc == -ENOENT && !create)
@@ -274,9 +295,13 @@ static int init_schema(store_t *s, int create)
 			rc = migrate_v1(s, t);
 		else if (rc == 0 && version == STORE_SCHEMA_VERSION)
 			rc = open_tables(s, t, MDB_CREATE); /* another process got here
-							     first, or domainkeys is new */
+							     first, or a table is new */
 		else if (rc == 0)
 			rc = ERR_VERSION;
+		if (rc == 0 && s->hasoldhist) {
+			rc = lmdb_err(mdb_drop(t, s->oldhist, 1));
+			s->hasoldhist = 0;
+		}
 		if (rc == 0) {
 			rc = mdb_txn_commit(t);
 			if (rc != MDB_MAP_FULL)
@@ -330,7 +355,7 @@ int store_open(store_t **out, const char *dir, unsigned flags)
 		envflags |= MDB_RDONLY;
 	if (flags & STORE_NOSYNC)
 		envflags |= MDB_NOSYNC;
-	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 32)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS)) ||
 	    (rc = mdb_env_set_mapsize(s->env, STORE_DEFAULT_MAPSIZE)) ||
 	    (rc = mdb_env_open(s->env, dir, envflags, 0640))) {
@@ -939,6 +964,8 @@ static int del_prefix(store_txn_t *t, MDB_dbi dbi, const uint8_t *prefix, size_t
 
 #define HOST_FIXED (4 + TOKEN_HASH_LEN + 8 + 8 + 4 + 1 + 16 + 1)
 
+static int zone_hosts_cascade(store_txn_t *t, const dname_t *apex, uint32_t id);
+
 /* keep callback: hosts of other zones stay. */
 static int host_of_other_zone(store_txn_t *t, const MDB_val *k, const MDB_val *v, void *arg)
 {
@@ -960,6 +987,8 @@ int store_zone_del(store_txn_t *t, const dname_t *name)
 	if ((rc = store_zone_get(t, name, &z)) < 0)
 		return rc;
 	put32(idbuf, z.id);
+	if ((rc = zone_hosts_cascade(t, name, z.id)) < 0)
+		return rc;
 	if ((rc = del_prefix(t, t->s->records, idbuf, 4, NULL, NULL)) < 0 ||
 	    (rc = del_prefix(t, t->s->domainmeta, idbuf, 4, NULL, NULL)) < 0 ||
 	    (!t->s->nokeys && (rc = del_prefix(t, t->s->domainkeys, idbuf, 4, NULL, NULL)) < 0) ||
@@ -1316,13 +1345,16 @@ static int type_storable(uint16_t type)
 	}
 }
 
-/* Is name a host of zone id?  1, 0, or < 0 on error. */
+static int wildcard_host_of(store_txn_t *t, uint32_t id, const dname_t *name);
+
+/* Is name a host of zone id, or the *.H of a host H of zone id that has
+ * the wildcard option (whose A/AAAA belong to H)?  1, 0, or < 0 on error. */
 static int is_host_of(store_txn_t *t, uint32_t id, const dname_t *name)
 {
 	MDB_val v;
 	int rc = get_name(t, t->s->hosts, name, &v);
 	if (rc == -ENOENT)
-		return 0;
+		return dname_is_wildcard(name) ? wildcard_host_of(t, id, name) : 0;
 	if (rc < 0)
 		return rc;
 	if (v.mv_size < HOST_FIXED)
@@ -1982,11 +2014,25 @@ static size_t host_encode(const store_host_t *h, uint8_t *buf)
 	return HOST_FIXED + (size_t)h->agent_len;
 }
 
+static int hist_ring_off(const MDB_val *v, size_t *off);
+
+/* Writes host value h, keeping the history ring of the value it replaces
+ * (a new host starts without one). */
 static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h)
 {
-	uint8_t buf[HOST_FIXED + 255];
+	uint8_t buf[HOST_FIXED + 255 + STORE_HIST_BYTES];
 	MDB_val k = mval(name->key, name->len), v;
-	v = mval(buf, host_encode(h, buf));
+	size_t len = host_encode(h, buf), roff;
+	int rc = mdb_get(t->txn, t->s->hosts, &k, &v);
+	if (rc == 0) {
+		if (hist_ring_off(&v, &roff) < 0 || v.mv_size - roff > STORE_HIST_BYTES)
+			return ERR_CORRUPT;
+		memcpy(buf + len, (const uint8_t *)v.mv_data + roff, v.mv_size - roff);
+		len += v.mv_size - roff;
+	} else if (rc != MDB_NOTFOUND) {
+		return lmdb_err(rc);
+	}
+	v = mval(buf, len);
 	return lmdb_err(mdb_put(t->txn, t->s->hosts, &k, &v, 0));
 }
 
@@ -2086,6 +2132,14 @@ int store_host_put(store_txn_t *t, const dname_t *name, const store_host_t *h)
 	return host_write(t, name, &nh);
 }
 
+static int host_cascade(store_txn_t *t, const dname_t *name, const store_host_t *h, int records);
+static int hopt_read(store_txn_t *t, const dname_t *name, store_hostopt_t *o);
+static int host_set_addrs(store_txn_t *t, const dname_t *name, const store_host_t *h,
+			  store_hostopt_t *o, const addr_t *v4, const addr_t *v6, addr_t *old4,
+			  addr_t *old6, int *changed);
+static int host_touch(store_txn_t *t, const dname_t *name, const store_host_t *h, uint64_t now,
+		      const addr_t *client, const char *agent, size_t agent_len);
+
 int store_host_del(store_txn_t *t, const dname_t *name)
 {
 	MDB_val k = mval(name->key, name->len);
@@ -2095,6 +2149,8 @@ int store_host_del(store_txn_t *t, const dname_t *name)
 	if (!t->write)
 		return -EACCES;
 	if ((rc = store_host_get(t, name, &h)) < 0)
+		return rc;
+	if ((rc = host_cascade(t, name, &h, 1)) < 0)
 		return rc;
 	if ((rc = mdb_del(t->txn, t->s->hosts, &k, NULL)))
 		return lmdb_err(rc);
@@ -2171,61 +2227,36 @@ int store_host_update(store_txn_t *t, const dname_t *name, const addr_t *v4, con
 		      const addr_t *client, const char *agent, size_t agent_len, uint64_t now,
 		      int *changed)
 {
+	return store_host_update_ex(t, name, v4, v6, client, agent, agent_len, now, changed, NULL,
+				    NULL);
+}
+
+int store_host_update_ex(store_txn_t *t, const dname_t *name, const addr_t *v4, const addr_t *v6,
+			 const addr_t *client, const char *agent, size_t agent_len, uint64_t now,
+			 int *changed, addr_t *old4, addr_t *old6)
+{
 	store_host_t h;
-	rtarget_t r;
-	MDB_val v = {0, NULL};
-	char t4[ADDR_TEXT_MAX], t6[ADDR_TEXT_MAX];
-	int n4 = 0, n6 = 0, set4 = 0, set6 = 0, rc, ch;
-	uint8_t agentbuf[255];
+	store_hostopt_t o;
+	addr_t o4, o6;
+	int rc, ch;
 
 	*changed = 0;
 	if (!t->write)
 		return -EACCES;
 	if ((rc = store_host_get(t, name, &h)) < 0)
 		return rc;
-	if ((rc = rtarget(t, h.zone_id, name, &r)) < 0)
+	if ((rc = hopt_read(t, name, &o)) < 0)
 		return rc;
-	rc = rget(t, r.key, r.klen, &v);
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
-	if (v4 && v4->family == 4) {
-		if ((n4 = addr_format(v4, t4, sizeof(t4))) < 0)
-			return n4;
-		set4 = !addr_stored(&v, RR_A, t4, (size_t)n4, h.ttl);
-	}
-	if (v6 && v6->family == 6) {
-		if ((n6 = addr_format(v6, t6, sizeof(t6))) < 0)
-			return n6;
-		set6 = !addr_stored(&v, RR_AAAA, t6, (size_t)n6, h.ttl);
-	}
-	if (!set4 && !set6)
-		return 0;
-	if (set4) {
-		const char *c = t4;
-		uint16_t l = (uint16_t)n4;
-		if ((rc = rrset_replace(t, &r, RR_A, h.ttl, &c, &l, 1, &ch)) < 0)
-			return rc;
-	}
-	if (set6) {
-		const char *c = t6;
-		uint16_t l = (uint16_t)n6;
-		if ((rc = rrset_replace(t, &r, RR_AAAA, h.ttl, &c, &l, 1, &ch)) < 0)
-			return rc;
-	}
-	if ((rc = mark_changed(t, h.zone_id)) < 0)
+	rc = host_set_addrs(t, name, &h, &o, v4, v6, &o4, &o6, &ch);
+	if (old4)
+		*old4 = o4;
+	if (old6)
+		*old6 = o6;
+	if (rc < 0 || !ch)
 		return rc;
 	/* every field of h is a copy except agent, which pointed into the map
 	 * (possibly moved by the puts above) and is replaced here */
-	h.updated = now;
-	if (client)
-		h.last_client = *client;
-	if (agent_len > sizeof(agentbuf))
-		agent_len = sizeof(agentbuf);
-	if (agent_len)
-		memcpy(agentbuf, agent, agent_len);
-	h.agent = (const char *)agentbuf;
-	h.agent_len = (uint8_t)agent_len;
-	if ((rc = host_write(t, name, &h)) < 0)
+	if ((rc = host_touch(t, name, &h, now, client, agent, agent_len)) < 0)
 		return rc;
 	*changed = 1;
 	return 0;
@@ -2261,6 +2292,1770 @@ int store_host_walk(store_txn_t *t, const dname_t *name, store_host_cb cb, void 
 	if (r)
 		return r;
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* ---- issue 12: host options, scoped tokens, history, ACME values ---- */
+
+/* host key | 0x00: the prefix of a host's entries in followers, tokens,
+ * history and acme.  The length bytes of a key are never 0, so the 0x00
+ * ends the host key: a.example.com's entries are not example.com's. */
+#define SUB_MAX (DNAME_MAX_KEY + 1)
+
+static size_t sub_prefix(uint8_t *out, const dname_t *host)
+{
+	memcpy(out, host->key, host->len);
+	out[host->len] = 0;
+	return host->len + 1u;
+}
+
+/* The length of the host key at the start of key k (up to its 0x00), or
+ * 0 when k does not hold one. */
+static size_t sub_host_len(const uint8_t *k, size_t n)
+{
+	size_t i = 0;
+	while (i < n && k[i] != 0)
+		i += 1u + k[i];
+	return i < n && i > 0 ? i : 0;
+}
+
+/* Is key k (n bytes) one of the entries under prefix p (plen bytes)? */
+static int has_prefix(const MDB_val *k, const uint8_t *p, size_t plen)
+{
+	return k->mv_size > plen && memcmp(k->mv_data, p, plen) == 0;
+}
+
+/* An address as u8 family | n bytes. */
+static void addr_put(uint8_t *p, const addr_t *a, size_t n)
+{
+	p[0] = a->family;
+	memcpy(p + 1, a->bytes, n);
+}
+
+static int addr_get(addr_t *a, const uint8_t *p, size_t n, int fam_ok)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = p[0];
+	if (a->family != 0 && a->family != 4 && a->family != 6)
+		return ERR_CORRUPT;
+	if (a->family != 0 && fam_ok && a->family != fam_ok)
+		return ERR_CORRUPT;
+	memcpy(a->bytes, p + 1, n);
+	return 0;
+}
+
+/* ---- host options ---- */
+
+#define HOPT_FIXED 51
+
+static int hopt_decode(const MDB_val *v, store_hostopt_t *o)
+{
+	const uint8_t *p = v->mv_data;
+	int rc;
+	memset(o, 0, sizeof(*o));
+	if (v->mv_size < HOPT_FIXED || v->mv_size != HOPT_FIXED + (size_t)p[50])
+		return ERR_CORRUPT;
+	o->flags = p[0];
+	o->has_iid = p[1] ? 1 : 0;
+	memcpy(o->iid, p + 2, 8);
+	if ((rc = addr_get(&o->saved4, p + 10, 4, 4)) < 0 ||
+	    (rc = addr_get(&o->saved6, p + 15, 16, 6)) < 0)
+		return rc;
+	o->prefix.family = p[32];
+	o->prefix_len = p[33];
+	memcpy(o->prefix.bytes, p + 34, 16);
+	if ((o->prefix.family != 0 && o->prefix.family != 6) || o->prefix_len > 64)
+		return ERR_CORRUPT;
+	if (p[50] && dname_from_key(&o->follow, p + HOPT_FIXED, p[50]) < 0)
+		return ERR_CORRUPT;
+	return 0;
+}
+
+static size_t hopt_encode(const store_hostopt_t *o, uint8_t *b)
+{
+	b[0] = o->flags;
+	b[1] = o->has_iid ? 1 : 0;
+	memcpy(b + 2, o->iid, 8);
+	addr_put(b + 10, &o->saved4, 4);
+	addr_put(b + 15, &o->saved6, 16);
+	b[32] = o->prefix.family;
+	b[33] = o->prefix_len;
+	memcpy(b + 34, o->prefix.bytes, 16);
+	b[50] = o->follow.len;
+	memcpy(b + HOPT_FIXED, o->follow.key, o->follow.len);
+	return HOPT_FIXED + (size_t)o->follow.len;
+}
+
+/* The options of name, all zero when it has none (or the store predates
+ * them).  Does not check that name is a host. */
+static int hopt_read(store_txn_t *t, const dname_t *name, store_hostopt_t *o)
+{
+	MDB_val v;
+	int rc;
+	memset(o, 0, sizeof(*o));
+	if (t->s->noext)
+		return 0;
+	rc = get_name(t, t->s->hostopts, name, &v);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return hopt_decode(&v, o);
+}
+
+/* Writes o, or deletes the entry when o holds nothing but defaults. */
+static int hopt_write(store_txn_t *t, const dname_t *name, const store_hostopt_t *o)
+{
+	uint8_t buf[HOPT_FIXED + DNAME_MAX_KEY];
+	MDB_val k = mval(name->key, name->len), v;
+	int rc;
+	if (t->s->noext)
+		return -EACCES;
+	if (o->flags == 0 && !o->has_iid && o->prefix.family == 0 && o->follow.len == 0) {
+		rc = mdb_del(t->txn, t->s->hostopts, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+	}
+	v = mval(buf, hopt_encode(o, buf));
+	return lmdb_err(mdb_put(t->txn, t->s->hostopts, &k, &v, 0));
+}
+
+int store_hostopt_get(store_txn_t *t, const dname_t *name, store_hostopt_t *out)
+{
+	store_host_t h;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_host_get(t, name, &h)) < 0)
+		return rc;
+	return hopt_read(t, name, out);
+}
+
+static int wildcard_host_of(store_txn_t *t, uint32_t id, const dname_t *name)
+{
+	dname_t parent = *name;
+	store_hostopt_t o;
+	MDB_val v;
+	int rc;
+	if (t->s->noext || dname_parent(&parent) < 0)
+		return 0;
+	rc = get_name(t, t->s->hosts, &parent, &v);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (v.mv_size < HOST_FIXED)
+		return ERR_CORRUPT;
+	if (get32(v.mv_data) != id)
+		return 0;
+	if ((rc = hopt_read(t, &parent, &o)) < 0)
+		return rc;
+	return (o.flags & STORE_HOST_WILDCARD) != 0;
+}
+
+int store_prefix_addr(const addr_t *prefix, unsigned plen, const uint8_t iid[8], addr_t *out)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+	if (!prefix || prefix->family != 6 || plen > 64)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->family = 6;
+	memcpy(out->bytes, prefix->bytes, full);
+	if (rest)
+		out->bytes[full] = (uint8_t)(prefix->bytes[full] & (0xffu << (8 - rest)));
+	if (iid)
+		memcpy(out->bytes + 8, iid, 8);
+	return 0;
+}
+
+/* Sets the RRset `type` at r to the one address a (a NULL or family 0:
+ * removes it).  *any |= whether it changed. */
+static int addr_rrset(store_txn_t *t, const rtarget_t *r, uint16_t type, uint32_t ttl,
+		      const addr_t *a, int *any)
+{
+	char text[ADDR_TEXT_MAX];
+	const char *c = text;
+	uint16_t l;
+	int n, rc, ch = 0;
+	if (!a || a->family == 0) {
+		rc = rrset_replace(t, r, type, 0, NULL, NULL, 0, &ch);
+	} else {
+		if ((n = addr_format(a, text, sizeof(text))) < 0)
+			return n;
+		l = (uint16_t)n;
+		rc = rrset_replace(t, r, type, ttl, &c, &l, 1, &ch);
+	}
+	*any |= ch;
+	return rc;
+}
+
+/* The records target of *.name in zone id. */
+static int star_target(store_txn_t *t, uint32_t id, const dname_t *name, rtarget_t *r)
+{
+	dname_t star;
+	int rc = dname_child(&star, name, "*", 1);
+	if (rc < 0)
+		return rc;
+	return rtarget(t, id, &star, r);
+}
+
+/*
+ * Sets the addresses of host name (v4/v6 NULL or of the other family:
+ * left alone) where they live now: the records of H (and of *.H with the
+ * wildcard option), or the saved ones in o while offline (o is written
+ * then).  *old4 and *old6 = the addresses before.  *changed = 1 when anything
+ * changed; the zone is marked changed when records did.  Does not touch
+ * the host value.
+ */
+static int host_set_addrs(store_txn_t *t, const dname_t *name, const store_host_t *h,
+			  store_hostopt_t *o, const addr_t *v4, const addr_t *v6, addr_t *old4,
+			  addr_t *old6, int *changed)
+{
+	int want4 = v4 && v4->family == 4, want6 = v6 && v6->family == 6;
+	int set4 = 0, set6 = 0, n4 = 0, n6 = 0, rc, ch;
+	char t4[ADDR_TEXT_MAX], t6[ADDR_TEXT_MAX];
+	rtarget_t r, rs;
+	MDB_val v = {0, NULL};
+
+	*changed = 0;
+	memset(old4, 0, sizeof(*old4));
+	memset(old6, 0, sizeof(*old6));
+	if (o->flags & STORE_HOST_OFFLINE) {
+		*old4 = o->saved4;
+		*old6 = o->saved6;
+		if (want4 && !addr_equal(&o->saved4, v4)) {
+			o->saved4 = *v4;
+			set4 = 1;
+		}
+		if (want6 && !addr_equal(&o->saved6, v6)) {
+			o->saved6 = *v6;
+			set6 = 1;
+		}
+		if (!set4 && !set6)
+			return 0;
+		if ((rc = hopt_write(t, name, o)) < 0)
+			return rc;
+		*changed = 1;
+		return 0;
+	}
+	if ((rc = rtarget(t, h->zone_id, name, &r)) < 0)
+		return rc;
+	rc = rget(t, r.key, r.klen, &v);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == 0)
+		value_addrs(&v, old4, old6);
+	if (want4) {
+		if ((n4 = addr_format(v4, t4, sizeof(t4))) < 0)
+			return n4;
+		set4 = !addr_stored(&v, RR_A, t4, (size_t)n4, h->ttl);
+	}
+	if (want6) {
+		if ((n6 = addr_format(v6, t6, sizeof(t6))) < 0)
+			return n6;
+		set6 = !addr_stored(&v, RR_AAAA, t6, (size_t)n6, h->ttl);
+	}
+	if (!set4 && !set6)
+		return 0;
+	if ((o->flags & STORE_HOST_WILDCARD) && (rc = star_target(t, h->zone_id, name, &rs)) < 0)
+		return rc;
+	for (int star = 0; star <= !!(o->flags & STORE_HOST_WILDCARD); star++) {
+		const rtarget_t *tr = star ? &rs : &r;
+		if (set4) {
+			const char *c = t4;
+			uint16_t l = (uint16_t)n4;
+			if ((rc = rrset_replace(t, tr, RR_A, h->ttl, &c, &l, 1, &ch)) < 0)
+				return rc;
+		}
+		if (set6) {
+			const char *c = t6;
+			uint16_t l = (uint16_t)n6;
+			if ((rc = rrset_replace(t, tr, RR_AAAA, h->ttl, &c, &l, 1, &ch)) < 0)
+				return rc;
+		}
+	}
+	if ((rc = mark_changed(t, h->zone_id)) < 0)
+		return rc;
+	*changed = 1;
+	return 0;
+}
+
+/* Rewrites host value h (a copy whose agent may point into the map: it is
+ * replaced by agent) with updated = now and, when client, last_client. */
+static int host_touch(store_txn_t *t, const dname_t *name, const store_host_t *h, uint64_t now,
+		      const addr_t *client, const char *agent, size_t agent_len)
+{
+	store_host_t nh = *h;
+	uint8_t agentbuf[255];
+	nh.updated = now;
+	if (client)
+		nh.last_client = *client;
+	if (agent_len > sizeof(agentbuf))
+		agent_len = sizeof(agentbuf);
+	if (agent_len)
+		memcpy(agentbuf, agent, agent_len);
+	nh.agent = (const char *)agentbuf;
+	nh.agent_len = (uint8_t)agent_len;
+	return host_write(t, name, &nh);
+}
+
+/* Reads host name into *h with its agent copied to agentbuf (255 bytes),
+ * so h survives later writes. */
+static int host_get_copy(store_txn_t *t, const dname_t *name, store_host_t *h, uint8_t *agentbuf)
+{
+	int rc = store_host_get(t, name, h);
+	if (rc < 0)
+		return rc;
+	if (h->agent_len)
+		memcpy(agentbuf, h->agent, h->agent_len);
+	h->agent = (const char *)agentbuf;
+	return 0;
+}
+
+int store_host_set_offline(store_txn_t *t, const dname_t *name, int on, uint64_t now, int *changed)
+{
+	store_host_t h;
+	store_hostopt_t o;
+	uint8_t agentbuf[255];
+	rtarget_t r, rs;
+	int rc, any = 0, wild;
+	if (changed)
+		*changed = 0;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = host_get_copy(t, name, &h, agentbuf)) < 0 || (rc = hopt_read(t, name, &o)) < 0)
+		return rc;
+	if (!!on == !!(o.flags & STORE_HOST_OFFLINE))
+		return 0;
+	wild = (o.flags & STORE_HOST_WILDCARD) != 0;
+	if ((rc = rtarget(t, h.zone_id, name, &r)) < 0 ||
+	    (wild && (rc = star_target(t, h.zone_id, name, &rs)) < 0))
+		return rc;
+	if (on) {
+		MDB_val v;
+		addr_t a4 = {0}, a6 = {0};
+		rc = rget(t, r.key, r.klen, &v);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (rc == 0)
+			value_addrs(&v, &a4, &a6);
+		o.saved4 = a4;
+		o.saved6 = a6;
+		o.flags |= STORE_HOST_OFFLINE;
+		for (int star = 0; star <= wild; star++) {
+			if ((rc = addr_rrset(t, star ? &rs : &r, RR_A, 0, NULL, &any)) < 0 ||
+			    (rc = addr_rrset(t, star ? &rs : &r, RR_AAAA, 0, NULL, &any)) < 0)
+				return rc;
+		}
+	} else {
+		for (int star = 0; star <= wild; star++) {
+			if ((rc = addr_rrset(t, star ? &rs : &r, RR_A, h.ttl, &o.saved4, &any)) < 0 ||
+			    (rc = addr_rrset(t, star ? &rs : &r, RR_AAAA, h.ttl, &o.saved6, &any)) < 0)
+				return rc;
+		}
+		o.flags &= (uint8_t)~STORE_HOST_OFFLINE;
+		memset(&o.saved4, 0, sizeof(o.saved4));
+		memset(&o.saved6, 0, sizeof(o.saved6));
+	}
+	if (any && (rc = mark_changed(t, h.zone_id)) < 0)
+		return rc;
+	if ((rc = hopt_write(t, name, &o)) < 0)
+		return rc;
+	h.updated = now;
+	if ((rc = host_write(t, name, &h)) < 0)
+		return rc;
+	if (changed)
+		*changed = 1;
+	return 0;
+}
+
+int store_host_set_wildcard(store_txn_t *t, const dname_t *name, int on, int *changed)
+{
+	store_host_t h;
+	store_hostopt_t o;
+	rtarget_t r, rs;
+	MDB_val v;
+	int rc, any = 0;
+	if (changed)
+		*changed = 0;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_host_get(t, name, &h)) < 0 || (rc = hopt_read(t, name, &o)) < 0)
+		return rc;
+	if (!!on == !!(o.flags & STORE_HOST_WILDCARD))
+		return 0;
+	if ((rc = rtarget(t, h.zone_id, name, &r)) < 0 ||
+	    (rc = star_target(t, h.zone_id, name, &rs)) < 0)
+		return rc;
+	if (on) {
+		addr_t a4 = {0}, a6 = {0};
+		rc = rget(t, rs.key, rs.klen, &v);
+		if (rc == 0 && (value_has(&v, RR_A) || value_has(&v, RR_AAAA) ||
+				value_has(&v, RR_CNAME)))
+			return ERR_CLASH;
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		rc = rget(t, r.key, r.klen, &v);
+		if (rc == 0 && value_has(&v, RR_NS))
+			return ERR_CLASH;
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (rc == 0 && !(o.flags & STORE_HOST_OFFLINE))
+			value_addrs(&v, &a4, &a6);
+		if ((rc = addr_rrset(t, &rs, RR_A, h.ttl, &a4, &any)) < 0 ||
+		    (rc = addr_rrset(t, &rs, RR_AAAA, h.ttl, &a6, &any)) < 0)
+			return rc;
+		o.flags |= STORE_HOST_WILDCARD;
+	} else {
+		if ((rc = addr_rrset(t, &rs, RR_A, 0, NULL, &any)) < 0 ||
+		    (rc = addr_rrset(t, &rs, RR_AAAA, 0, NULL, &any)) < 0)
+			return rc;
+		o.flags &= (uint8_t)~STORE_HOST_WILDCARD;
+	}
+	if (any && (rc = mark_changed(t, h.zone_id)) < 0)
+		return rc;
+	if ((rc = hopt_write(t, name, &o)) < 0)
+		return rc;
+	if (changed)
+		*changed = 1;
+	return 0;
+}
+
+/* ---- followers ---- */
+
+#define FKEY_MAX (2 * DNAME_MAX_KEY + 1)
+
+static size_t follower_key(uint8_t *k, const dname_t *router, const dname_t *follower)
+{
+	size_t n = sub_prefix(k, router);
+	memcpy(k + n, follower->key, follower->len);
+	return n + follower->len;
+}
+
+static int follower_link(store_txn_t *t, const dname_t *router, const dname_t *follower, int add)
+{
+	uint8_t kb[FKEY_MAX];
+	MDB_val k = mval(kb, follower_key(kb, router, follower)), v = mval("", 0);
+	int rc;
+	if (add)
+		return lmdb_err(mdb_put(t->txn, t->s->followers, &k, &v, 0));
+	rc = mdb_del(t->txn, t->s->followers, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* Collects the followers of router into a malloc'd array (*out, *n). */
+static int follower_list(store_txn_t *t, const dname_t *router, dname_t **out, unsigned *n)
+{
+	uint8_t pre[SUB_MAX];
+	size_t plen = sub_prefix(pre, router);
+	MDB_cursor *c;
+	MDB_val k = mval(pre, plen), v;
+	dname_t *list = NULL;
+	unsigned cnt = 0, cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (t->s->noext)
+		return 0;
+	if ((rc = mdb_cursor_open(t->txn, t->s->followers, &c)))
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && has_prefix(&k, pre, plen);
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (cnt == cap) {
+			dname_t *nl = realloc(list, (cap = cap ? cap * 2 : 8) * sizeof(*list));
+			if (!nl) {
+				rc = ENOMEM;
+				break;
+			}
+			list = nl;
+		}
+		if (dname_from_key(&list[cnt], (const uint8_t *)k.mv_data + plen, k.mv_size - plen) < 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		cnt++;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		free(list);
+		return rc == ENOMEM ? -ENOMEM : lmdb_err(rc);
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+int store_follower_walk(store_txn_t *t, const dname_t *router, store_follower_cb cb, void *arg)
+{
+	dname_t *list;
+	unsigned n;
+	int rc = follower_list(t, router, &list, &n);
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = cb(&list[i], arg);
+	free(list);
+	return rc;
+}
+
+int store_host_set_follow(store_txn_t *t, const dname_t *name, const dname_t *router,
+			  const uint8_t iid[8])
+{
+	store_host_t h, rh;
+	store_hostopt_t o, ro;
+	int rc, same;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_host_get(t, name, &h)) < 0 || (rc = hopt_read(t, name, &o)) < 0)
+		return rc;
+	if (router && (!iid || dname_equal(router, name)))
+		return -EINVAL;
+	memset(&ro, 0, sizeof(ro));
+	if (router) {
+		rc = store_host_get(t, router, &rh);
+		if (rc == -ENOENT)
+			return ERR_NOROUTER;
+		if (rc < 0 || (rc = hopt_read(t, router, &ro)) < 0)
+			return rc;
+	}
+	same = router && o.follow.len && dname_equal(&o.follow, router);
+	if (router && !same) {
+		dname_t *list;
+		unsigned n;
+		if ((rc = follower_list(t, router, &list, &n)) < 0)
+			return rc;
+		free(list);
+		if (n >= STORE_MAX_FOLLOWERS)
+			return ERR_TOOBIG;
+		if ((rc = follower_link(t, router, name, 1)) < 0)
+			return rc;
+	}
+	if (o.follow.len && !same && (rc = follower_link(t, &o.follow, name, 0)) < 0)
+		return rc;
+	o.has_iid = iid != NULL;
+	if (iid)
+		memcpy(o.iid, iid, 8);
+	else
+		memset(o.iid, 0, 8);
+	if (router)
+		o.follow = *router;
+	else
+		memset(&o.follow, 0, sizeof(o.follow));
+	if ((rc = hopt_write(t, name, &o)) < 0)
+		return rc;
+	if (router && ro.prefix.family == 6) {
+		addr_t a, o4, o6;
+		int ch;
+		if ((rc = store_prefix_addr(&ro.prefix, ro.prefix_len, iid, &a)) < 0)
+			return rc;
+		return host_set_addrs(t, name, &h, &o, NULL, &a, &o4, &o6, &ch);
+	}
+	return 0;
+}
+
+static int history_append(store_txn_t *t, const dname_t *host, const store_hist_t *e,
+			  unsigned keep);
+
+int store_host_prefix_update(store_txn_t *t, const dname_t *router, const addr_t *prefix,
+			     unsigned plen, const addr_t *client, const char *agent,
+			     size_t agent_len, uint64_t now, unsigned keep, unsigned *nchanged)
+{
+	store_host_t rh;
+	store_hostopt_t ro;
+	addr_t p;
+	dname_t *list;
+	unsigned n, done = 0;
+	int rc;
+	if (nchanged)
+		*nchanged = 0;
+	if (!t->write)
+		return -EACCES;
+	if (!prefix || prefix->family != 6)
+		return ERR_BADADDR;
+	if (plen > 64 || keep > STORE_HIST_MAX_KEEP)
+		return -EINVAL;
+	if ((rc = store_host_get(t, router, &rh)) < 0 || (rc = hopt_read(t, router, &ro)) < 0)
+		return rc;
+	if ((rc = store_prefix_addr(prefix, plen, NULL, &p)) < 0)
+		return rc;
+	if (!addr_equal(&ro.prefix, &p) || ro.prefix_len != plen) {
+		ro.prefix = p;
+		ro.prefix_len = (uint8_t)plen;
+		if ((rc = hopt_write(t, router, &ro)) < 0)
+			return rc;
+	}
+	if ((rc = follower_list(t, router, &list, &n)) < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		store_host_t fh;
+		store_hostopt_t fo;
+		addr_t a, o4, o6;
+		int ch;
+		rc = store_host_get(t, &list[i], &fh);
+		if (rc == -ENOENT) {
+			rc = 0; /* a stale link: nothing to move */
+			continue;
+		}
+		if (rc < 0 || (rc = hopt_read(t, &list[i], &fo)) < 0)
+			break;
+		if (!fo.has_iid || !dname_equal(&fo.follow, router))
+			continue;
+		if ((rc = store_prefix_addr(&p, plen, fo.iid, &a)) < 0 ||
+		    (rc = host_set_addrs(t, &list[i], &fh, &fo, NULL, &a, &o4, &o6, &ch)) < 0)
+			break;
+		if (!ch)
+			continue;
+		if ((rc = host_touch(t, &list[i], &fh, now, client, agent, agent_len)) < 0)
+			break;
+		if (keep) {
+			store_hist_t e;
+			memset(&e, 0, sizeof(e));
+			e.time = now;
+			e.old6 = o6;
+			e.new6 = a;
+			if (client)
+				e.client = *client;
+			e.result = STORE_HIST_PREFIX;
+			e.agent = agent;
+			e.agent_len = (uint8_t)(agent_len > 255 ? 255 : agent_len);
+			if ((rc = history_append(t, &list[i], &e, keep)) < 0)
+				break;
+		}
+		done++;
+	}
+	free(list);
+	if (rc < 0)
+		return rc;
+	if (nchanged)
+		*nchanged = done;
+	return 0;
+}
+
+/* ---- named tokens ---- */
+
+#define TOK_FIXED (TOKEN_HASH_LEN + 8 + 8 + 1)
+#define TOK_CIDR 18
+
+int store_token_name_check(const char *name, size_t len)
+{
+	if (!name || len == 0 || len > STORE_TOKEN_NAME_MAX)
+		return ERR_TOKENNAME;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return ERR_TOKENNAME;
+	}
+	return 0;
+}
+
+static int is_default(const char *name, size_t len)
+{
+	return len == sizeof(STORE_TOKEN_DEFAULT) - 1 &&
+	       memcmp(name, STORE_TOKEN_DEFAULT, len) == 0;
+}
+
+static void tok_default(const store_host_t *h, store_token_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, STORE_TOKEN_DEFAULT, sizeof(STORE_TOKEN_DEFAULT));
+	memcpy(out->hash, h->token_hash, TOKEN_HASH_LEN);
+	out->created = h->created;
+}
+
+static int tok_decode(const MDB_val *k, size_t plen, const MDB_val *v, store_token_t *out)
+{
+	const uint8_t *p = v->mv_data;
+	size_t nlen = k->mv_size - plen;
+	unsigned n;
+	memset(out, 0, sizeof(*out));
+	if (nlen == 0 || nlen > STORE_TOKEN_NAME_MAX || v->mv_size < TOK_FIXED)
+		return ERR_CORRUPT;
+	memcpy(out->name, (const uint8_t *)k->mv_data + plen, nlen);
+	memcpy(out->hash, p, TOKEN_HASH_LEN);
+	out->created = get64(p + TOKEN_HASH_LEN);
+	out->expires = get64(p + TOKEN_HASH_LEN + 8);
+	n = p[TOKEN_HASH_LEN + 16];
+	if (n > STORE_TOKEN_MAX_CIDRS || v->mv_size != TOK_FIXED + (size_t)n * TOK_CIDR)
+		return ERR_CORRUPT;
+	out->ncidr = n;
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *q = p + TOK_FIXED + i * TOK_CIDR;
+		if ((q[0] != 4 && q[0] != 6) || q[1] > (q[0] == 4 ? 32 : 128))
+			return ERR_CORRUPT;
+		out->cidrs[i].net.family = q[0];
+		out->cidrs[i].prefix = q[1];
+		memcpy(out->cidrs[i].net.bytes, q + 2, 16);
+	}
+	return 0;
+}
+
+/* 0 when token tok lets client in at now, else why not. */
+static int tok_allows(const store_token_t *tok, const addr_t *client, uint64_t now)
+{
+	addr_t c;
+	if (tok->expires && now >= tok->expires)
+		return ERR_TOKENEXPIRED;
+	if (tok->ncidr == 0)
+		return 0;
+	if (!client || client->family == 0)
+		return ERR_TOKENSOURCE;
+	c = *client;
+	addr_normalize(&c);
+	for (unsigned i = 0; i < tok->ncidr; i++)
+		if (addr_cidr_match(&tok->cidrs[i], &c))
+			return 0;
+	return ERR_TOKENSOURCE;
+}
+
+int store_token_add(store_txn_t *t, const dname_t *host, const char *name, size_t name_len,
+		    const uint8_t hash[TOKEN_HASH_LEN], uint64_t expires,
+		    const addr_cidr_t *cidrs, unsigned ncidr, uint64_t now)
+{
+	uint8_t kb[SUB_MAX + STORE_TOKEN_NAME_MAX];
+	uint8_t vb[TOK_FIXED + STORE_TOKEN_MAX_CIDRS * TOK_CIDR];
+	size_t plen = sub_prefix(kb, host);
+	store_host_t h;
+	MDB_cursor *c;
+	MDB_val k, v;
+	unsigned count = 0;
+	int rc;
+	if ((rc = store_token_name_check(name, name_len)) < 0)
+		return rc;
+	if (!t->write)
+		return -EACCES;
+	if (t->s->noext)
+		return -EACCES;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	if (is_default(name, name_len))
+		return -EEXIST;
+	if (expires && expires <= now)
+		return -EINVAL;
+	if (ncidr > STORE_TOKEN_MAX_CIDRS)
+		return ERR_TOOBIG;
+	memset(vb, 0, sizeof(vb));
+	for (unsigned i = 0; i < ncidr; i++) {
+		uint8_t *q = vb + TOK_FIXED + i * TOK_CIDR;
+		unsigned fam = cidrs[i].net.family, pl = cidrs[i].prefix;
+		unsigned full = pl / 8, rest = pl % 8, bytes = fam == 4 ? 4 : 16;
+		if ((fam != 4 && fam != 6) || pl > bytes * 8)
+			return ERR_BADADDR;
+		q[0] = (uint8_t)fam;
+		q[1] = (uint8_t)pl;
+		memcpy(q + 2, cidrs[i].net.bytes, full);
+		if (rest)
+			q[2 + full] = (uint8_t)(cidrs[i].net.bytes[full] & (0xffu << (8 - rest)));
+	}
+	if (!sodium_is_zero(h.token_hash, TOKEN_HASH_LEN) &&
+	    sodium_memcmp(h.token_hash, hash, TOKEN_HASH_LEN) == 0)
+		return -EEXIST;
+	if ((rc = mdb_cursor_open(t->txn, t->s->tokens, &c)))
+		return lmdb_err(rc);
+	k = mval(kb, plen);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && has_prefix(&k, kb, plen);
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		count++;
+		if ((k.mv_size - plen == name_len &&
+		     memcmp((const uint8_t *)k.mv_data + plen, name, name_len) == 0) ||
+		    (v.mv_size >= TOKEN_HASH_LEN &&
+		     sodium_memcmp(v.mv_data, hash, TOKEN_HASH_LEN) == 0)) {
+			mdb_cursor_close(c);
+			return -EEXIST;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	if (count >= STORE_TOKEN_MAX)
+		return ERR_TOOBIG;
+	memcpy(vb, hash, TOKEN_HASH_LEN);
+	put64(vb + TOKEN_HASH_LEN, now);
+	put64(vb + TOKEN_HASH_LEN + 8, expires);
+	vb[TOKEN_HASH_LEN + 16] = (uint8_t)ncidr;
+	memcpy(kb + plen, name, name_len);
+	k = mval(kb, plen + name_len);
+	v = mval(vb, TOK_FIXED + (size_t)ncidr * TOK_CIDR);
+	return lmdb_err(mdb_put(t->txn, t->s->tokens, &k, &v, 0));
+}
+
+int store_token_del(store_txn_t *t, const dname_t *host, const char *name, size_t name_len)
+{
+	uint8_t kb[SUB_MAX + STORE_TOKEN_NAME_MAX];
+	size_t plen = sub_prefix(kb, host);
+	store_host_t h;
+	MDB_val k;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	if (store_token_name_check(name, name_len) < 0)
+		return -ENOENT;
+	if (is_default(name, name_len)) {
+		if (sodium_is_zero(h.token_hash, TOKEN_HASH_LEN))
+			return -ENOENT;
+		memset(h.token_hash, 0, TOKEN_HASH_LEN);
+		return host_write(t, host, &h);
+	}
+	if (t->s->noext)
+		return -ENOENT;
+	memcpy(kb + plen, name, name_len);
+	k = mval(kb, plen + name_len);
+	return lmdb_err(mdb_del(t->txn, t->s->tokens, &k, NULL));
+}
+
+int store_token_get(store_txn_t *t, const dname_t *host, const char *name, size_t name_len,
+		    store_token_t *out)
+{
+	uint8_t kb[SUB_MAX + STORE_TOKEN_NAME_MAX];
+	size_t plen = sub_prefix(kb, host);
+	store_host_t h;
+	MDB_val k, v;
+	int rc;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	if (store_token_name_check(name, name_len) < 0)
+		return -ENOENT;
+	if (is_default(name, name_len)) {
+		if (sodium_is_zero(h.token_hash, TOKEN_HASH_LEN))
+			return -ENOENT;
+		tok_default(&h, out);
+		return 0;
+	}
+	if (t->s->noext)
+		return -ENOENT;
+	memcpy(kb + plen, name, name_len);
+	k = mval(kb, plen + name_len);
+	if ((rc = mdb_get(t->txn, t->s->tokens, &k, &v)))
+		return lmdb_err(rc);
+	return tok_decode(&k, plen, &v, out);
+}
+
+int store_token_walk(store_txn_t *t, const dname_t *host, store_token_cb cb, void *arg)
+{
+	uint8_t pre[SUB_MAX];
+	size_t plen = sub_prefix(pre, host);
+	store_host_t h;
+	store_token_t tok;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, r = 0;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	if (!sodium_is_zero(h.token_hash, TOKEN_HASH_LEN)) {
+		tok_default(&h, &tok);
+		if ((r = cb(&tok, arg)) != 0)
+			return r;
+	}
+	if (t->s->noext)
+		return 0;
+	if ((rc = mdb_cursor_open(t->txn, t->s->tokens, &c)))
+		return lmdb_err(rc);
+	k = mval(pre, plen);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && has_prefix(&k, pre, plen);
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if ((r = tok_decode(&k, plen, &v, &tok)) < 0)
+			break;
+		if ((r = cb(&tok, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+/* Folds one matching token's verdict r into *best (0 wins; else the
+ * first verdict is kept), with its name. */
+static void tok_verdict(int r, const char *name, int *best, char *best_name)
+{
+	if (*best == 0)
+		return;
+	if (r == 0 || *best == ERR_BADTOKEN) {
+		*best = r;
+		memcpy(best_name, name, strlen(name) + 1);
+	}
+}
+
+int store_token_check(store_txn_t *t, const dname_t *host, const char *secret, size_t len,
+		      const addr_t *client, uint64_t now, char name_out[STORE_TOKEN_NAME_MAX + 1])
+{
+	uint8_t pre[SUB_MAX], hh[TOKEN_HASH_LEN];
+	size_t plen = sub_prefix(pre, host);
+	char best_name[STORE_TOKEN_NAME_MAX + 1] = "";
+	store_host_t h;
+	store_token_t tok;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, best = ERR_BADTOKEN;
+	if (name_out)
+		name_out[0] = 0;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	if (!secret || len > TOKEN_MAX_LEN)
+		return ERR_BADTOKEN;
+	token_hash(secret, len, hh);
+	/* every stored hash is compared, in constant time each, whatever
+	 * matched before: the time says nothing about which token it was */
+	if (!sodium_is_zero(h.token_hash, TOKEN_HASH_LEN) &&
+	    sodium_memcmp(h.token_hash, hh, TOKEN_HASH_LEN) == 0)
+		tok_verdict(0, STORE_TOKEN_DEFAULT, &best, best_name);
+	if (!t->s->noext) {
+		unsigned seen = 0;
+		if ((rc = mdb_cursor_open(t->txn, t->s->tokens, &c))) {
+			sodium_memzero(hh, sizeof(hh));
+			return lmdb_err(rc);
+		}
+		k = mval(pre, plen);
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		     rc == 0 && has_prefix(&k, pre, plen) && seen < STORE_TOKEN_MAX;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), seen++) {
+			if (tok_decode(&k, plen, &v, &tok) < 0)
+				continue; /* a bad entry authorises nothing */
+			if (sodium_memcmp(tok.hash, hh, TOKEN_HASH_LEN) == 0)
+				tok_verdict(tok_allows(&tok, client, now), tok.name, &best, best_name);
+		}
+		mdb_cursor_close(c);
+		if (rc != 0 && rc != MDB_NOTFOUND && seen < STORE_TOKEN_MAX) {
+			sodium_memzero(hh, sizeof(hh));
+			return lmdb_err(rc);
+		}
+	}
+	sodium_memzero(hh, sizeof(hh));
+	if (name_out && best != ERR_BADTOKEN)
+		memcpy(name_out, best_name, sizeof(best_name));
+	return best;
+}
+
+/* ---- history: a ring of the last entries, inside the host value ----
+ *
+ * Every durable update already rewrites the host value (updated,
+ * last_client, agent), so history kept there costs no page of its own: a
+ * separate table dirtied one more random B-tree path per update and cost
+ * up to 40 % of the durable-update throughput.  The ring is therefore
+ * compact and bounded (STORE_HIST_BYTES), so that a host value stays far
+ * below LMDB's overflow size (a node over about half a page goes to
+ * overflow pages, which cost whole pages per write).  Layout in store.h.
+ */
+
+#define HIST_TAG 0x01           /* first byte of the ring: its version */
+#define HIST_HEAD_MAX (1 + 10 + 1)
+#define HIST_ENTRY_MAX (2 + 10 + 4 + 4 + 16 + 16 + 17 + 1 + 255)
+_Static_assert(HIST_HEAD_MAX + HIST_ENTRY_MAX <= STORE_HIST_BYTES, "the newest entry always fits");
+
+/*
+ * An entry's two head bytes: byte 0 = result (bits 0-3) | agent * 5 +
+ * client (bits 4-7); byte 1 = the modes of new4 (bits 0-1), old4 (2-3),
+ * new6 (4-5), old6 (6-7).  Decoding runs newest first, so an entry may
+ * refer to its newer neighbour ("nw") and, for old and client, to its own
+ * new addresses.
+ */
+enum { HAG_NONE, HAG_LIT, HAG_SAME };  /* agent: none, u8 len | bytes, nw's */
+enum { HCL_NONE, HCL_LIT, HCL_NW, HCL_NEW4, HCL_NEW6 }; /* client: u8 family | bytes */
+enum { HAD_NONE, HAD_LIT, HAD_REF, HAD_REF2 }; /* address mode, see below */
+/* new: HAD_REF = nw's old (the state between the two changes); HAD_REF2 unused.
+ * old: HAD_REF = own new (the family did not change), HAD_REF2 = nw's old. */
+
+const char *store_hist_result_str(unsigned result)
+{
+	static const char *const names[] = {
+		[STORE_HIST_GOOD] = "good",
+		[STORE_HIST_NOCHG] = "nochg",
+		[STORE_HIST_OFFLINE] = "offline",
+		[STORE_HIST_ONLINE] = "online",
+		[STORE_HIST_TXT_SET] = "txt-set",
+		[STORE_HIST_TXT_CLEAR] = "txt-clear",
+		[STORE_HIST_PREFIX] = "prefix",
+		[STORE_HIST_WILDCARD_ON] = "wildcard-on",
+		[STORE_HIST_WILDCARD_OFF] = "wildcard-off",
+	};
+	if (result == 0 || result > STORE_HIST_RESULT_MAX)
+		return "unknown";
+	return names[result];
+}
+
+static size_t varint_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* 0 and *v, advancing *off, or ERR_CORRUPT. */
+static int varint_get(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (unsigned shift = 0; shift < 64 && *off < len; shift += 7) {
+		uint8_t b = p[(*off)++];
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return ERR_CORRUPT;
+}
+
+static int addr_same(const addr_t *a, const addr_t *b)
+{
+	return a->family && a->family == b->family &&
+	       memcmp(a->bytes, b->bytes, a->family == 4 ? 4 : 16) == 0;
+}
+
+/* Where the ring starts in host value v: 0 and *off (== v->mv_size when
+ * the value has none, as every value written before the ring), or
+ * ERR_CORRUPT. */
+static int hist_ring_off(const MDB_val *v, size_t *off)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < HOST_FIXED || HOST_FIXED + (size_t)p[HOST_FIXED - 1] > v->mv_size)
+		return ERR_CORRUPT;
+	*off = HOST_FIXED + (size_t)p[HOST_FIXED - 1];
+	return 0;
+}
+
+static int hist_addr_get(const uint8_t *p, size_t len, size_t *off, uint8_t family, addr_t *a)
+{
+	size_t n = family == 4 ? 4 : 16;
+	if (len - *off < n)
+		return ERR_CORRUPT;
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(a->bytes, p + *off, n);
+	*off += n;
+	return 0;
+}
+
+/* Decodes one address slot of mode m (family fam); newer: nw's old of
+ * that family, own: this entry's new (NULL for a new slot). */
+static int hist_slot_get(const uint8_t *p, size_t len, size_t *off, unsigned m, uint8_t fam,
+			 const addr_t *newer, const addr_t *own, addr_t *a)
+{
+	switch (m) {
+	case HAD_NONE:
+		memset(a, 0, sizeof(*a));
+		return 0;
+	case HAD_LIT:
+		return hist_addr_get(p, len, off, fam, a);
+	case HAD_REF:
+		if (own)
+			newer = own; /* old: own new; new: nw's old */
+		if (!newer || !newer->family)
+			return ERR_CORRUPT;
+		*a = *newer;
+		return 0;
+	default:
+		if (!own || !newer || !newer->family)
+			return ERR_CORRUPT;
+		*a = *newer;
+		return 0;
+	}
+}
+
+/* Decodes the entry at p + *off (nw: its decoded newer neighbour, NULL for
+ * the newest; seq: its seq) into *e and moves *off past it; the agent
+ * points into p.  0 or ERR_CORRUPT. */
+static int hist_entry_decode(const uint8_t *p, size_t len, size_t *off, const store_hist_t *nw,
+			     uint64_t seq, store_hist_t *e)
+{
+	unsigned ag, cl, m;
+	uint64_t t;
+	memset(e, 0, sizeof(*e));
+	if (len - *off < 2)
+		return ERR_CORRUPT;
+	e->result = p[*off] & 0x0f;
+	ag = (p[*off] >> 4) / 5;
+	cl = (p[*off] >> 4) % 5;
+	m = p[*off + 1];
+	*off += 2;
+	if (ag > HAG_SAME || (!nw && (ag == HAG_SAME || cl == HCL_NW)) ||
+	    varint_get(p, len, off, &t) < 0)
+		return ERR_CORRUPT;
+	e->seq = seq;
+	/* older entries hold the zigzag delta to their newer one */
+	e->time = nw ? nw->time - ((t >> 1) ^ (0 - (t & 1))) : t;
+	if ((m & 3) == HAD_REF2 || ((m >> 4) & 3) == HAD_REF2 ||
+	    hist_slot_get(p, len, off, m & 3, 4, nw ? &nw->old4 : NULL, NULL, &e->new4) < 0 ||
+	    hist_slot_get(p, len, off, (m >> 2) & 3, 4, nw ? &nw->old4 : NULL, &e->new4,
+			  &e->old4) < 0 ||
+	    hist_slot_get(p, len, off, (m >> 4) & 3, 6, nw ? &nw->old6 : NULL, NULL, &e->new6) < 0 ||
+	    hist_slot_get(p, len, off, m >> 6, 6, nw ? &nw->old6 : NULL, &e->new6, &e->old6) < 0)
+		return ERR_CORRUPT;
+	switch (cl) {
+	case HCL_LIT:
+		if (*off >= len || (p[*off] != 4 && p[*off] != 6))
+			return ERR_CORRUPT;
+		(*off)++;
+		if (hist_addr_get(p, len, off, p[*off - 1], &e->client) < 0)
+			return ERR_CORRUPT;
+		break;
+	case HCL_NW:
+		e->client = nw->client;
+		break;
+	case HCL_NEW4:
+		e->client = e->new4;
+		break;
+	case HCL_NEW6:
+		e->client = e->new6;
+		break;
+	}
+	if (ag == HAG_LIT) {
+		if (*off >= len || len - *off - 1 < p[*off])
+			return ERR_CORRUPT;
+		e->agent_len = p[*off];
+		e->agent = (const char *)p + *off + 1;
+		*off += 1 + (size_t)e->agent_len;
+	} else if (ag == HAG_SAME) {
+		e->agent = nw->agent;
+		e->agent_len = nw->agent_len;
+	}
+	return 0;
+}
+
+/* Reads the ring's head: 0 with *seq, *count and *off at the first entry,
+ * or ERR_CORRUPT. */
+static int hist_ring_head(const uint8_t *p, size_t len, uint64_t *seq, unsigned *count,
+			  size_t *off)
+{
+	*off = 1;
+	if (len == 0 || p[0] != HIST_TAG || varint_get(p, len, off, seq) < 0 || *off >= len)
+		return ERR_CORRUPT;
+	*count = p[(*off)++];
+	if (*count == 0 || *count > STORE_HIST_MAX_KEEP || *seq < *count)
+		return ERR_CORRUPT;
+	return 0;
+}
+
+/*
+ * Decodes ring p (len bytes; len 0: no history) into out[0..*n), newest
+ * first; agents point into p.  ERR_CORRUPT on any inconsistency.
+ */
+static int hist_ring_decode(const uint8_t *p, size_t len, store_hist_t *out, unsigned *n)
+{
+	uint64_t seq;
+	size_t off;
+	unsigned count;
+	*n = 0;
+	if (len == 0)
+		return 0;
+	if (hist_ring_head(p, len, &seq, &count, &off) < 0)
+		return ERR_CORRUPT;
+	for (unsigned i = 0; i < count; i++)
+		if (hist_entry_decode(p, len, &off, i ? &out[i - 1] : NULL, seq - i, &out[i]) < 0)
+			return ERR_CORRUPT;
+	if (off != len)
+		return ERR_CORRUPT;
+	*n = count;
+	return 0;
+}
+
+/* The mode of slot a (newer: nw's old, own: this entry's new, NULL for a
+ * new slot); a literal is appended at p + *off. */
+static unsigned hist_slot_put(const addr_t *a, const addr_t *newer, const addr_t *own, uint8_t *p,
+			      size_t *off)
+{
+	size_t n = a->family == 4 ? 4 : 16;
+	if (!a->family)
+		return HAD_NONE;
+	if (own && addr_same(a, own))
+		return HAD_REF;
+	if (newer && addr_same(a, newer))
+		return own ? HAD_REF2 : HAD_REF;
+	memcpy(p + *off, a->bytes, n);
+	*off += n;
+	return HAD_LIT;
+}
+
+/* Encodes entry e (nw: its newer neighbour, NULL for the newest) at p;
+ * returns its size (<= HIST_ENTRY_MAX). */
+static size_t hist_entry_encode(const store_hist_t *e, const store_hist_t *nw, uint8_t *p)
+{
+	unsigned ag = HAG_NONE, cl = HCL_NONE, m;
+	size_t off = 2;
+	uint64_t t = e->time;
+	if (nw) {
+		int64_t d = (int64_t)(nw->time - e->time);
+		t = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+	}
+	off += varint_put(p + off, t);
+	m = hist_slot_put(&e->new4, nw ? &nw->old4 : NULL, NULL, p, &off);
+	m |= hist_slot_put(&e->old4, nw ? &nw->old4 : NULL, &e->new4, p, &off) << 2;
+	m |= hist_slot_put(&e->new6, nw ? &nw->old6 : NULL, NULL, p, &off) << 4;
+	m |= hist_slot_put(&e->old6, nw ? &nw->old6 : NULL, &e->new6, p, &off) << 6;
+	if (!e->client.family) {
+		cl = HCL_NONE;
+	} else if (nw && addr_same(&e->client, &nw->client)) {
+		cl = HCL_NW;
+	} else if (addr_same(&e->client, &e->new4)) {
+		cl = HCL_NEW4;
+	} else if (addr_same(&e->client, &e->new6)) {
+		cl = HCL_NEW6;
+	} else {
+		size_t n = e->client.family == 4 ? 4 : 16;
+		cl = HCL_LIT;
+		p[off++] = e->client.family;
+		memcpy(p + off, e->client.bytes, n), off += n;
+	}
+	if (e->agent_len == 0) {
+		ag = HAG_NONE;
+	} else if (nw && nw->agent_len == e->agent_len &&
+		   memcmp(nw->agent, e->agent, e->agent_len) == 0) {
+		ag = HAG_SAME;
+	} else {
+		ag = HAG_LIT;
+		p[off++] = e->agent_len;
+		memcpy(p + off, e->agent, e->agent_len), off += e->agent_len;
+	}
+	p[0] = (uint8_t)((e->result & 0x0f) | (ag * 5 + cl) << 4);
+	p[1] = (uint8_t)m;
+	return off;
+}
+
+static int hist_entry_check(const store_hist_t *e)
+{
+	if (e->result > 0x0f || (e->old4.family != 0 && e->old4.family != 4) ||
+	    (e->new4.family != 0 && e->new4.family != 4) ||
+	    (e->old6.family != 0 && e->old6.family != 6) ||
+	    (e->new6.family != 0 && e->new6.family != 6) ||
+	    (e->client.family != 0 && e->client.family != 4 && e->client.family != 6))
+		return -EINVAL;
+	return 0;
+}
+
+/* Moves *off past the entry at p + *off without decoding it (its
+ * references are checked by a walk).  0 or ERR_CORRUPT. */
+static int hist_entry_skip(const uint8_t *p, size_t len, size_t *off)
+{
+	static const uint8_t alen[2] = {4, 16};
+	unsigned ag, cl, m;
+	uint64_t t;
+	size_t need = 0;
+	if (len - *off < 2)
+		return ERR_CORRUPT;
+	ag = (p[*off] >> 4) / 5;
+	cl = (p[*off] >> 4) % 5;
+	m = p[*off + 1];
+	*off += 2;
+	if (ag > HAG_SAME || varint_get(p, len, off, &t) < 0)
+		return ERR_CORRUPT;
+	for (unsigned i = 0; i < 4; i++)
+		if (((m >> (2 * i)) & 3) == HAD_LIT)
+			need += alen[i >= 2];
+	if (len - *off < need)
+		return ERR_CORRUPT;
+	*off += need;
+	if (cl == HCL_LIT) {
+		if (*off >= len || (p[*off] != 4 && p[*off] != 6) ||
+		    len - *off - 1 < alen[p[*off] == 6])
+			return ERR_CORRUPT;
+		*off += 1 + (size_t)alen[p[*off] == 6];
+	}
+	if (ag == HAG_LIT) {
+		if (*off >= len || len - *off - 1 < p[*off])
+			return ERR_CORRUPT;
+		*off += 1 + (size_t)p[*off];
+	}
+	return 0;
+}
+
+/*
+ * Puts e at the head of host's ring (dropping what no longer fits) and
+ * rewrites the host value in place: the host's page is dirty already
+ * when the caller just updated the host, so this writes no new page.
+ * Only the former newest entry is decoded and encoded again (it becomes
+ * relative to e); the older ones keep their bytes, since an entry's
+ * encoding depends only on itself and its newer neighbour.
+ */
+static int history_append(store_txn_t *t, const dname_t *host, const store_hist_t *e,
+			  unsigned keep)
+{
+	/* LMDB 0.9 moves a leaf node (8 bytes + key + value) over
+	 * (4096 - 16) / 2 - 2 = 2038 bytes to overflow pages */
+	_Static_assert(HOST_FIXED + 255 + STORE_HIST_BYTES + DNAME_MAX_KEY + 8 <= 2038,
+		      "a host value must stay below LMDB's overflow size for 4 KiB pages");
+	uint8_t buf[HOST_FIXED + 255 + STORE_HIST_BYTES];
+	MDB_val k = mval(host->key, host->len), v;
+	store_hist_t ne, e0;
+	const uint8_t *ring;
+	size_t roff, rlen, off = 0, o, countoff;
+	uint64_t seq = 0;
+	unsigned count = 0, kept;
+	int rc;
+	if ((rc = hist_entry_check(e)) < 0)
+		return rc;
+	if ((rc = get_name(t, t->s->hosts, host, &v)) < 0 || (rc = hist_ring_off(&v, &roff)) < 0)
+		return rc;
+	ring = (const uint8_t *)v.mv_data + roff;
+	rlen = v.mv_size - roff;
+	if (rlen && ((rc = hist_ring_head(ring, rlen, &seq, &count, &off)) < 0 ||
+		     (rc = hist_entry_decode(ring, rlen, &off, NULL, seq, &e0)) < 0))
+		return rc;
+	ne = *e;
+	ne.seq = seq + 1;
+	if (!e->agent || !e->agent_len) { /* no agent: the length is ignored */
+		ne.agent = NULL;
+		ne.agent_len = 0;
+	}
+	/* everything is copied out of the map before the put moves it */
+	memcpy(buf, v.mv_data, roff);
+	o = roff;
+	buf[o++] = HIST_TAG;
+	o += varint_put(buf + o, ne.seq);
+	countoff = o++;
+	o += hist_entry_encode(&ne, NULL, buf + o);
+	kept = 1;
+	if (count && keep > 1) {
+		uint8_t ent[HIST_ENTRY_MAX];
+		size_t len = hist_entry_encode(&e0, &ne, ent);
+		if (o - roff + len <= STORE_HIST_BYTES) {
+			memcpy(buf + o, ent, len);
+			o += len;
+			kept++;
+		} else {
+			keep = kept; /* the rest is older still: it goes too */
+		}
+	}
+	/* the older entries as they are, while keep and the budget allow;
+	 * all of them are walked, so a damaged ring is noticed here */
+	for (unsigned i = 1; i < count; i++) {
+		size_t start = off;
+		if ((rc = hist_entry_skip(ring, rlen, &off)) < 0)
+			return rc;
+		if (kept < keep && o - roff + (off - start) <= STORE_HIST_BYTES) {
+			memcpy(buf + o, ring + start, off - start);
+			o += off - start;
+			kept++;
+		} else {
+			keep = kept;
+		}
+	}
+	if (off != rlen)
+		return ERR_CORRUPT;
+	buf[countoff] = (uint8_t)kept;
+	v = mval(buf, o);
+	return lmdb_err(mdb_put(t->txn, t->s->hosts, &k, &v, 0));
+}
+
+int store_history_add(store_txn_t *t, const dname_t *host, const store_hist_t *e, unsigned keep)
+{
+	if (!t->write)
+		return -EACCES;
+	if (keep == 0 || keep > STORE_HIST_MAX_KEEP)
+		return -EINVAL;
+	return history_append(t, host, e, keep);
+}
+
+int store_history_walk(store_txn_t *t, const dname_t *host, int newest_first, store_hist_cb cb,
+		       void *arg)
+{
+	store_hist_t list[STORE_HIST_MAX_KEEP];
+	uint8_t ring[STORE_HIST_BYTES];
+	MDB_val v;
+	size_t roff;
+	unsigned n;
+	int rc;
+	rc = get_name(t, t->s->hosts, host, &v);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0 || (rc = hist_ring_off(&v, &roff)) < 0)
+		return rc;
+	if (v.mv_size - roff > sizeof(ring))
+		return ERR_CORRUPT;
+	/* a copy, so that the callback may write in the txn */
+	memcpy(ring, (const uint8_t *)v.mv_data + roff, v.mv_size - roff);
+	if ((rc = hist_ring_decode(ring, v.mv_size - roff, list, &n)) < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++)
+		if ((rc = cb(&list[newest_first ? i : n - 1 - i], arg)) != 0)
+			return rc;
+	return 0;
+}
+
+/* ---- ACME values ---- */
+
+#define AKEY_MAX (SUB_MAX + STORE_ACME_VALUE_MAX)
+
+int store_acme_check(const char *value, size_t len)
+{
+	if (!value || len == 0 || len > STORE_ACME_VALUE_MAX)
+		return ERR_BADTXT;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+			return ERR_BADTXT;
+	}
+	return 0;
+}
+
+int store_acme_name(const dname_t *host, dname_t *out)
+{
+	int rc = dname_child(out, host, STORE_ACME_LABEL, sizeof(STORE_ACME_LABEL) - 1);
+	return rc == ERR_BADNAME ? ERR_TOOBIG : rc;
+}
+
+/*
+ * Adds (add = 1, with ttl) or removes one value's content in the TXT RRset
+ * at _acme-challenge.<host> of host's zone, leaving every other content
+ * as it is.  *changed |= whether the RRset changed; the zone is marked.
+ */
+static int acme_txt(store_txn_t *t, const dname_t *host, uint32_t zone_id, const char *value,
+		    size_t len, int add, uint32_t ttl, int *changed)
+{
+	char q[STORE_ACME_VALUE_MAX + 2];
+	const char **c;
+	uint16_t *l;
+	unsigned n, m = 0;
+	uint32_t oldttl = ttl;
+	dname_t an;
+	rtarget_t r;
+	int rc, ch = 0, present = 0;
+	if ((rc = store_acme_name(host, &an)) < 0)
+		return rc;
+	rc = rtarget(t, zone_id, &an, &r);
+	if (rc == ERR_NOZONE && !add)
+		return 0;
+	if (rc < 0)
+		return rc;
+	q[0] = '"';
+	memcpy(q + 1, value, len);
+	q[len + 1] = '"';
+	if ((rc = rrset_read(t, &r, RR_TXT, &c, &l, &n, &oldttl)) < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		if (l[i] == len + 2 && memcmp(c[i], q, len + 2) == 0) {
+			present = 1;
+			if (!add)
+				continue;
+		}
+		c[m] = c[i];
+		l[m] = l[i];
+		m++;
+	}
+	if (add && !present) {
+		/* rrset_read leaves one spare slot when it found any */
+		if (!c && pair_reserve(&c, &l, 1) < 0)
+			return -ENOMEM;
+		c[m] = q;
+		l[m] = (uint16_t)(len + 2);
+		m++;
+	}
+	if (add || present)
+		rc = rrset_replace(t, &r, RR_TXT, add ? ttl : oldttl, c, l, m, &ch);
+	free(c);
+	free(l);
+	if (rc == 0 && ch) {
+		*changed = 1;
+		rc = mark_changed(t, zone_id);
+	}
+	return rc;
+}
+
+/* One value found by acme_collect: host and value copied out of the map. */
+struct acme_item {
+	dname_t host;
+	uint8_t len;
+	char value[STORE_ACME_VALUE_MAX];
+};
+
+/*
+ * Collects the values of host (all hosts when NULL) whose expiry is <= before
+ * (UINT64_MAX: all) into a malloc'd array.
+ */
+static int acme_collect(store_txn_t *t, const dname_t *host, uint64_t before,
+			struct acme_item **out, unsigned *n)
+{
+	uint8_t pre[SUB_MAX];
+	size_t plen = host ? sub_prefix(pre, host) : 0;
+	struct acme_item *list = NULL;
+	unsigned cnt = 0, cap = 0;
+	MDB_cursor *c;
+	MDB_val k = mval(pre, plen), v;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (t->s->noext)
+		return 0;
+	if ((rc = mdb_cursor_open(t->txn, t->s->acme, &c)))
+		return lmdb_err(rc);
+	rc = plen ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (; rc == 0 && (!plen || has_prefix(&k, pre, plen));
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t hl = sub_host_len(k.mv_data, k.mv_size), vl;
+		if (hl == 0 || v.mv_size != 8 || (vl = k.mv_size - hl - 1) == 0 ||
+		    vl > STORE_ACME_VALUE_MAX) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (get64(v.mv_data) > before)
+			continue;
+		if (cnt == cap) {
+			struct acme_item *nl = realloc(list, (cap = cap ? cap * 2 : 8) * sizeof(*list));
+			if (!nl) {
+				rc = ENOMEM;
+				break;
+			}
+			list = nl;
+		}
+		if (dname_from_key(&list[cnt].host, k.mv_data, hl) < 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		list[cnt].len = (uint8_t)vl;
+		memcpy(list[cnt].value, (const uint8_t *)k.mv_data + hl + 1, vl);
+		cnt++;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		free(list);
+		return rc == ENOMEM ? -ENOMEM : lmdb_err(rc);
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+/* Removes the collected values: their entries and, with records, their
+ * TXT contents (a host that is gone has none to remove). */
+static int acme_remove(store_txn_t *t, const struct acme_item *items, unsigned n, int records)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t kb[AKEY_MAX];
+		size_t plen = sub_prefix(kb, &items[i].host);
+		store_host_t h;
+		MDB_val k;
+		int rc, ch = 0;
+		if (records) {
+			rc = store_host_get(t, &items[i].host, &h);
+			if (rc < 0 && rc != -ENOENT)
+				return rc;
+			if (rc == 0 && (rc = acme_txt(t, &items[i].host, h.zone_id, items[i].value,
+						      items[i].len, 0, 0, &ch)) < 0)
+				return rc;
+		}
+		memcpy(kb + plen, items[i].value, items[i].len);
+		k = mval(kb, plen + items[i].len);
+		rc = mdb_del(t->txn, t->s->acme, &k, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return lmdb_err(rc);
+	}
+	return 0;
+}
+
+int store_acme_set(store_txn_t *t, const dname_t *host, const char *value, size_t len,
+		   uint64_t expires, uint32_t ttl, uint64_t now, int *changed)
+{
+	uint8_t kb[AKEY_MAX], eb[8];
+	size_t plen = sub_prefix(kb, host);
+	struct acme_item *items;
+	unsigned n;
+	store_host_t h;
+	MDB_val k, v;
+	int rc, ch = 0;
+	if (changed)
+		*changed = 0;
+	if ((rc = store_acme_check(value, len)) < 0)
+		return rc;
+	if (!t->write || t->s->noext)
+		return -EACCES;
+	if (expires <= now)
+		return -EINVAL;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	/* expired values first, so a stale one never blocks a new one */
+	if ((rc = acme_collect(t, host, now, &items, &n)) < 0)
+		return rc;
+	rc = acme_remove(t, items, n, 1);
+	free(items);
+	if (rc < 0)
+		return rc;
+	if (n && changed)
+		*changed = 1;
+	memcpy(kb + plen, value, len);
+	k = mval(kb, plen + len);
+	rc = mdb_get(t->txn, t->s->acme, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		if ((rc = acme_collect(t, host, UINT64_MAX, &items, &n)) < 0)
+			return rc;
+		free(items);
+		if (n >= STORE_ACME_MAX)
+			return ERR_TOOBIG;
+	} else if (rc) {
+		return lmdb_err(rc);
+	}
+	if ((rc = acme_txt(t, host, h.zone_id, value, len, 1, ttl, &ch)) < 0)
+		return rc;
+	put64(eb, expires);
+	v = mval(eb, 8);
+	if ((rc = mdb_put(t->txn, t->s->acme, &k, &v, 0)))
+		return lmdb_err(rc);
+	if (ch && changed)
+		*changed = 1;
+	return 0;
+}
+
+int store_acme_del(store_txn_t *t, const dname_t *host, const char *value, size_t len)
+{
+	struct acme_item *items, one;
+	unsigned n;
+	store_host_t h;
+	int rc;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = store_host_get(t, host, &h)) < 0)
+		return rc;
+	if (t->s->noext)
+		return value ? -ENOENT : 0;
+	if (value) {
+		uint8_t kb[AKEY_MAX];
+		size_t plen = sub_prefix(kb, host);
+		MDB_val k, v;
+		if (len == 0 || len > STORE_ACME_VALUE_MAX)
+			return -ENOENT;
+		memcpy(kb + plen, value, len);
+		k = mval(kb, plen + len);
+		if ((rc = mdb_get(t->txn, t->s->acme, &k, &v)))
+			return lmdb_err(rc);
+		one.host = *host;
+		one.len = (uint8_t)len;
+		memcpy(one.value, value, len);
+		return acme_remove(t, &one, 1, 1);
+	}
+	if ((rc = acme_collect(t, host, UINT64_MAX, &items, &n)) < 0)
+		return rc;
+	rc = acme_remove(t, items, n, 1);
+	free(items);
+	return rc;
+}
+
+int store_acme_walk(store_txn_t *t, const dname_t *host, store_acme_cb cb, void *arg)
+{
+	uint8_t pre[SUB_MAX];
+	size_t plen = host ? sub_prefix(pre, host) : 0;
+	MDB_cursor *c;
+	MDB_val k = mval(pre, plen), v;
+	int rc, r = 0;
+	if (t->s->noext)
+		return 0;
+	if ((rc = mdb_cursor_open(t->txn, t->s->acme, &c)))
+		return lmdb_err(rc);
+	rc = plen ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (; rc == 0 && (!plen || has_prefix(&k, pre, plen));
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t hl = sub_host_len(k.mv_data, k.mv_size), vl;
+		dname_t hn;
+		store_acme_t a;
+		if (hl == 0 || v.mv_size != 8 || (vl = k.mv_size - hl - 1) == 0 ||
+		    vl > STORE_ACME_VALUE_MAX || dname_from_key(&hn, k.mv_data, hl) < 0) {
+			r = ERR_CORRUPT;
+			break;
+		}
+		a.value = (const char *)k.mv_data + hl + 1;
+		a.len = (uint8_t)vl;
+		a.expires = get64(v.mv_data);
+		if ((r = cb(&hn, &a, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (r)
+		return r;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+int store_acme_gc(store_txn_t *t, uint64_t now, unsigned *removed)
+{
+	struct acme_item *items;
+	unsigned n;
+	int rc;
+	if (removed)
+		*removed = 0;
+	if (!t->write)
+		return -EACCES;
+	if ((rc = acme_collect(t, NULL, now, &items, &n)) < 0)
+		return rc;
+	rc = acme_remove(t, items, n, 1);
+	free(items);
+	if (rc == 0 && removed)
+		*removed = n;
+	return rc;
+}
+
+/* ---- deleting a host: everything hanging off it ---- */
+
+static int host_cascade(store_txn_t *t, const dname_t *name, const store_host_t *h, int records)
+{
+	uint8_t pre[SUB_MAX];
+	size_t plen = sub_prefix(pre, name);
+	store_hostopt_t o;
+	struct acme_item *items;
+	dname_t *list;
+	unsigned n;
+	int rc, any = 0;
+	if (t->s->noext)
+		return 0;
+	if ((rc = hopt_read(t, name, &o)) < 0)
+		return rc;
+	if (records && (o.flags & STORE_HOST_WILDCARD)) {
+		rtarget_t rs;
+		rc = star_target(t, h->zone_id, name, &rs);
+		if (rc == 0 && ((rc = addr_rrset(t, &rs, RR_A, 0, NULL, &any)) < 0 ||
+				(rc = addr_rrset(t, &rs, RR_AAAA, 0, NULL, &any)) < 0))
+			return rc;
+		if (rc < 0 && rc != ERR_NOZONE)
+			return rc;
+		if (any && (rc = mark_changed(t, h->zone_id)) < 0)
+			return rc;
+	}
+	if (o.follow.len && (rc = follower_link(t, &o.follow, name, 0)) < 0)
+		return rc;
+	/* followers keep their address and identifier, and follow none */
+	if ((rc = follower_list(t, name, &list, &n)) < 0)
+		return rc;
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		store_hostopt_t fo;
+		if ((rc = hopt_read(t, &list[i], &fo)) < 0)
+			break;
+		if (fo.follow.len && dname_equal(&fo.follow, name)) {
+			memset(&fo.follow, 0, sizeof(fo.follow));
+			rc = hopt_write(t, &list[i], &fo);
+		}
+	}
+	free(list);
+	if (rc < 0)
+		return rc;
+	if ((rc = del_prefix(t, t->s->followers, pre, plen, NULL, NULL)) < 0)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	/* the history lives in the host value and goes with it */
+	if ((rc = hopt_write(t, name, &o)) < 0 ||
+	    (rc = del_prefix(t, t->s->tokens, pre, plen, NULL, NULL)) < 0)
+		return rc;
+	if ((rc = acme_collect(t, name, UINT64_MAX, &items, &n)) < 0)
+		return rc;
+	rc = acme_remove(t, items, n, records);
+	free(items);
+	return rc;
+}
+
+struct cascade_arg {
+	store_txn_t *t;
+	uint32_t id;
+};
+
+static int cascade_one(const dname_t *name, const store_host_t *h, void *arg)
+{
+	struct cascade_arg *a = arg;
+	if (h->zone_id != a->id)
+		return 0;
+	return host_cascade(a->t, name, h, 0);
+}
+
+/* store_zone_del: the hosts of zone id lose what hangs off them (their
+ * records go with the zone). */
+static int zone_hosts_cascade(store_txn_t *t, const dname_t *apex, uint32_t id)
+{
+	struct cascade_arg a = {t, id};
+	if (t->s->noext)
+		return 0;
+	return store_host_walk(t, apex, cascade_one, &a);
 }
 
 /* ---- domain metadata ---- */

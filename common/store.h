@@ -18,6 +18,13 @@
  *   tsigkeys key name key (dname key form) -> TSIG key value
  *   autoprimaries  ip text | \0 | nameserver key (dname key form) -> account
  *   domainkeys  u32 zone id | u32 key id -> DNSSEC key value
+ *   hostopts    host key -> host options (offline, wildcard, iid, router)
+ *   followers   router host key | 0x00 | follower host key -> empty
+ *   tokens      host key | 0x00 | token name -> named token
+ *   acme        host key | 0x00 | ACME value -> u64 expires
+ * The last four (issue 12) are laid out in the section at the end of this
+ * file; a store made before them gets them at its next writable open, and a
+ * read-only open sees them as empty.
  *
  * The same owner name can hold records in two zones: at a zone cut the
  * parent's delegation NS, DS and glue live under the parent's id, the
@@ -49,7 +56,10 @@
  * Host value, schema 2:
  *   u32 zone id | u8[32] token hash | u64 created | u64 updated | u32 ttl |
  *   u8 last_family (0, 4, 6) | u8[16] last client address |
- *   u8 agent_len | agent bytes (<= 255, truncated)
+ *   u8 agent_len | agent bytes (<= 255, truncated) | [history ring]
+ * The optional history ring (issue 12, see "per-host history" at the end)
+ * follows the agent; a value without it (every value written before it)
+ * is a host without history.
  * The host's addresses are its A and AAAA RRsets in the records of its zone
  * (the zone id above, fixed when the host is created).  Those two RRsets
  * belong to the host: every record write refuses A/AAAA at a host's name
@@ -330,7 +340,8 @@ int store_zone_find(store_txn_t *txn, const dname_t *name, store_zone_t *out);
 int store_zone_del(store_txn_t *txn, const dname_t *name);
 
 /* Deletes every record of zone id, except the A/AAAA RRsets of its hosts
- * (the start of a whole-zone replace).  Marks the zone changed.  0,
+ * and of the *.H of its hosts with the wildcard option (the start of a
+ * whole-zone replace).  Marks the zone changed.  0,
  * -ENOENT (no such zone). */
 int store_zone_clear(store_txn_t *txn, uint32_t id);
 
@@ -401,7 +412,8 @@ int store_name_walk(store_txn_t *txn, uint32_t zone_id, store_name_cb cb, void *
  * ERR_NOZONE (no such zone, or name not at or below its apex), ERR_BADTYPE
  * (type 0, SOA, or a meta type: OPT, TSIG, TKEY, IXFR, AXFR, MAILA, MAILB,
  * ANY), ERR_ISZONE (CNAME or DS at the apex), ERR_CLASH (CNAME beside
- * other data or a second CNAME), ERR_HOSTOWNED (A/AAAA at a host's name),
+ * other data or a second CNAME), ERR_HOSTOWNED (A/AAAA at a host's name,
+ * or at *.H of a host H with the wildcard option),
  * ERR_TOOBIG (owner value over STORE_MAX_VALUE).  -EEXIST if the same
  * content is present.  Marks the zone changed.
  */
@@ -469,7 +481,9 @@ int store_host_get(store_txn_t *txn, const dname_t *name, store_host_t *out);
  */
 int store_host_put(store_txn_t *txn, const dname_t *name, const store_host_t *h);
 
-/* Deletes the host and its A and AAAA RRsets.  0, -ENOENT. */
+/* Deletes the host and its A and AAAA RRsets, and everything that hangs
+ * off it (options, *.H addresses, router links, named tokens, history,
+ * ACME values: see the issue-12 section).  0, -ENOENT. */
 int store_host_del(store_txn_t *txn, const dname_t *name);
 
 /*
@@ -478,6 +492,8 @@ int store_host_del(store_txn_t *txn, const dname_t *name);
  * When anything changed, also records updated = now, last_client = client
  * and agent (truncated to 255 bytes), and sets *changed = 1; when both
  * addresses were already stored, writes nothing and sets *changed = 0.
+ * With the wildcard option *.name gets the same addresses; while the host
+ * is offline only its saved addresses change (no zone change).
  * -ENOENT if the host does not exist.
  */
 int store_host_update(store_txn_t *txn, const dname_t *name, const addr_t *v4,
@@ -583,5 +599,377 @@ typedef int (*store_autoprimary_cb)(const char *ip, const dname_t *nameserver,
 				    const char *account, size_t account_len, void *arg);
 int store_autoprimary_walk(store_txn_t *txn, const char *ip, store_autoprimary_cb cb,
 			   void *arg);
+
+/* ---- issue 12: host options, scoped tokens, history, ACME values ----
+ *
+ * Four named databases joined schema 2 after its release, like domainkeys:
+ * a writable open creates them in a store that lacks them (the schema
+ * version stays 2, existing hosts keep their single token), and a
+ * read-only open of such a store treats them as empty (every get says
+ * "absent", every walk reports nothing).  Layouts (all integers
+ * big-endian; "host key" is the dname key form of the host name, whose
+ * length bytes are never 0, so a 0x00 after it ends it unambiguously):
+ *
+ *   hostopts  host key -> u8 flags (STORE_HOST_OFFLINE 1 | STORE_HOST_WILDCARD 2)
+ *             | u8 has_iid | u8[8] iid | u8 saved4_family | u8[4] saved4
+ *             | u8 saved6_family | u8[16] saved6 | u8 prefix_family | u8 prefix_len
+ *             | u8[16] prefix | u8 follow_len | follow (router host key)
+ *             Absent = all defaults (the entry is deleted when it returns
+ *             to all defaults).
+ *   followers router host key | 0x00 | follower host key -> empty
+ *   tokens    host key | 0x00 | token name -> u8[32] hash | u64 created
+ *             | u64 expires (0 = never) | u8 ncidr
+ *             | ncidr x (u8 family 4/6 | u8 prefix_len | u8[16] network)
+ *   acme      host key | 0x00 | value bytes -> u64 expires
+ *
+ * Every write, get and check below that takes a host returns -ENOENT when
+ * it is not a host (store_token_walk too); the other walks then report
+ * nothing.  Write functions return -EACCES in a read txn.  Pointers in structs
+ * filled by a get or a walk are borrowed as everywhere in this header
+ * (valid until the txn ends or its next write).
+ */
+
+/* ---- host options: offline, wildcard, interface identifier, router ---- */
+
+enum store_host_flags {
+	STORE_HOST_OFFLINE = 1,  /* addresses kept in hostopts, out of DNS */
+	STORE_HOST_WILDCARD = 2, /* *.H carries H's A/AAAA */
+};
+
+#define STORE_MAX_FOLLOWERS 64 /* hosts that follow one router's prefix */
+
+typedef struct store_hostopt {
+	uint8_t flags;            /* enum store_host_flags */
+	uint8_t has_iid;          /* 1: iid is set */
+	uint8_t iid[8];           /* interface identifier: the low 64 bits of the AAAA */
+	addr_t saved4, saved6;    /* while offline: the addresses DNS gets back (family 0: none) */
+	addr_t prefix;            /* as a router: its last prefix (family 6) or family 0 */
+	uint8_t prefix_len;       /* of prefix: 0..64 */
+	dname_t follow;           /* the router host whose prefix this host follows;
+				     follow.len == 0: none */
+} store_hostopt_t;
+
+/* The options of host name: 0 and *out (all zero when it has none), or
+ * -ENOENT when name is not a host. */
+int store_hostopt_get(store_txn_t *txn, const dname_t *name, store_hostopt_t *out);
+
+/*
+ * Builds the address prefix/plen | iid into *out (family 6): the first
+ * plen bits come from prefix, bits plen..63 are zero, the low 64 bits are
+ * iid (NULL: zero, which gives the masked prefix itself).  -EINVAL when
+ * plen > 64 or prefix is not IPv6.  Pure.
+ */
+int store_prefix_addr(const addr_t *prefix, unsigned plen, const uint8_t iid[8], addr_t *out);
+
+/*
+ * Takes host name offline (on = 1) or back online (on = 0).  Offline: the
+ * host's A and AAAA (and those at *.name when it has the wildcard flag)
+ * leave the records and are kept in hostopts (saved4/saved6); online: they
+ * are written back (from the saved addresses, so updates made while
+ * offline take effect).  Idempotent: *changed (may be NULL) = 1 when the
+ * state changed, 0 when it already was so.  A change marks the zone
+ * changed (serial bump) when records moved, and sets the host's updated =
+ * now.  -ENOENT when name is not a host.
+ *
+ * While a host is offline, store_host_update and prefix updates change the
+ * saved addresses only (the records stay empty) and report a change when a
+ * saved address changed; store_host_addrs reports no addresses (read
+ * saved4/saved6 with store_hostopt_get).
+ */
+int store_host_set_offline(store_txn_t *txn, const dname_t *name, int on, uint64_t now,
+			   int *changed);
+
+/*
+ * Sets (on = 1) or clears the wildcard flag of host name.  On: *.name gets
+ * name's current A/AAAA (none while offline) with the host's TTL, and from
+ * then on they belong to the host like its own: store_host_update,
+ * offline/online and prefix updates keep them in step, record writes of
+ * A, AAAA or CNAME at *.name are ERR_HOSTOWNED, store_zone_clear keeps
+ * them, store_host_del removes them.  ERR_CLASH when *.name already holds
+ * a static A, AAAA or CNAME (delete it first), or name holds an NS RRset
+ * (*.name would be below a cut).  Off: removes the A/AAAA at *.name.
+ * *changed (may be NULL) as for store_host_set_offline; a change of
+ * records marks the zone changed.
+ */
+int store_host_set_wildcard(store_txn_t *txn, const dname_t *name, int on, int *changed);
+
+/*
+ * Sets both the interface identifier of host name (iid NULL: none) and the
+ * router host it follows (router NULL: none; the host keeps its current
+ * AAAA), replacing what was stored: (R, I) follow R with I; (NULL, I) keep
+ * an identifier, follow nobody; (NULL, NULL) clear both.  Following needs
+ * an identifier: (R, NULL) is -EINVAL; so is router == name.  ERR_NOROUTER
+ * when router is not a host; ERR_TOOBIG when router already has
+ * STORE_MAX_FOLLOWERS followers.  To change one half, read the other with
+ * store_hostopt_get first.
+ * When the router has a stored prefix, the host's AAAA becomes
+ * prefix | iid at once (a zone change).  There is no chaining: a follower
+ * that is itself a router passes nothing on (its own followers move only
+ * with its own prefix updates).  A follower may still be updated directly
+ * (myipv6=); the router's next prefix update overwrites that AAAA.
+ */
+int store_host_set_follow(store_txn_t *txn, const dname_t *name, const dname_t *router,
+			  const uint8_t iid[8]);
+
+/*
+ * A router's prefix update: stores prefix/plen (plen <= 64, else -EINVAL;
+ * prefix must be IPv6, else ERR_BADADDR) as the router's last prefix and
+ * sets the AAAA of each follower to store_prefix_addr(prefix, plen, its
+ * iid), exactly as store_host_update would (offline followers: their saved
+ * AAAA; wildcard followers: *.F too; updated/last_client/agent of each
+ * changed follower).  It does not touch the router's own A/AAAA (update
+ * those with store_host_update).  With keep > 0 each follower whose AAAA
+ * changed also gets a history entry (result STORE_HIST_PREFIX, old6/new6,
+ * client, agent, no v4; keep as for store_history_add, 0 = no history).
+ * *nchanged (may be NULL) = followers whose address changed.  A follower
+ * without an identifier or whose stored router is another host is
+ * skipped.  All in txn: same durability as any update.
+ * -ENOENT when router is not a host.
+ */
+int store_host_prefix_update(store_txn_t *txn, const dname_t *router, const addr_t *prefix,
+			     unsigned plen, const addr_t *client, const char *agent,
+			     size_t agent_len, uint64_t now, unsigned keep, unsigned *nchanged);
+
+/*
+ * store_host_update that also reports the addresses before it (old4/old6,
+ * may be NULL; family 0 = none): the records' ones, or the saved ones
+ * while the host is offline.  For the history entry of the update.
+ */
+int store_host_update_ex(store_txn_t *txn, const dname_t *name, const addr_t *v4,
+			 const addr_t *v6, const addr_t *client, const char *agent,
+			 size_t agent_len, uint64_t now, int *changed, addr_t *old4, addr_t *old6);
+
+/* Calls cb for each follower of router (key order); stops and returns
+ * cb's value when non-zero.  0 when none (also when router is no host). */
+typedef int (*store_follower_cb)(const dname_t *follower, void *arg);
+int store_follower_walk(store_txn_t *txn, const dname_t *router, store_follower_cb cb, void *arg);
+
+/*
+ * Deleting a host (store_host_del, and store_zone_del for its hosts) also
+ * deletes its options, its A/AAAA at *.H when wildcard, its link to the
+ * router it follows, its followers' links to it (they keep their last
+ * AAAA and iid, and follow none), its named tokens, its history, and its
+ * ACME values (their contents leave the TXT RRset at _acme-challenge.H).
+ */
+
+/* ---- named, scoped tokens ---- */
+
+#define STORE_TOKEN_NAME_MAX 32 /* characters of a token name: [a-z0-9-_] */
+#define STORE_TOKEN_MAX 16      /* named tokens per host, "default" not counted */
+#define STORE_TOKEN_MAX_CIDRS 16
+#define STORE_TOKEN_DEFAULT "default"
+
+/*
+ * The host value's token_hash is the token named "default": no expiry, no
+ * CIDRs, created = the host's created.  An all-zero token_hash means the
+ * host has no default token (it was deleted); it never matches.  A named
+ * token can therefore never be called "default" (store_token_add: -EEXIST);
+ * set the default token's hash with store_host_put.
+ */
+typedef struct store_token {
+	char name[STORE_TOKEN_NAME_MAX + 1]; /* NUL-terminated */
+	uint8_t hash[TOKEN_HASH_LEN];        /* token_hash() of the secret */
+	uint64_t created;                    /* unix seconds */
+	uint64_t expires;                    /* unix seconds; 0 = never */
+	unsigned ncidr;                      /* 0: any source address */
+	addr_cidr_t cidrs[STORE_TOKEN_MAX_CIDRS];
+} store_token_t;
+
+/* 0 when name (len bytes) is 1..STORE_TOKEN_NAME_MAX characters of
+ * [a-z0-9-_], else ERR_TOKENNAME.  Pure. */
+int store_token_name_check(const char *name, size_t len);
+
+/*
+ * Adds named token `name` to host: hash, expires (0 = never; a time <= now
+ * is -EINVAL), cidrs[0..ncidr) (0 = any source; family 4 or 6, prefix within
+ * the family, else ERR_BADADDR; host bits are cleared), created = now.
+ * ERR_TOKENNAME for a bad name, -EEXIST when the host has a token of that
+ * name ("default" included) or a token (any name) with the same hash,
+ * ERR_TOOBIG beyond STORE_TOKEN_MAX named tokens or STORE_TOKEN_MAX_CIDRS.
+ * Not a zone change.
+ */
+int store_token_add(store_txn_t *txn, const dname_t *host, const char *name, size_t name_len,
+		    const uint8_t hash[TOKEN_HASH_LEN], uint64_t expires,
+		    const addr_cidr_t *cidrs, unsigned ncidr, uint64_t now);
+
+/* Deletes token `name` of host.  "default" clears the host value's
+ * token_hash (all zero), so the old secret stops working at once.  0, or
+ * -ENOENT when there is no such token (a cleared default included). */
+int store_token_del(store_txn_t *txn, const dname_t *host, const char *name, size_t name_len);
+
+/* 0 and *out, or -ENOENT.  "default" is reported as described above. */
+int store_token_get(store_txn_t *txn, const dname_t *host, const char *name, size_t name_len,
+		    store_token_t *out);
+
+/* Calls cb for each token of host: "default" first (when set), then the
+ * named ones in name order.  Stops and returns cb's value when non-zero.
+ * ERR_CORRUPT on a bad value. */
+typedef int (*store_token_cb)(const store_token_t *tok, void *arg);
+int store_token_walk(store_txn_t *txn, const dname_t *host, store_token_cb cb, void *arg);
+
+/*
+ * THE authentication check: hashes secret (len bytes, <= TOKEN_MAX_LEN)
+ * once and compares it in constant time with every token of host (at most
+ * 1 + STORE_TOKEN_MAX compares; all are compared, whatever matched).
+ * Returns 0 when a matching token is unexpired (expires == 0 or now <
+ * expires) and client lies in one of its CIDRs (any client when it has
+ * none; client NULL or family 0 fits only a token without CIDRs).
+ * Otherwise ERR_BADTOKEN (no token matches, or secret too long),
+ * ERR_TOKENEXPIRED or ERR_TOKENSOURCE (a token matched but is expired or
+ * the client is outside its CIDRs), -ENOENT (no such host).  name_out
+ * (may be NULL) gets the matching token's name, also with the last two
+ * errors, so the caller can log which token and why; "" otherwise.
+ * Read-only: works in a read txn.
+ */
+int store_token_check(store_txn_t *txn, const dname_t *host, const char *secret, size_t len,
+		      const addr_t *client, uint64_t now, char name_out[STORE_TOKEN_NAME_MAX + 1]);
+
+/* ---- per-host history ---- */
+
+/*
+ * The last changes of a host live in its own host value, as a ring that
+ * every update rewrites anyway: recording a change writes no page beyond
+ * the one the change itself dirties (a table of its own cost a random
+ * B-tree path per update).  The ring follows the host value's agent:
+ *
+ *   u8 0x01 | varint newest seq | u8 count | count x entry, newest first
+ *   entry: u8 result (bits 0-3) | agent mode * 5 + client mode (bits 4-7)
+ *          | u8 modes of new4 (bits 0-1), old4 (2-3), new6 (4-5), old6 (6-7)
+ *          | varint time (the newest: unix seconds; the others: zigzag of
+ *            newer time - own time)
+ *          | new4 [4] | old4 [4] | new6 [16] | old6 [16]  (those "literal")
+ *          | client [u8 family 4/6 | 4 or 16 bytes] (when "literal")
+ *          | agent [u8 len | bytes] (when "literal")
+ *   address modes: 0 none, 1 literal; new 2 = the newer entry's old (the
+ *          state between the two changes); old 2 = its own new (that
+ *          family did not change), 3 = the newer entry's old.
+ *   client modes: 0 none, 1 literal, 2 the newer entry's, 3 = own new4,
+ *          4 = own new6.  agent modes: 0 none, 1 literal, 2 the newer
+ *          entry's (a run of one agent stores it once).
+ * (varint: 7 bits per byte, least significant first, 0x80 = more.)  An
+ * IPv4 update by a client that keeps its agent takes about 9 bytes (also
+ * with an unchanged IPv6), one that changes both addresses about 26, so
+ * the default 32 entries take about 300 to 850 bytes.  The ring never
+ * exceeds STORE_HIST_BYTES: store_history_add drops the oldest entries
+ * that do not fit, so with long, changing agents (each change stores the
+ * agent again, up to 255 bytes) a host keeps fewer than keep entries (at
+ * least 3 even then; the newest always).  This
+ * keeps every host value (with a 254-byte name and a 255-byte agent)
+ * under the size at which LMDB moves a value to overflow pages (about
+ * half a 4 KiB page), which would cost extra pages on every write.
+ * Deleting a host deletes its history with it.
+ */
+
+#define STORE_HIST_MAX_KEEP 64      /* largest keep */
+#define STORE_HIST_DEFAULT_KEEP 32
+#define STORE_HIST_BYTES 1024       /* bytes of one host's ring, at most */
+
+enum store_hist_result {
+	STORE_HIST_GOOD = 1,      /* addresses changed by an update */
+	STORE_HIST_NOCHG = 2,     /* update that changed nothing (callers may skip it) */
+	STORE_HIST_OFFLINE = 3,   /* host taken offline */
+	STORE_HIST_ONLINE = 4,    /* host back online */
+	STORE_HIST_TXT_SET = 5,   /* ACME value set */
+	STORE_HIST_TXT_CLEAR = 6, /* ACME value(s) removed */
+	STORE_HIST_PREFIX = 7,    /* AAAA set from a router's prefix (router: prefix update) */
+	STORE_HIST_WILDCARD_ON = 8,
+	STORE_HIST_WILDCARD_OFF = 9,
+	STORE_HIST_RESULT_MAX = 9 /* stored in 4 bits: add takes 0..15 */
+};
+
+typedef struct store_hist {
+	uint64_t seq;             /* per host, increasing; set by walk, ignored by add */
+	uint64_t time;            /* unix seconds */
+	addr_t old4, new4;        /* family 0 (none) or 4 */
+	addr_t old6, new6;        /* family 0 (none) or 6 */
+	addr_t client;            /* family 0: not known (kyednsctl) */
+	uint8_t result;           /* enum store_hist_result */
+	const char *agent;        /* borrowed (or caller's, for add); may be NULL if len 0 */
+	uint8_t agent_len;
+} store_hist_t;
+
+/* "good", "nochg", "offline", "online", "txt-set", "txt-clear", "prefix",
+ * "wildcard-on", "wildcard-off"; "unknown" otherwise.  Static text. */
+const char *store_hist_result_str(unsigned result);
+
+/*
+ * Puts entry e (seq assigned: the host's last + 1, from 1) at the head of
+ * host's history and drops the oldest entries beyond keep
+ * (1..STORE_HIST_MAX_KEEP, else -EINVAL) or beyond STORE_HIST_BYTES.
+ * -EINVAL also for an address of the wrong family in e or a result over
+ * 15.  It rewrites the host value in txn, so it commits (and syncs) with
+ * the change it records, and after an update of the same host it dirties
+ * no further page: call it in the same txn as the change.  Not a zone
+ * change.  ERR_CORRUPT when the stored ring does not decode.
+ */
+int store_history_add(store_txn_t *txn, const dname_t *host, const store_hist_t *e,
+		      unsigned keep);
+
+/* Calls cb for each entry of host (at most STORE_HIST_MAX_KEEP), newest
+ * first or oldest first.  Stops and returns cb's value when non-zero.  0
+ * when none (also when host is not a host).  Entries' agents point into
+ * a copy that lives until the walk returns: cb may write in txn. */
+typedef int (*store_hist_cb)(const store_hist_t *e, void *arg);
+int store_history_walk(store_txn_t *txn, const dname_t *host, int newest_first,
+		       store_hist_cb cb, void *arg);
+
+/* ---- ACME DNS-01 values at _acme-challenge.<host> ---- */
+
+#define STORE_ACME_MAX 4            /* live values per host */
+#define STORE_ACME_VALUE_MAX 255    /* bytes of one value (one TXT string) */
+#define STORE_ACME_LABEL "_acme-challenge"
+#define STORE_ACME_DEFAULT_TTL 60
+#define STORE_ACME_DEFAULT_LIFETIME 3600 /* seconds a value lives unless cleaned up */
+
+/*
+ * The TXT RRset at _acme-challenge.H, in H's zone, holds every live ACME
+ * value of host H, each as one quoted string.  The store adds and removes
+ * exactly the contents it manages; TXT contents written there by the
+ * operator (kyednsctl record, pdns: lego's pdns provider, certbot's
+ * RFC 2136 plugin) are left alone, so both paths work side by side.  A
+ * CNAME at _acme-challenge.H (an acme-dns style delegation) makes
+ * store_acme_set fail with ERR_CLASH.  Every add or removal is a change
+ * of zone data (serial bump at commit).  No function here writes any
+ * other name or type, so a host's credentials reach nothing else.
+ */
+typedef struct store_acme {
+	const char *value;        /* borrowed */
+	uint8_t len;
+	uint64_t expires;         /* unix seconds */
+} store_acme_t;
+
+/* 0 when value (len bytes) is a storable ACME value: 1..STORE_ACME_VALUE_MAX
+ * bytes of printable ASCII 0x21..0x7e other than '"' and '\\' (no spaces:
+ * ACME values are 43 base64url characters), else ERR_BADTXT.  Pure. */
+int store_acme_check(const char *value, size_t len);
+
+/* Writes _acme-challenge.<host> into *out.  0 or ERR_TOOBIG (over 255
+ * bytes). */
+int store_acme_name(const dname_t *host, dname_t *out);
+
+/*
+ * Adds value to host (or, when present, sets its expiry to expires) and
+ * puts it in the TXT RRset with TTL ttl (which becomes the RRset's TTL).
+ * Values of host whose expiry is <= now are removed first.  ERR_BADTXT
+ * (store_acme_check), -EINVAL when expires <= now, ERR_TOOBIG when the
+ * host already has STORE_ACME_MAX live values, ERR_CLASH as above.
+ * *changed (may be NULL) = 1 when the RRset changed (a refresh only moves
+ * the expiry: 0).
+ */
+int store_acme_set(store_txn_t *txn, const dname_t *host, const char *value, size_t len,
+		   uint64_t expires, uint32_t ttl, uint64_t now, int *changed);
+
+/* Removes value (value NULL: every value) of host and its TXT content.
+ * 0; -ENOENT when a given value is not there (NULL with none: 0). */
+int store_acme_del(store_txn_t *txn, const dname_t *host, const char *value, size_t len);
+
+/* Calls cb for each value of host (all hosts when host is NULL; cb gets
+ * the host name) in key order, expired ones included. */
+typedef int (*store_acme_cb)(const dname_t *host, const store_acme_t *a, void *arg);
+int store_acme_walk(store_txn_t *txn, const dname_t *host, store_acme_cb cb, void *arg);
+
+/* Removes every value whose expiry is <= now, of all hosts, with its TXT
+ * content (the RRset goes when empty).  *removed (may be NULL) = count. */
+int store_acme_gc(store_txn_t *txn, uint64_t now, unsigned *removed);
 
 #endif

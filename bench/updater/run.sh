@@ -7,6 +7,8 @@
 # Usage: bench/updater/run.sh [SECONDS]   (default 10 per run)
 #        PDNS=0 bench/updater/run.sh ...  (kyedns only, no baseline)
 #        NOCHG_ONLY=1 ...                  (only the nochg case; implies PDNS=0)
+#        CONNS="1 16 64" ...               (the connection counts of the update runs)
+#        UPDATER_ARGS="--history-size 0" ...  (extra options of kyedns-updater)
 # Needs: make (build/), wrk, pdns-server, pdns-backend-lmdb.  Loopback only;
 # everything lives in a temporary directory that is removed at the end.
 set -eu
@@ -19,6 +21,7 @@ HOSTS=10000
 TOKEN=bench-token-0123456789abcdef
 THREADS=1  # wrk threads: on 2 cores, one is left to the server
 NOCHG_ONLY=${NOCHG_ONLY:-0}
+UPDATER_ARGS=${UPDATER_ARGS:-}
 PDNS=${PDNS:-1}
 [ "$NOCHG_ONLY" = 1 ] && PDNS=0
 
@@ -91,15 +94,17 @@ DB=$TMP/db
 "$BUILD/kyednsctl" --db "$DB" host import "$TMP/hosts" >/dev/null
 
 PORT=$(free_port)
+# --host-change-rate 0: every request changes its host, and the per-host
+# change throttle would answer all but its burst "abuse"
 "$BUILD/kyedns-updater" --db "$DB" --listen "127.0.0.1:$PORT" --rate-limit 0 \
-	2>"$TMP/updater.log" &
+	--host-change-rate 0 $UPDATER_ARGS 2>"$TMP/updater.log" &
 UPID=$!
 wait_port "$PORT"
 URL=http://127.0.0.1:$PORT
 
 printf '%-34s %5s %10s %9s %9s %6s %10s\n' "case" "conns" "req/s" "p50 ms" "p99 ms" "bad" "srv p99"
 K64=0 K64P99=0
-CONNS="1 16 64 256"
+CONNS=${CONNS:-1 16 64 256}
 [ "$NOCHG_ONLY" = 1 ] && CONNS=
 for c in $CONNS; do
 	RUN=$((RUN + 1))

@@ -4,7 +4,11 @@
  * autoprimaries, DNSSEC keys, NSEC order, search, the documented value encoding, the migration of a
  * schema-1 store (tests/data/store-v1.dump), and the multi-process cases
  * (concurrent reader and writer processes, map growth under an open
- * reader, stale reader slots).  Each test case gets its own temporary store.
+ * reader, stale reader slots), and the issue-12 tables: host options
+ * (offline, wildcard, routers and their followers), named scoped tokens,
+ * history and ACME values, with what a host's deletion takes along and
+ * the opening of a store made before them.  Each test case gets its own
+ * temporary store.
  */
 #include <dlfcn.h>
 #include <lmdb.h>
@@ -2281,6 +2285,1448 @@ static void test_nsec_order(void)
 	store_close(s);
 }
 
+/* ---- issue 12: host options, scoped tokens, history, ACME values ---- */
+
+static addr_t A(const char *s)
+{
+	addr_t a;
+	if (addr_parse(&a, s, strlen(s)) < 0) {
+		fprintf(stderr, "bad test address %s\n", s);
+		exit(2);
+	}
+	return a;
+}
+
+static const char *atext(const addr_t *a)
+{
+	static char buf[8][ADDR_TEXT_MAX];
+	static int i;
+	char *b = buf[i++ % 8];
+	if (a->family == 0)
+		return "-";
+	addr_format(a, b, ADDR_TEXT_MAX);
+	return b;
+}
+
+static int update(store_txn_t *t, const char *host, const char *v4, const char *v6, int *ch)
+{
+	dname_t n = N(host);
+	addr_t a4 = {0}, a6 = {0}, cl = A("198.51.100.7");
+	if (v4)
+		a4 = A(v4);
+	if (v6)
+		a6 = A(v6);
+	return store_host_update(t, &n, v4 ? &a4 : NULL, v6 ? &a6 : NULL, &cl, "test", 4, 5000, ch);
+}
+
+static store_hostopt_t opts(store_txn_t *t, const char *host)
+{
+	store_hostopt_t o;
+	dname_t n = N(host);
+	memset(&o, 0xee, sizeof(o));
+	if (store_hostopt_get(t, &n, &o) < 0)
+		o.flags = 0xee;
+	return o;
+}
+
+static void test_offline_wildcard(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_hostopt_t o;
+	store_rr_t rr;
+	dname_t home = N("home.example.com"), star = N("*.home.example.com"), h2 = N("h2.example.com");
+	addr_t g4, g6, o4, o6, v4 = A("203.0.113.60"), cl = A("198.51.100.7");
+	uint32_t id, ser;
+	int ch;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "h2.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	CHECK_OK(update(t, "home.example.com", "203.0.113.50", "2001:db8::1", &ch));
+	o = opts(t, "home.example.com");
+	CHECK(o.flags == 0 && !o.has_iid && o.follow.len == 0 && o.prefix.family == 0 &&
+	      o.saved4.family == 0);
+	CHECK_RC(store_hostopt_get(t, &star, &o), -ENOENT);
+	CHECK_RC(store_host_set_wildcard(t, &star, 1, &ch), -ENOENT);
+	CHECK_RC(store_host_set_offline(t, &star, 1, 1, &ch), -ENOENT);
+	CHECK_OK(store_txn_commit(t));
+	ser = serial_of(s, "example.com");
+
+	/* wildcard on: *.H gets H's addresses and they belong to H */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_set_wildcard(t, &home, 1, &ch));
+	CHECK(ch == 1);
+	CHECK_OK(store_host_set_wildcard(t, &home, 1, &ch));
+	CHECK(ch == 0);
+	CHECK(opts(t, "home.example.com").flags == STORE_HOST_WILDCARD);
+	CHECK_STR(rrs_ttl(t, id, "*.home.example.com"), "1/60 203.0.113.50|28/60 2001:db8::1");
+	CHECK_RC(add_rr(t, id, "*.home.example.com", RR_A, "192.0.2.1"), ERR_HOSTOWNED);
+	CHECK_RC(add_rr(t, id, "*.home.example.com", RR_AAAA, "2001:db8::9"), ERR_HOSTOWNED);
+	CHECK_RC(add_rr(t, id, "*.home.example.com", RR_CNAME, "x.example.com"), ERR_CLASH);
+	CHECK_RC(store_rr_del(t, id, &star, RR_A, NULL, 0), ERR_HOSTOWNED);
+	CHECK_OK(add_rr(t, id, "*.home.example.com", RR_TXT, "\"wild\""));
+	rr.type = RR_A;
+	rr.ttl = 60;
+	rr.data = "192.0.2.1";
+	rr.len = 9;
+	CHECK_RC(store_name_set(t, id, &star, &rr, 1), ERR_HOSTOWNED);
+	rr.type = RR_MX;
+	rr.data = "10 mx.example.com";
+	rr.len = (uint16_t)strlen(rr.data);
+	CHECK_OK(store_name_set(t, id, &star, &rr, 1));
+	CHECK_STR(rrs(t, id, "*.home.example.com"),
+		  "1 203.0.113.50|15 10 mx.example.com|28 2001:db8::1");
+	/* other hosts' wildcards are not owned */
+	CHECK_OK(add_rr(t, id, "*.h2.example.com", RR_A, "192.0.2.2"));
+	CHECK_RC(store_host_set_wildcard(t, &h2, 1, &ch), ERR_CLASH);
+	CHECK(ch == 0);
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") != ser);
+
+	/* updates keep *.H in step */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_update_ex(t, &home, &v4, NULL, &cl, "ua", 2, 6000, &ch, &o4, &o6));
+	CHECK(ch == 1);
+	CHECK_STR(atext(&o4), "203.0.113.50");
+	CHECK_STR(atext(&o6), "2001:db8::1");
+	CHECK_STR(rrs(t, id, "*.home.example.com"),
+		  "1 203.0.113.60|15 10 mx.example.com|28 2001:db8::1");
+	CHECK_STR(rrs(t, id, "home.example.com"), "1 203.0.113.60|28 2001:db8::1");
+	/* a whole-zone replace keeps them too */
+	CHECK_OK(store_zone_clear(t, id));
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "1 203.0.113.60|28 2001:db8::1");
+	CHECK_STR(rrs(t, id, "*.h2.example.com"), "(none)");
+	CHECK_OK(store_txn_commit(t));
+
+	/* offline: addresses leave DNS (H and *.H), are kept */
+	ser = serial_of(s, "example.com");
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_set_offline(t, &home, 1, 7000, &ch));
+	CHECK(ch == 1);
+	CHECK_OK(store_host_set_offline(t, &home, 1, 7001, &ch));
+	CHECK(ch == 0);
+	CHECK_STR(rrs(t, id, "home.example.com"), "(none)");
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "(none)");
+	o = opts(t, "home.example.com");
+	CHECK(o.flags == (STORE_HOST_OFFLINE | STORE_HOST_WILDCARD));
+	CHECK_STR(atext(&o.saved4), "203.0.113.60");
+	CHECK_STR(atext(&o.saved6), "2001:db8::1");
+	CHECK_OK(store_host_addrs(t, &home, &g4, &g6));
+	CHECK(g4.family == 0 && g6.family == 0);
+	{
+		store_host_t h;
+		CHECK_OK(store_host_get(t, &home, &h));
+		CHECK(h.updated == 7000);
+	}
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") != ser);
+
+	/* updates while offline change the saved addresses only */
+	ser = serial_of(s, "example.com");
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	v4 = A("203.0.113.61");
+	CHECK_OK(store_host_update_ex(t, &home, &v4, NULL, &cl, "ua", 2, 8000, &ch, &o4, &o6));
+	CHECK(ch == 1);
+	CHECK_STR(atext(&o4), "203.0.113.60");
+	CHECK_STR(atext(&o6), "2001:db8::1");
+	CHECK_STR(rrs(t, id, "home.example.com"), "(none)");
+	o = opts(t, "home.example.com");
+	CHECK_STR(atext(&o.saved4), "203.0.113.61");
+	CHECK_OK(update(t, "home.example.com", "203.0.113.61", NULL, &ch));
+	CHECK(ch == 0);
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") == ser);
+
+	/* online: the saved (updated) addresses come back, on H and *.H */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_set_offline(t, &home, 0, 9000, &ch));
+	CHECK(ch == 1);
+	CHECK_OK(store_host_set_offline(t, &home, 0, 9000, &ch));
+	CHECK(ch == 0);
+	CHECK_STR(rrs_ttl(t, id, "home.example.com"), "1/60 203.0.113.61|28/60 2001:db8::1");
+	CHECK_STR(rrs_ttl(t, id, "*.home.example.com"), "1/60 203.0.113.61|28/60 2001:db8::1");
+	o = opts(t, "home.example.com");
+	CHECK(o.flags == STORE_HOST_WILDCARD && o.saved4.family == 0 && o.saved6.family == 0);
+	/* wildcard off: *.H loses the addresses, keeps the operator's data */
+	CHECK_OK(add_rr(t, id, "*.home.example.com", RR_TXT, "\"keep\""));
+	CHECK_OK(store_host_set_wildcard(t, &home, 0, &ch));
+	CHECK(ch == 1);
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "16 \"keep\"");
+	CHECK(opts(t, "home.example.com").flags == 0);
+	CHECK_OK(add_rr(t, id, "*.home.example.com", RR_A, "192.0.2.7"));
+	CHECK_RC(store_host_set_wildcard(t, &home, 1, &ch), ERR_CLASH);
+	CHECK_OK(store_rr_del(t, id, &star, RR_A, NULL, 0));
+	/* wildcard set while offline: *.H gets the addresses back online */
+	CHECK_OK(store_host_set_offline(t, &home, 1, 9100, &ch));
+	CHECK_OK(store_host_set_wildcard(t, &home, 1, &ch));
+	CHECK(ch == 1);
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "16 \"keep\"");
+	CHECK_OK(store_host_set_offline(t, &home, 0, 9200, &ch));
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "1 203.0.113.61|16 \"keep\"|28 2001:db8::1");
+	/* a host with an NS RRset cannot have a wildcard (it would be below a cut) */
+	CHECK_OK(add_rr(t, id, "h2.example.com", RR_NS, "ns.elsewhere.net"));
+	CHECK_RC(store_host_set_wildcard(t, &h2, 1, &ch), ERR_CLASH);
+	/* deleting the host removes *.H's addresses and its options */
+	CHECK_OK(store_host_del(t, &home));
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "16 \"keep\"");
+	CHECK_STR(rrs(t, id, "home.example.com"), "(none)");
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	o = opts(t, "home.example.com");
+	CHECK(o.flags == 0 && o.saved4.family == 0);
+	CHECK_OK(add_rr(t, id, "*.home.example.com", RR_A, "192.0.2.8"));
+	CHECK_OK(store_txn_commit(t));
+	/* read txns see the options too */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_RC(store_host_set_offline(t, &home, 1, 1, &ch), -EACCES);
+	CHECK_RC(store_host_set_wildcard(t, &home, 1, &ch), -EACCES);
+	store_txn_abort(t);
+	store_close(s);
+}
+
+static int follower_cb(const dname_t *f, void *arg)
+{
+	char *buf = arg, txt[DNAME_MAX_TEXT];
+	dname_to_text(f, txt, sizeof(txt));
+	strcat(buf, txt);
+	strcat(buf, " ");
+	return 0;
+}
+
+static const char *followers(store_txn_t *t, const char *router)
+{
+	static char buf[4096];
+	dname_t r = N(router);
+	buf[0] = 0;
+	if (store_follower_walk(t, &r, follower_cb, buf) < 0)
+		return "(error)";
+	return buf;
+}
+
+struct hist_acc {
+	char buf[8192];
+	unsigned n;
+	uint64_t first, last;
+};
+
+static int hist_cb(const store_hist_t *e, void *arg)
+{
+	struct hist_acc *a = arg;
+	size_t o = strlen(a->buf);
+	if (a->n++ == 0)
+		a->first = e->seq;
+	a->last = e->seq;
+	if (o < sizeof(a->buf) - 200)
+		snprintf(a->buf + o, sizeof(a->buf) - o, "%llu:%llu %s %s>%s %s>%s %s %.*s;",
+			 (unsigned long long)e->seq, (unsigned long long)e->time,
+			 store_hist_result_str(e->result), atext(&e->old4), atext(&e->new4),
+			 atext(&e->old6), atext(&e->new6), atext(&e->client), (int)e->agent_len,
+			 e->agent ? e->agent : "");
+	return 0;
+}
+
+static struct hist_acc *history(store_txn_t *t, const char *host, int newest_first)
+{
+	static struct hist_acc acc;
+	dname_t n = N(host);
+	memset(&acc, 0, sizeof(acc));
+	if (store_history_walk(t, &n, newest_first, hist_cb, &acc) < 0)
+		strcpy(acc.buf, "(error)");
+	return &acc;
+}
+
+static void test_follow(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_hostopt_t o;
+	dname_t router = N("router.example.com"), nas = N("nas.example.com"),
+		cam = N("cam.example.com"), far = N("far.example.org"), nohost = N("x.example.com");
+	const uint8_t iid1[8] = {0, 0, 0, 0, 0, 0, 0, 0x10};
+	const uint8_t iid2[8] = {0x02, 0x11, 0x32, 0xff, 0xfe, 0x01, 0x02, 0x03};
+	addr_t p = A("2001:db8:1:2::"), p56 = A("2001:db8:1:2ff::"), cl = A("198.51.100.9"), a;
+	uint32_t id, id2, ser;
+	unsigned nch;
+	int ch;
+
+	/* the address arithmetic */
+	CHECK_OK(store_prefix_addr(&p, 64, iid1, &a));
+	CHECK_STR(atext(&a), "2001:db8:1:2::10");
+	CHECK_OK(store_prefix_addr(&p56, 56, iid2, &a));
+	CHECK_STR(atext(&a), "2001:db8:1:200:211:32ff:fe01:203");
+	CHECK_OK(store_prefix_addr(&p56, 60, NULL, &a));
+	CHECK_STR(atext(&a), "2001:db8:1:2f0::");
+	CHECK_OK(store_prefix_addr(&p56, 0, iid1, &a));
+	CHECK_STR(atext(&a), "::10");
+	CHECK_RC(store_prefix_addr(&p, 65, iid1, &a), -EINVAL);
+	a = A("192.0.2.1");
+	CHECK_RC(store_prefix_addr(&a, 24, iid1, &a), -EINVAL);
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_zone(t, "example.org", &id2));
+	CHECK_OK(add_host(t, "router.example.com", "abcdefghijklmnopqrstuvwxyz0001"));
+	CHECK_OK(add_host(t, "nas.example.com", "abcdefghijklmnopqrstuvwxyz0002"));
+	CHECK_OK(add_host(t, "cam.example.com", "abcdefghijklmnopqrstuvwxyz0003"));
+	CHECK_OK(add_host(t, "far.example.org", "abcdefghijklmnopqrstuvwxyz0004"));
+	CHECK_OK(update(t, "router.example.com", "203.0.113.1", "2001:db8:ffff::1", &ch));
+	CHECK_OK(update(t, "nas.example.com", "203.0.113.2", NULL, &ch));
+	/* refusals */
+	CHECK_RC(store_host_set_follow(t, &nas, &router, NULL), -EINVAL);
+	CHECK_RC(store_host_set_follow(t, &nas, &nas, iid1), -EINVAL);
+	CHECK_RC(store_host_set_follow(t, &nas, &nohost, iid1), ERR_NOROUTER);
+	CHECK_RC(store_host_set_follow(t, &nohost, &router, iid1), -ENOENT);
+	CHECK_STR(followers(t, "router.example.com"), "");
+	/* following before the router has a prefix: no address yet */
+	CHECK_OK(store_host_set_follow(t, &nas, &router, iid1));
+	CHECK_OK(store_host_set_follow(t, &far, &router, iid2));
+	o = opts(t, "nas.example.com");
+	CHECK(o.has_iid && memcmp(o.iid, iid1, 8) == 0 && dname_equal(&o.follow, &router));
+	CHECK_STR(rrs(t, id, "nas.example.com"), "1 203.0.113.2");
+	CHECK_STR(followers(t, "router.example.com"), "nas.example.com. far.example.org. ");
+	CHECK_OK(store_txn_commit(t));
+	ser = serial_of(s, "example.com");
+
+	/* the router's prefix update moves its followers, not itself */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_RC(store_host_prefix_update(t, &router, &p, 65, &cl, "fritz", 5, 6000, 32, &nch),
+		 -EINVAL);
+	a = A("192.0.2.0");
+	CHECK_RC(store_host_prefix_update(t, &router, &a, 24, &cl, "fritz", 5, 6000, 32, &nch),
+		 ERR_BADADDR);
+	CHECK_RC(store_host_prefix_update(t, &nohost, &p, 64, &cl, "fritz", 5, 6000, 32, &nch),
+		 -ENOENT);
+	CHECK_OK(store_host_prefix_update(t, &router, &p, 64, &cl, "fritz", 5, 6000, 32, &nch));
+	CHECK(nch == 2);
+	CHECK_STR(rrs_ttl(t, id, "nas.example.com"), "1/60 203.0.113.2|28/60 2001:db8:1:2::10");
+	CHECK_STR(rrs(t, id2, "far.example.org"), "28 2001:db8:1:2:211:32ff:fe01:203");
+	CHECK_STR(rrs(t, id, "router.example.com"), "1 203.0.113.1|28 2001:db8:ffff::1");
+	o = opts(t, "router.example.com");
+	CHECK(o.prefix_len == 64);
+	CHECK_STR(atext(&o.prefix), "2001:db8:1:2::");
+	CHECK_STR(history(t, "nas.example.com", 1)->buf,
+		  "1:6000 prefix ->- ->2001:db8:1:2::10 198.51.100.9 fritz;");
+	{
+		store_host_t h;
+		CHECK_OK(store_host_get(t, &nas, &h));
+		CHECK(h.updated == 6000 && addr_equal(&h.last_client, &cl) && h.agent_len == 5);
+	}
+	/* same prefix again: nothing changes, no history */
+	CHECK_OK(store_host_prefix_update(t, &router, &p, 64, &cl, "fritz", 5, 6100, 32, &nch));
+	CHECK(nch == 0);
+	CHECK(history(t, "nas.example.com", 1)->n == 1);
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") != ser);
+
+	/* a new follower gets its address from the stored prefix at once */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_set_follow(t, &cam, &router, iid2));
+	CHECK_STR(rrs(t, id, "cam.example.com"), "28 2001:db8:1:2:211:32ff:fe01:203");
+	/* an offline follower moves its saved address; a wildcard one *.F */
+	CHECK_OK(store_host_set_offline(t, &cam, 1, 6200, &ch));
+	CHECK_OK(store_host_set_wildcard(t, &nas, 1, &ch));
+	CHECK_OK(store_host_prefix_update(t, &router, &p56, 56, &cl, "fritz", 5, 6300, 0, &nch));
+	CHECK(nch == 3);
+	CHECK_STR(rrs(t, id, "cam.example.com"), "(none)");
+	o = opts(t, "cam.example.com");
+	CHECK_STR(atext(&o.saved6), "2001:db8:1:200:211:32ff:fe01:203");
+	CHECK_STR(rrs(t, id, "*.nas.example.com"), "1 203.0.113.2|28 2001:db8:1:200::10");
+	CHECK_STR(rrs(t, id, "nas.example.com"), "1 203.0.113.2|28 2001:db8:1:200::10");
+	/* keep 0: no history written */
+	CHECK(history(t, "nas.example.com", 1)->n == 1);
+	/* a follower stops following: keeps its address, is left out */
+	CHECK_OK(store_host_set_follow(t, &nas, NULL, iid1));
+	o = opts(t, "nas.example.com");
+	CHECK(o.has_iid && o.follow.len == 0);
+	CHECK_STR(followers(t, "router.example.com"), "cam.example.com. far.example.org. ");
+	CHECK_OK(store_host_prefix_update(t, &router, &p, 64, &cl, "fritz", 5, 6400, 32, &nch));
+	CHECK(nch == 2);
+	CHECK_STR(rrs(t, id, "nas.example.com"), "1 203.0.113.2|28 2001:db8:1:200::10");
+	/* clearing everything deletes the options entry */
+	CHECK_OK(store_host_set_follow(t, &nas, NULL, NULL));
+	CHECK_OK(store_host_set_wildcard(t, &nas, 0, &ch));
+	o = opts(t, "nas.example.com");
+	CHECK(o.flags == 0 && !o.has_iid);
+	/* moving a follower to another router moves its link */
+	CHECK_OK(store_host_set_follow(t, &far, &nas, iid2));
+	CHECK_STR(followers(t, "router.example.com"), "cam.example.com. ");
+	CHECK_STR(followers(t, "nas.example.com"), "far.example.org. ");
+	CHECK_OK(store_host_set_follow(t, &far, &router, iid2));
+	CHECK_STR(followers(t, "nas.example.com"), "");
+	CHECK_OK(store_txn_commit(t));
+
+	/* at most STORE_MAX_FOLLOWERS per router */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	for (int i = 0; i < STORE_MAX_FOLLOWERS; i++) {
+		char name[64];
+		dname_t f;
+		snprintf(name, sizeof(name), "f%d.example.com", i);
+		f = N(name);
+		CHECK_OK(add_host(t, name, "abcdefghijklmnopqrstuvwxyz0005"));
+		CHECK_OK(store_host_set_follow(t, &f, &nas, iid1));
+	}
+	CHECK_RC(store_host_set_follow(t, &far, &nas, iid2), ERR_TOOBIG);
+	/* following the same router again is no new follower */
+	{
+		dname_t f0 = N("f0.example.com");
+		CHECK_OK(store_host_set_follow(t, &f0, &nas, iid2));
+	}
+	CHECK_OK(store_host_prefix_update(t, &nas, &p, 64, &cl, "owrt", 4, 7000, 32, &nch));
+	CHECK(nch == STORE_MAX_FOLLOWERS);
+	CHECK_STR(rrs(t, id, "f0.example.com"), "28 2001:db8:1:2:211:32ff:fe01:203");
+	CHECK_STR(rrs(t, id, "f63.example.com"), "28 2001:db8:1:2::10");
+	store_txn_abort(t);
+
+	/* deleting the router: followers keep address and iid, follow none;
+	 * deleting a follower: it leaves the router's list */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_del(t, &far));
+	CHECK_STR(followers(t, "router.example.com"), "cam.example.com. ");
+	CHECK_OK(store_host_del(t, &router));
+	CHECK_STR(followers(t, "router.example.com"), "");
+	o = opts(t, "cam.example.com");
+	CHECK(o.follow.len == 0 && o.has_iid && memcmp(o.iid, iid2, 8) == 0 &&
+	      o.flags == STORE_HOST_OFFLINE);
+	CHECK_OK(add_host(t, "router.example.com", "abcdefghijklmnopqrstuvwxyz0001"));
+	o = opts(t, "router.example.com");
+	CHECK(o.prefix.family == 0 && o.flags == 0);
+	CHECK_STR(followers(t, "router.example.com"), "");
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+struct tok_acc {
+	char buf[2048];
+};
+
+static int tok_cb(const store_token_t *tok, void *arg)
+{
+	struct tok_acc *a = arg;
+	size_t o = strlen(a->buf);
+	snprintf(a->buf + o, sizeof(a->buf) - o, "%s/%llu/%llu/%u ", tok->name,
+		 (unsigned long long)tok->created, (unsigned long long)tok->expires, tok->ncidr);
+	return 0;
+}
+
+static const char *tokens(store_txn_t *t, const char *host)
+{
+	static struct tok_acc acc;
+	dname_t n = N(host);
+	int rc;
+	memset(&acc, 0, sizeof(acc));
+	if ((rc = store_token_walk(t, &n, tok_cb, &acc)) < 0)
+		return err_str(rc);
+	return acc.buf;
+}
+
+/* "rc name" of a token check from client at now. */
+static const char *tcheck(store_txn_t *t, const char *host, const char *secret,
+			  const char *client, uint64_t now)
+{
+	static char buf[128];
+	char name[STORE_TOKEN_NAME_MAX + 1];
+	dname_t n = N(host);
+	addr_t c = {0};
+	int rc;
+	if (client)
+		c = A(client);
+	memset(name, 'x', sizeof(name));
+	rc = store_token_check(t, &n, secret, strlen(secret), client ? &c : NULL, now, name);
+	snprintf(buf, sizeof(buf), "%s %s",
+		 rc == 0 ? "ok" : rc == ERR_BADTOKEN ? "bad" : rc == ERR_TOKENEXPIRED ? "expired"
+				: rc == ERR_TOKENSOURCE ? "source" : err_str(rc),
+		 name);
+	return buf;
+}
+
+static addr_cidr_t C(const char *net, unsigned prefix)
+{
+	addr_cidr_t c;
+	c.net = A(net);
+	c.prefix = (uint8_t)prefix;
+	return c;
+}
+
+static void test_tokens(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_token_t tok;
+	dname_t home = N("home.example.com"), nohost = N("x.example.com");
+	const char *t0 = "abcdefghijklmnopqrstuvwxyz0123", *t1 = "Zyxwvutsrqponmlkjihgfedcba9876",
+		   *t2 = "QWERTYUIOPasdfghjkl1234567890", *t3 = "mnbvcxzLKJHGFDSApoiuytrewq5555";
+	uint8_t h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN], h3[TOKEN_HASH_LEN], h0[TOKEN_HASH_LEN];
+	addr_cidr_t cidrs[STORE_TOKEN_MAX_CIDRS + 1];
+	char long_secret[TOKEN_MAX_LEN + 2];
+
+	token_hash(t0, strlen(t0), h0);
+	token_hash(t1, strlen(t1), h1);
+	token_hash(t2, strlen(t2), h2);
+	token_hash(t3, strlen(t3), h3);
+	CHECK_OK(store_token_name_check("ci-runner_2", 11));
+	CHECK_OK(store_token_name_check("a", 1));
+	CHECK_OK(store_token_name_check("abcdefghijklmnopqrstuvwxyz012345", 32));
+	CHECK_RC(store_token_name_check("abcdefghijklmnopqrstuvwxyz0123456", 33), ERR_TOKENNAME);
+	CHECK_RC(store_token_name_check("", 0), ERR_TOKENNAME);
+	CHECK_RC(store_token_name_check("Upper", 5), ERR_TOKENNAME);
+	CHECK_RC(store_token_name_check("a b", 3), ERR_TOKENNAME);
+	CHECK_RC(store_token_name_check("a.b", 3), ERR_TOKENNAME);
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_host(t, "home.example.com", t0));
+	CHECK_OK(add_host(t, "b.home.example.com", t3));
+	/* the host's single token is the token "default" */
+	CHECK_STR(tokens(t, "home.example.com"), "default/1000/0/0 ");
+	CHECK_STR(tcheck(t, "home.example.com", t0, "192.0.2.1", 5000), "ok default");
+	CHECK_STR(tcheck(t, "home.example.com", t0, NULL, 5000), "ok default");
+	CHECK_STR(tcheck(t, "home.example.com", t1, "192.0.2.1", 5000), "bad ");
+	CHECK_STR(tcheck(t, "x.example.com", t0, "192.0.2.1", 5000), "not found ");
+	/* a child host's token is not its parent's */
+	CHECK_STR(tcheck(t, "home.example.com", t3, "192.0.2.1", 5000), "bad ");
+	memset(long_secret, 'a', sizeof(long_secret) - 1);
+	long_secret[sizeof(long_secret) - 1] = 0;
+	CHECK_STR(tcheck(t, "home.example.com", long_secret, NULL, 5000), "bad ");
+	CHECK_OK(store_token_get(t, &home, "default", 7, &tok));
+	CHECK(memcmp(tok.hash, h0, TOKEN_HASH_LEN) == 0 && tok.expires == 0 && tok.ncidr == 0);
+
+	/* adding named tokens */
+	CHECK_OK(store_token_add(t, &home, "ci", 2, h1, 0, NULL, 0, 4000));
+	CHECK_RC(store_token_add(t, &home, "ci", 2, h2, 0, NULL, 0, 4000), -EEXIST);
+	CHECK_RC(store_token_add(t, &home, "default", 7, h2, 0, NULL, 0, 4000), -EEXIST);
+	CHECK_RC(store_token_add(t, &home, "other", 5, h1, 0, NULL, 0, 4000), -EEXIST);
+	CHECK_RC(store_token_add(t, &home, "other", 5, h0, 0, NULL, 0, 4000), -EEXIST);
+	CHECK_RC(store_token_add(t, &home, "Bad", 3, h2, 0, NULL, 0, 4000), ERR_TOKENNAME);
+	CHECK_RC(store_token_add(t, &nohost, "ci", 2, h2, 0, NULL, 0, 4000), -ENOENT);
+	CHECK_RC(store_token_add(t, &home, "past", 4, h2, 4000, NULL, 0, 4000), -EINVAL);
+	/* rotation: both the old and the new token work at once */
+	CHECK_STR(tcheck(t, "home.example.com", t1, "192.0.2.1", 5000), "ok ci");
+	CHECK_STR(tcheck(t, "home.example.com", t0, "192.0.2.1", 5000), "ok default");
+	/* expiry */
+	CHECK_OK(store_token_add(t, &home, "tmp", 3, h2, 6000, NULL, 0, 4000));
+	CHECK_STR(tcheck(t, "home.example.com", t2, NULL, 5999), "ok tmp");
+	CHECK_STR(tcheck(t, "home.example.com", t2, NULL, 6000), "expired tmp");
+	CHECK_STR(tcheck(t, "home.example.com", t2, NULL, 9000), "expired tmp");
+	CHECK_OK(store_token_del(t, &home, "tmp", 3));
+	CHECK_RC(store_token_del(t, &home, "tmp", 3), -ENOENT);
+	CHECK_STR(tcheck(t, "home.example.com", t2, NULL, 5000), "bad ");
+
+	/* CIDRs: host bits are cleared, v4 and v6, mapped clients count as v4 */
+	cidrs[0] = C("192.0.2.77", 24);
+	cidrs[1] = C("2001:db8:abcd:ffff::1", 48);
+	CHECK_OK(store_token_add(t, &home, "net", 3, h2, 0, cidrs, 2, 4000));
+	CHECK_OK(store_token_get(t, &home, "net", 3, &tok));
+	CHECK(tok.ncidr == 2 && tok.created == 4000 && tok.expires == 0);
+	CHECK_STR(atext(&tok.cidrs[0].net), "192.0.2.0");
+	CHECK(tok.cidrs[0].prefix == 24);
+	CHECK_STR(atext(&tok.cidrs[1].net), "2001:db8:abcd::");
+	CHECK(tok.cidrs[1].prefix == 48);
+	CHECK_STR(tcheck(t, "home.example.com", t2, "192.0.2.200", 5000), "ok net");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "192.0.2.0", 5000), "ok net");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "::ffff:192.0.2.5", 5000), "ok net");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "192.0.3.1", 5000), "source net");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "2001:db8:abcd:1::1", 5000), "ok net");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "2001:db8:abce::1", 5000), "source net");
+	CHECK_STR(tcheck(t, "home.example.com", t2, NULL, 5000), "source net");
+	CHECK_OK(store_token_del(t, &home, "net", 3));
+	/* odd prefixes and the edges of a range */
+	cidrs[0] = C("10.0.0.0", 9);
+	cidrs[1] = C("2001:db8::", 127);
+	CHECK_OK(store_token_add(t, &home, "odd", 3, h2, 8000, cidrs, 2, 4000));
+	CHECK_STR(tcheck(t, "home.example.com", t2, "10.127.255.255", 5000), "ok odd");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "10.128.0.0", 5000), "source odd");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "2001:db8::1", 5000), "ok odd");
+	CHECK_STR(tcheck(t, "home.example.com", t2, "2001:db8::2", 5000), "source odd");
+	/* expiry is reported before the source */
+	CHECK_STR(tcheck(t, "home.example.com", t2, "10.128.0.0", 8000), "expired odd");
+	CHECK_OK(store_token_del(t, &home, "odd", 3));
+	/* bad CIDRs */
+	cidrs[0] = C("192.0.2.0", 33);
+	CHECK_RC(store_token_add(t, &home, "net", 3, h2, 0, cidrs, 1, 4000), ERR_BADADDR);
+	cidrs[0] = C("2001:db8::", 129);
+	CHECK_RC(store_token_add(t, &home, "net", 3, h2, 0, cidrs, 1, 4000), ERR_BADADDR);
+	cidrs[0].net.family = 5;
+	cidrs[0].prefix = 8;
+	CHECK_RC(store_token_add(t, &home, "net", 3, h2, 0, cidrs, 1, 4000), ERR_BADADDR);
+	for (int i = 0; i <= STORE_TOKEN_MAX_CIDRS; i++)
+		cidrs[i] = C("192.0.2.0", 24);
+	CHECK_RC(store_token_add(t, &home, "net", 3, h2, 0, cidrs, STORE_TOKEN_MAX_CIDRS + 1, 4000),
+		 ERR_TOOBIG);
+	CHECK_OK(store_token_add(t, &home, "net", 3, h2, 0, cidrs, STORE_TOKEN_MAX_CIDRS, 4000));
+	CHECK_STR(tcheck(t, "home.example.com", t2, "192.0.2.9", 5000), "ok net");
+	CHECK_OK(store_token_del(t, &home, "net", 3));
+
+	/* the cap on named tokens */
+	for (int i = 1; i < STORE_TOKEN_MAX; i++) {
+		char name[16], secret[64];
+		uint8_t hh[TOKEN_HASH_LEN];
+		snprintf(name, sizeof(name), "k%02d", i);
+		snprintf(secret, sizeof(secret), "secret-number-%02d-abcdefghijk", i);
+		token_hash(secret, strlen(secret), hh);
+		CHECK_OK(store_token_add(t, &home, name, strlen(name), hh, 0, NULL, 0, 4000 + i));
+	}
+	CHECK_RC(store_token_add(t, &home, "one-too-many", 12, h2, 0, NULL, 0, 4000), ERR_TOOBIG);
+	CHECK_STR(tcheck(t, "home.example.com", "secret-number-15-abcdefghijk", NULL, 5000),
+		  "ok k15");
+	CHECK_STR(tcheck(t, "home.example.com", t1, NULL, 5000), "ok ci");
+	CHECK_STR(tokens(t, "home.example.com"),
+		  "default/1000/0/0 ci/4000/0/0 k01/4001/0/0 k02/4002/0/0 k03/4003/0/0 "
+		  "k04/4004/0/0 k05/4005/0/0 k06/4006/0/0 k07/4007/0/0 k08/4008/0/0 "
+		  "k09/4009/0/0 k10/4010/0/0 k11/4011/0/0 k12/4012/0/0 k13/4013/0/0 "
+		  "k14/4014/0/0 k15/4015/0/0 ");
+	CHECK_STR(tokens(t, "b.home.example.com"), "default/1000/0/0 ");
+	CHECK_OK(store_txn_commit(t));
+
+	/* the check works in a read txn */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_STR(tcheck(t, "home.example.com", t1, "192.0.2.1", 5000), "ok ci");
+	CHECK_RC(store_token_add(t, &home, "ro", 2, h2, 0, NULL, 0, 4000), -EACCES);
+	CHECK_RC(store_token_del(t, &home, "ci", 2), -EACCES);
+	store_txn_abort(t);
+
+	/* revoking the default token: the old secret stops at once */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_token_del(t, &home, "default", 7));
+	CHECK_RC(store_token_del(t, &home, "default", 7), -ENOENT);
+	CHECK_RC(store_token_get(t, &home, "default", 7, &tok), -ENOENT);
+	CHECK_STR(tcheck(t, "home.example.com", t0, NULL, 5000), "bad ");
+	CHECK_STR(tcheck(t, "home.example.com", t1, NULL, 5000), "ok ci");
+	CHECK(strncmp(tokens(t, "home.example.com"), "ci/", 3) == 0);
+	/* an empty secret matches nothing */
+	CHECK_STR(tcheck(t, "home.example.com", "", NULL, 5000), "bad ");
+	/* a new default token (host put) works again */
+	CHECK_OK(add_host(t, "home.example.com", t0));
+	CHECK_STR(tcheck(t, "home.example.com", t0, NULL, 5000), "ok default");
+	CHECK_OK(store_token_del(t, &home, "ci", 2));
+	CHECK_STR(tcheck(t, "home.example.com", t1, NULL, 5000), "bad ");
+	CHECK_RC(store_token_get(t, &home, "ci", 2, &tok), -ENOENT);
+	CHECK_RC(store_token_del(t, &home, "BAD", 3), -ENOENT);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+static void test_history(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_hist_t e;
+	dname_t a = N("a.example.com"), b = N("b.a.example.com"), nohost = N("x.example.com");
+	struct hist_acc *h;
+
+	CHECK_STR(err_str(ERR_BADTOKEN), "token does not match");
+	CHECK_STR(err_str(ERR_TOKENEXPIRED), "token has expired");
+	CHECK_STR(err_str(ERR_TOKENSOURCE), "token is not allowed from this address");
+	CHECK(strstr(err_str(ERR_TOKENNAME), "1 to 32") != NULL);
+	CHECK(strstr(err_str(ERR_BADTXT), "255 printable") != NULL);
+	CHECK_STR(err_str(ERR_NOROUTER), "the router host does not exist");
+	CHECK_STR(store_hist_result_str(STORE_HIST_GOOD), "good");
+	CHECK_STR(store_hist_result_str(STORE_HIST_TXT_CLEAR), "txt-clear");
+	CHECK_STR(store_hist_result_str(STORE_HIST_WILDCARD_OFF), "wildcard-off");
+	CHECK_STR(store_hist_result_str(0), "unknown");
+	CHECK_STR(store_hist_result_str(STORE_HIST_RESULT_MAX + 1), "unknown");
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "b.a.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	memset(&e, 0, sizeof(e));
+	e.result = STORE_HIST_GOOD;
+	CHECK_RC(store_history_add(t, &a, &e, 0), -EINVAL);
+	CHECK_RC(store_history_add(t, &a, &e, STORE_HIST_MAX_KEEP + 1), -EINVAL);
+	CHECK_RC(store_history_add(t, &nohost, &e, 32), -ENOENT);
+	CHECK(history(t, "a.example.com", 1)->n == 0);
+	/* one full entry round-trips */
+	e.time = 1234;
+	e.old4 = A("203.0.113.1");
+	e.new4 = A("203.0.113.2");
+	e.old6 = A("2001:db8::1");
+	e.new6 = A("2001:db8::2");
+	e.client = A("2001:db8:c::7");
+	e.agent = "ddclient/3.10.0";
+	e.agent_len = 15;
+	CHECK_OK(store_history_add(t, &a, &e, 32));
+	CHECK_STR(history(t, "a.example.com", 0)->buf,
+		  "1:1234 good 203.0.113.1>203.0.113.2 2001:db8::1>2001:db8::2 2001:db8:c::7 "
+		  "ddclient/3.10.0;");
+	/* a child host's history is its own */
+	e.result = STORE_HIST_OFFLINE;
+	e.agent = NULL;
+	e.agent_len = 9; /* no agent: the length is ignored */
+	memset(&e.old6, 0, sizeof(e.old6));
+	CHECK_OK(store_history_add(t, &b, &e, 32));
+	CHECK_STR(history(t, "b.a.example.com", 1)->buf,
+		  "1:1234 offline 203.0.113.1>203.0.113.2 ->2001:db8::2 2001:db8:c::7 ;");
+	CHECK(history(t, "a.example.com", 1)->n == 1);
+	CHECK_OK(store_txn_commit(t));
+
+	/* bound and order: 40 adds keep the newest 32 */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	e.agent = "x";
+	e.agent_len = 1;
+	for (int i = 2; i <= 40; i++) {
+		e.time = 1234u + (unsigned)i;
+		e.result = STORE_HIST_GOOD;
+		CHECK_OK(store_history_add(t, &a, &e, 32));
+	}
+	h = history(t, "a.example.com", 1);
+	CHECK(h->n == 32 && h->first == 40 && h->last == 9);
+	h = history(t, "a.example.com", 0);
+	CHECK(h->n == 32 && h->first == 9 && h->last == 40);
+	CHECK(history(t, "b.a.example.com", 0)->n == 1);
+	/* a smaller keep trims at the next add */
+	CHECK_OK(store_history_add(t, &a, &e, 5));
+	h = history(t, "a.example.com", 1);
+	CHECK(h->n == 5 && h->first == 41 && h->last == 37);
+	CHECK_OK(store_history_add(t, &a, &e, 1));
+	h = history(t, "a.example.com", 1);
+	CHECK(h->n == 1 && h->first == 42);
+	CHECK_OK(store_txn_commit(t));
+	/* read txn: walk works, add does not */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK(history(t, "a.example.com", 0)->n == 1);
+	CHECK_RC(store_history_add(t, &a, &e, 5), -EACCES);
+	store_txn_abort(t);
+	/* history is not zone data: no serial bump */
+	{
+		uint32_t ser = serial_of(s, "example.com");
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		CHECK_OK(store_history_add(t, &a, &e, 5));
+		CHECK_OK(store_txn_commit(t));
+		CHECK(serial_of(s, "example.com") == ser);
+	}
+	store_close(s);
+}
+
+/* Raw access to a closed store's host value, for the ring's layout. */
+static size_t raw_host(const char *host, uint8_t *out, size_t cap)
+{
+	MDB_env *env;
+	MDB_txn *tx;
+	MDB_dbi dbi;
+	dname_t n = N(host);
+	MDB_val k = {n.len, n.key}, v = {0, NULL};
+	size_t len = 0;
+	CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 32) == 0 &&
+	      mdb_env_open(env, dir, MDB_RDONLY, 0640) == 0);
+	CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &tx) == 0);
+	CHECK(mdb_dbi_open(tx, "hosts", 0, &dbi) == 0);
+	if (mdb_get(tx, dbi, &k, &v) == 0 && v.mv_size <= cap) {
+		memcpy(out, v.mv_data, v.mv_size);
+		len = v.mv_size;
+	}
+	mdb_txn_abort(tx);
+	mdb_env_close(env);
+	return len;
+}
+
+static void raw_host_put(const char *host, const uint8_t *val, size_t len)
+{
+	MDB_env *env;
+	MDB_txn *tx;
+	MDB_dbi dbi;
+	dname_t n = N(host);
+	MDB_val k = {n.len, n.key}, v = {len, (void *)val};
+	CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 32) == 0 &&
+	      mdb_env_open(env, dir, 0, 0640) == 0);
+	CHECK(mdb_txn_begin(env, NULL, 0, &tx) == 0);
+	CHECK(mdb_dbi_open(tx, "hosts", 0, &dbi) == 0);
+	CHECK(mdb_put(tx, dbi, &k, &v, 0) == 0);
+	CHECK(mdb_txn_commit(tx) == 0);
+	mdb_env_close(env);
+}
+
+/* Ring bytes of host (value size less the fixed part and the agent). */
+static size_t ring_bytes(const char *host)
+{
+	uint8_t v[4096];
+	size_t len = raw_host(host, v, sizeof(v));
+	CHECK(len >= 74);
+	return len >= 74 ? len - 74 - v[73] : 0;
+}
+
+static int stop_at_2(const store_hist_t *e, void *arg)
+{
+	(void)arg;
+	return e->seq == 2 ? 42 : 0;
+}
+
+/* Adds n IPv4 (and, with dual 1, IPv6; with dual 2, an unchanged IPv6)
+ * changes to host: each from the address the previous one set, client =
+ * the new address, agent ag. */
+static void hist_fill(store_txn_t *t, const char *host, unsigned from, unsigned n, int dual,
+		      const char *ag, unsigned keep)
+{
+	dname_t h = N(host);
+	store_hist_t e;
+	char a[64];
+	for (unsigned i = from; i < from + n; i++) {
+		memset(&e, 0, sizeof(e));
+		e.time = 1700000000u + i * 86400u + i % 7;
+		e.result = STORE_HIST_GOOD;
+		snprintf(a, sizeof(a), "100.64.%u.%u", i / 250, i % 250 + 1);
+		e.old4 = A(a);
+		snprintf(a, sizeof(a), "100.64.%u.%u", (i + 1) / 250, (i + 1) % 250 + 1);
+		e.new4 = A(a);
+		if (dual == 2) { /* IPv6 unchanged: old6 = new6 */
+			e.old6 = A("2001:db8:77::1");
+			e.new6 = e.old6;
+		} else if (dual) {
+			snprintf(a, sizeof(a), "2001:db8:%x:1::%x", i, i + 7);
+			e.old6 = A(a);
+			snprintf(a, sizeof(a), "2001:db8:%x:1::%x", i + 1, i + 8);
+			e.new6 = A(a);
+		}
+		e.client = e.new4;
+		e.agent = ag;
+		e.agent_len = (uint8_t)strlen(ag);
+		CHECK_OK(store_history_add(t, &h, &e, keep));
+	}
+}
+
+/* The ring inside the host value: layout, runs, bound, budget, old values. */
+static void test_history_ring(void)
+{
+	static const char *const agents[] = {
+		"ddclient/3.10.0",
+		"Fritz!Box DDNS/1.0.1",
+		"curl/7.88.1",
+		"Mozilla/5.0 (compatible; FRITZ!Box 7590 AX; FRITZ!OS 7.57) DynDNS",
+	};
+	store_t *s;
+	store_txn_t *t;
+	store_hist_t e;
+	store_host_t hv;
+	dname_t a = N("a.example.com"), b = N("b.example.com");
+	struct hist_acc *h;
+	uint8_t val[4096], save[4096];
+	size_t len, slen;
+	char agent[256];
+	int ch;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "b.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+	/* a value without a ring (as every value before it) has no history */
+	len = raw_host("a.example.com", val, sizeof(val));
+	CHECK(len == 74 && val[73] == 0);
+	memcpy(save, val, len);
+	slen = len;
+
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK(history(t, "a.example.com", 1)->n == 0);
+	/* refs between neighbours, client forms, agent runs, a clock step back */
+	memset(&e, 0, sizeof(e));
+	e.time = 1000;
+	e.result = STORE_HIST_GOOD;
+	e.old4 = A("192.0.2.1");
+	e.new4 = A("192.0.2.2");
+	e.client = A("192.0.2.2"); /* = new4 */
+	e.agent = "ddclient/3.10.0";
+	e.agent_len = 15;
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	e.time = 900; /* older than the entry before: a clock step */
+	e.old4 = A("192.0.2.2");
+	e.new4 = A("192.0.2.3");
+	e.old6 = A("2001:db8::1");
+	e.new6 = A("2001:db8::2");
+	e.client = A("2001:db8::2"); /* = new6 */
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	e.time = 5000;
+	e.result = STORE_HIST_OFFLINE;
+	e.old4 = A("192.0.2.3");
+	memset(&e.new4, 0, sizeof(e.new4));
+	e.old6 = A("2001:db8::2");
+	memset(&e.new6, 0, sizeof(e.new6));
+	memset(&e.client, 0, sizeof(e.client));
+	e.agent = "kyednsctl";
+	e.agent_len = 9;
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	e.time = 5000;
+	e.result = STORE_HIST_PREFIX;
+	memset(&e.old4, 0, sizeof(e.old4));
+	e.old6 = A("2001:db8::2");
+	e.new6 = A("2001:db8:1::2");
+	e.client = A("198.51.100.1"); /* neither */
+	e.agent = "ddclient/3.10.0"; /* an agent seen before, not by the newer entry */
+	e.agent_len = 15;
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	e.time = UINT64_MAX - 5;
+	e.result = 15;
+	memset(&e.old6, 0, sizeof(e.old6));
+	memset(&e.new6, 0, sizeof(e.new6));
+	e.client = A("198.51.100.1"); /* = the newer's client */
+	e.agent = NULL;
+	e.agent_len = 0;
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	CHECK_STR(history(t, "a.example.com", 0)->buf,
+		  "1:1000 good 192.0.2.1>192.0.2.2 ->- 192.0.2.2 ddclient/3.10.0;"
+		  "2:900 good 192.0.2.2>192.0.2.3 2001:db8::1>2001:db8::2 2001:db8::2 "
+		  "ddclient/3.10.0;"
+		  "3:5000 offline 192.0.2.3>- 2001:db8::2>- - kyednsctl;"
+		  "4:5000 prefix ->- 2001:db8::2>2001:db8:1::2 198.51.100.1 ddclient/3.10.0;"
+		  "5:18446744073709551610 unknown ->- ->- 198.51.100.1 ;");
+	h = history(t, "a.example.com", 1);
+	CHECK(h->n == 5 && h->first == 5 && h->last == 1);
+	CHECK(strncmp(h->buf, "5:18446744073709551610 unknown", 30) == 0);
+	/* a non-zero callback value stops the walk and is returned */
+	CHECK_RC(store_history_walk(t, &a, 1, stop_at_2, NULL), 42);
+	CHECK_RC(store_history_walk(t, &a, 0, stop_at_2, NULL), 42);
+	/* bad entries */
+	e.result = 16;
+	CHECK_RC(store_history_add(t, &a, &e, 8), -EINVAL);
+	e.result = STORE_HIST_GOOD;
+	e.old4 = A("2001:db8::9");
+	CHECK_RC(store_history_add(t, &a, &e, 8), -EINVAL);
+	memset(&e.old4, 0, sizeof(e.old4));
+	e.new6 = A("192.0.2.9");
+	CHECK_RC(store_history_add(t, &a, &e, 8), -EINVAL);
+	CHECK(history(t, "a.example.com", 1)->n == 5);
+	/* the ring survives every other write of the host value */
+	CHECK_OK(update(t, "a.example.com", "203.0.113.9", NULL, &ch));
+	CHECK_OK(store_host_get(t, &a, &hv));
+	hv.ttl = 300;
+	CHECK_OK(store_host_put(t, &a, &hv));
+	CHECK_OK(store_host_set_offline(t, &a, 1, 6000, &ch));
+	CHECK_OK(store_host_set_offline(t, &a, 0, 6001, &ch));
+	CHECK_OK(store_token_del(t, &a, "default", 7));
+	h = history(t, "a.example.com", 0);
+	CHECK(h->n == 5 && h->first == 1 && h->last == 5);
+	CHECK_OK(store_host_get(t, &a, &hv));
+	CHECK(hv.ttl == 300 && hv.updated == 6001 && hv.agent_len == 4);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+
+	/* runs of one agent pay for it once; realistic sizes for 32 entries */
+	for (unsigned i = 0; i < sizeof(agents) / sizeof(agents[0]); i++) {
+		size_t one, dual, v4only;
+		CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		CHECK_OK(add_zone(t, "example.com", NULL));
+		CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+		CHECK_OK(add_host(t, "b.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+		CHECK_OK(add_host(t, "c.example.com", "abcdefghijklmnopqrstuvwxyz0125"));
+		hist_fill(t, "c.example.com", 0, 40, 2, agents[i], STORE_HIST_DEFAULT_KEEP);
+		h = history(t, "c.example.com", 1);
+		CHECK(h->n == STORE_HIST_DEFAULT_KEEP &&
+		      strstr(h->buf, "10:1700777602 good 100.64.0.10>100.64.0.11 "
+				     "2001:db8:77::1>2001:db8:77::1 100.64.0.11 ") != NULL);
+		hist_fill(t, "a.example.com", 0, 40, 0, agents[i], STORE_HIST_DEFAULT_KEEP);
+		hist_fill(t, "b.example.com", 0, 40, 1, agents[i], STORE_HIST_DEFAULT_KEEP);
+		h = history(t, "a.example.com", 0);
+		CHECK(h->n == STORE_HIST_DEFAULT_KEEP && h->first == 9 && h->last == 40);
+		h = history(t, "b.example.com", 1);
+		CHECK(h->n == STORE_HIST_DEFAULT_KEEP && h->first == 40 && h->last == 9);
+		/* refs and runs decode to the full entries */
+		snprintf(agent, sizeof(agent),
+			 "40:1703369604 good 100.64.0.40>100.64.0.41 "
+			 "2001:db8:27:1::2e>2001:db8:28:1::2f 100.64.0.41 %s;"
+			 "39:1703283203 good 100.64.0.39>100.64.0.40 "
+			 "2001:db8:26:1::2d>2001:db8:27:1::2e 100.64.0.40 %s;",
+			 agents[i], agents[i]);
+		CHECK(strncmp(h->buf, agent, strlen(agent)) == 0);
+		CHECK(strstr(h->buf, "9:1700691201 good 100.64.0.9>100.64.0.10 "
+				     "2001:db8:8:1::f>2001:db8:9:1::10 100.64.0.10 ") != NULL);
+		CHECK_OK(store_txn_commit(t));
+		store_close(s);
+		one = ring_bytes("a.example.com");
+		dual = ring_bytes("b.example.com");
+		v4only = ring_bytes("c.example.com");
+		if (getenv("KYEDNS_TEST_VERBOSE"))
+			fprintf(stderr,
+				"history ring, 32 entries, agent %zu bytes: v4 %zu, dual %zu, "
+				"dual with IPv6 unchanged %zu\n",
+				strlen(agents[i]), one, dual, v4only);
+		/* ~9 bytes per IPv4 entry (an unchanged IPv6 is free), ~26
+		 * dual-stack, the agent once */
+		CHECK(one <= strlen(agents[i]) + 32 * 10);
+		CHECK(v4only <= strlen(agents[i]) + 32 * 10 + 16);
+		CHECK(dual <= strlen(agents[i]) + 32 * 27);
+	}
+
+	/* the byte budget: long, changing agents keep fewer entries */
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "b.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	for (unsigned i = 1; i <= 70; i++) {
+		memset(agent, 'a' + i % 26, 255);
+		agent[255] = 0;
+		hist_fill(t, "a.example.com", i, 1, 1, agent, STORE_HIST_MAX_KEEP);
+		/* the bound: short agents keep STORE_HIST_MAX_KEEP */
+		hist_fill(t, "b.example.com", i, 1, 0, "curl/7.88.1", STORE_HIST_MAX_KEEP);
+	}
+	h = history(t, "a.example.com", 1);
+	CHECK(h->n >= 3 && h->n < 10 && h->first == 70 && h->last == 71 - h->n);
+	h = history(t, "b.example.com", 1);
+	CHECK(h->n == STORE_HIST_MAX_KEEP && h->first == 70 && h->last == 7);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+	CHECK(ring_bytes("a.example.com") <= STORE_HIST_BYTES);
+	CHECK(ring_bytes("a.example.com") > STORE_HIST_BYTES - 330);
+	CHECK(ring_bytes("b.example.com") <= STORE_HIST_BYTES);
+
+	/* a value that does not decode: ERR_CORRUPT, nothing written */
+	memcpy(val, save, slen);
+	val[slen] = 0x01; /* tag */
+	val[slen + 1] = 3; /* seq 3 */
+	val[slen + 2] = 2; /* two entries, but only one follows */
+	val[slen + 3] = STORE_HIST_GOOD;
+	val[slen + 4] = 0;
+	val[slen + 5] = 7;
+	raw_host_put("a.example.com", val, slen + 6);
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_RC(store_history_walk(t, &a, 1, stop_at_2, NULL), ERR_CORRUPT);
+	memset(&e, 0, sizeof(e));
+	e.result = STORE_HIST_GOOD;
+	CHECK_RC(store_history_add(t, &a, &e, 8), ERR_CORRUPT);
+	store_txn_abort(t);
+	store_close(s);
+	val[slen + 2] = 1; /* now it is one entry: seq 3, time 7, no addresses */
+	raw_host_put("a.example.com", val, slen + 6);
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_STR(history(t, "a.example.com", 1)->buf, "3:7 good ->- ->- - ;");
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	CHECK_STR(history(t, "a.example.com", 1)->buf, "4:0 good ->- ->- - ;3:7 good ->- ->- - ;");
+	/* deleting the host deletes its history; a new host starts empty */
+	CHECK_OK(store_host_del(t, &a));
+	CHECK(history(t, "a.example.com", 1)->n == 0);
+	CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK(history(t, "a.example.com", 1)->n == 0);
+	CHECK_OK(store_history_add(t, &a, &e, 8));
+	CHECK_STR(history(t, "a.example.com", 1)->buf, "1:0 good ->- ->- - ;");
+	(void)b;
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+
+	/* every truncation and many byte flips of a real ring: a walk and an
+	 * add either work or say ERR_CORRUPT (the sanitizer build checks that
+	 * no byte outside the value is read) */
+	{
+		uint8_t good[4096], bad[4096];
+		size_t glen;
+		unsigned corrupt = 0;
+		CHECK_OK(store_open(&s, dir, 0));
+		CHECK_OK(store_txn_begin(s, 1, &t));
+		CHECK_OK(add_host(t, "c.example.com", "abcdefghijklmnopqrstuvwxyz0125"));
+		hist_fill(t, "c.example.com", 0, 6, 1, "ddclient/3.10.0", 8);
+		hist_fill(t, "c.example.com", 6, 3, 2, "curl/7.88.1", 8);
+		CHECK_OK(store_txn_commit(t));
+		store_close(s);
+		size_t roff;
+		glen = raw_host("c.example.com", good, sizeof(good));
+		roff = 74 + (size_t)good[73];
+		CHECK(glen > roff + 40);
+		/* i in (roff, glen): truncated at i; then bit flips */
+		for (size_t i = roff + 1; i < glen + 60 && i < sizeof(bad); i++) {
+			dname_t c = N("c.example.com");
+			int rc;
+			memcpy(bad, good, glen);
+			if (i < glen) {
+				raw_host_put("c.example.com", bad, i); /* truncated */
+			} else {
+				bad[roff + (i * 7) % (glen - roff)] ^= (uint8_t)(1u << (i % 8));
+				raw_host_put("c.example.com", bad, glen); /* one bit flipped */
+			}
+			CHECK_OK(store_open(&s, dir, 0));
+			CHECK_OK(store_txn_begin(s, 1, &t));
+			rc = store_history_walk(t, &c, (int)(i & 1), hist_cb, &(struct hist_acc){0});
+			CHECK(rc == 0 || rc == ERR_CORRUPT);
+			corrupt += rc == ERR_CORRUPT;
+			memset(&e, 0, sizeof(e));
+			e.result = STORE_HIST_GOOD;
+			rc = store_history_add(t, &c, &e, 8);
+			CHECK(rc == 0 || rc == ERR_CORRUPT);
+			store_txn_abort(t);
+			store_close(s);
+		}
+		CHECK(corrupt > 40); /* every truncation at least */
+		raw_host_put("c.example.com", good, glen);
+	}
+
+	/* a development store's "history" table: a read-only open keeps it, a
+	 * writable open drops it */
+	{
+		MDB_env *env;
+		MDB_txn *tx;
+		MDB_dbi dbi;
+		MDB_val k = {3, "abc"}, v = {1, "x"};
+		CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 32) == 0 &&
+		      mdb_env_open(env, dir, 0, 0640) == 0);
+		CHECK(mdb_txn_begin(env, NULL, 0, &tx) == 0);
+		CHECK(mdb_dbi_open(tx, "history", MDB_CREATE, &dbi) == 0);
+		CHECK(mdb_put(tx, dbi, &k, &v, 0) == 0);
+		CHECK(mdb_txn_commit(tx) == 0);
+		mdb_env_close(env);
+	}
+	for (int rw = 0; rw < 2; rw++) {
+		MDB_env *env;
+		MDB_txn *tx;
+		MDB_dbi dbi;
+		CHECK_OK(store_open(&s, dir, rw ? 0 : STORE_RDONLY));
+		CHECK_OK(store_txn_begin(s, 0, &t));
+		CHECK_STR(history(t, "a.example.com", 1)->buf, "1:0 good ->- ->- - ;");
+		store_txn_abort(t);
+		store_close(s);
+		CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 32) == 0 &&
+		      mdb_env_open(env, dir, MDB_RDONLY, 0640) == 0);
+		CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &tx) == 0);
+		CHECK(mdb_dbi_open(tx, "history", 0, &dbi) == (rw ? MDB_NOTFOUND : 0));
+		mdb_txn_abort(tx);
+		mdb_env_close(env);
+	}
+}
+
+struct acme_acc {
+	char buf[4096];
+};
+
+static int acme_cb(const dname_t *host, const store_acme_t *v, void *arg)
+{
+	struct acme_acc *a = arg;
+	char txt[DNAME_MAX_TEXT];
+	size_t o = strlen(a->buf);
+	dname_to_text(host, txt, sizeof(txt));
+	snprintf(a->buf + o, sizeof(a->buf) - o, "%s %.*s %llu;", txt, (int)v->len, v->value,
+		 (unsigned long long)v->expires);
+	return 0;
+}
+
+static const char *acme_values(store_txn_t *t, const char *host)
+{
+	static struct acme_acc acc;
+	dname_t n;
+	memset(&acc, 0, sizeof(acc));
+	if (host)
+		n = N(host);
+	if (store_acme_walk(t, host ? &n : NULL, acme_cb, &acc) < 0)
+		return "(error)";
+	return acc.buf;
+}
+
+static int acme_set(store_txn_t *t, const char *host, const char *v, uint64_t exp, uint64_t now,
+		    int *ch)
+{
+	dname_t n = N(host);
+	return store_acme_set(t, &n, v, strlen(v), exp, 60, now, ch);
+}
+
+static void test_acme(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	dname_t home = N("home.example.com"), an, nohost = N("x.example.com");
+	const char *v1 = "gfj9Xq_Yf-Dk7zAB0cIkW9eHmSoUtwx1y2z3A4b5C6d";
+	const char *v2 = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+	char big[STORE_ACME_VALUE_MAX + 2];
+	uint32_t id, ser;
+	unsigned removed;
+	int ch;
+
+	CHECK_OK(store_acme_check(v1, strlen(v1)));
+	CHECK_OK(store_acme_check("a", 1));
+	CHECK_OK(store_acme_check("base64+/=~!#", 12));
+	memset(big, 'a', sizeof(big));
+	CHECK_OK(store_acme_check(big, STORE_ACME_VALUE_MAX));
+	CHECK_RC(store_acme_check(big, STORE_ACME_VALUE_MAX + 1), ERR_BADTXT);
+	CHECK_RC(store_acme_check("", 0), ERR_BADTXT);
+	CHECK_RC(store_acme_check(NULL, 0), ERR_BADTXT);
+	CHECK_RC(store_acme_check("a b", 3), ERR_BADTXT);
+	CHECK_RC(store_acme_check("a\"b", 3), ERR_BADTXT);
+	CHECK_RC(store_acme_check("a\\b", 3), ERR_BADTXT);
+	CHECK_RC(store_acme_check("a\x7f", 2), ERR_BADTXT);
+	CHECK_RC(store_acme_check("a\nb", 3), ERR_BADTXT);
+	CHECK_RC(store_acme_check("\xc3\xa9", 2), ERR_BADTXT);
+	CHECK_OK(store_acme_name(&home, &an));
+	{
+		char txt[DNAME_MAX_TEXT];
+		dname_to_text(&an, txt, sizeof(txt));
+		CHECK_STR(txt, "_acme-challenge.home.example.com.");
+	}
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "h2.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	CHECK_OK(add_host(t, "h3.example.com", "abcdefghijklmnopqrstuvwxyz0125"));
+	CHECK_OK(store_txn_commit(t));
+	ser = serial_of(s, "example.com");
+
+	/* two values at once (wildcard + apex certificates) */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(acme_set(t, "home.example.com", v1, 4600, 1000, &ch));
+	CHECK(ch == 1);
+	CHECK_OK(acme_set(t, "home.example.com", v2, 4600, 1000, &ch));
+	CHECK(ch == 1);
+	CHECK_STR(rrs_ttl(t, id, "_acme-challenge.home.example.com"),
+		  "16/60 \"gfj9Xq_Yf-Dk7zAB0cIkW9eHmSoUtwx1y2z3A4b5C6d\"|"
+		  "16/60 \"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0\"");
+	/* refresh: new expiry, same RRset */
+	CHECK_OK(acme_set(t, "home.example.com", v1, 5000, 1100, &ch));
+	CHECK(ch == 0);
+	CHECK_STR(acme_values(t, "home.example.com"),
+		  "home.example.com. LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0 4600;"
+		  "home.example.com. gfj9Xq_Yf-Dk7zAB0cIkW9eHmSoUtwx1y2z3A4b5C6d 5000;");
+	/* refusals */
+	CHECK_RC(acme_set(t, "home.example.com", "bad value", 5000, 1100, &ch), ERR_BADTXT);
+	CHECK_RC(acme_set(t, "home.example.com", "v3", 1100, 1100, &ch), -EINVAL);
+	CHECK_RC(acme_set(t, "x.example.com", "v3", 5000, 1100, &ch), -ENOENT);
+	CHECK_OK(acme_set(t, "home.example.com", "v3", 5000, 1100, &ch));
+	CHECK_OK(acme_set(t, "home.example.com", "v4", 5000, 1100, &ch));
+	CHECK_RC(acme_set(t, "home.example.com", "v5", 5000, 1100, &ch), ERR_TOOBIG);
+	CHECK_OK(acme_set(t, "home.example.com", "v4", 5000, 1100, &ch)); /* refresh at the cap */
+	CHECK_OK(store_txn_commit(t));
+	CHECK(serial_of(s, "example.com") != ser);
+
+	/* the operator's TXT at the same name is left alone */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_rr(t, id, "_acme-challenge.home.example.com", RR_TXT, "\"operator\""));
+	CHECK_OK(store_acme_del(t, &home, "v3", 2));
+	CHECK_RC(store_acme_del(t, &home, "v3", 2), -ENOENT);
+	CHECK_RC(store_acme_del(t, &home, "", 0), -ENOENT);
+	CHECK_RC(store_acme_del(t, &nohost, NULL, 0), -ENOENT);
+	CHECK_STR(rrs(t, id, "_acme-challenge.home.example.com"),
+		  "16 \"gfj9Xq_Yf-Dk7zAB0cIkW9eHmSoUtwx1y2z3A4b5C6d\"|"
+		  "16 \"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0\"|16 \"v4\"|16 \"operator\"");
+	/* gc: v2 expired at 4600, the others live */
+	CHECK_OK(store_acme_gc(t, 4599, &removed));
+	CHECK(removed == 0);
+	CHECK_OK(store_acme_gc(t, 4600, &removed));
+	CHECK(removed == 1);
+	CHECK_STR(rrs(t, id, "_acme-challenge.home.example.com"),
+		  "16 \"gfj9Xq_Yf-Dk7zAB0cIkW9eHmSoUtwx1y2z3A4b5C6d\"|16 \"v4\"|16 \"operator\"");
+	/* the other host's values are its own, the RRset goes when empty */
+	CHECK_OK(acme_set(t, "h2.example.com", v2, 4700, 1000, &ch));
+	CHECK_STR(rrs(t, id, "_acme-challenge.h2.example.com"),
+		  "16 \"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0\"");
+	CHECK_STR(acme_values(t, NULL),
+		  "h2.example.com. LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0 4700;"
+		  "home.example.com. gfj9Xq_Yf-Dk7zAB0cIkW9eHmSoUtwx1y2z3A4b5C6d 5000;"
+		  "home.example.com. v4 5000;");
+	CHECK_OK(store_acme_gc(t, 4800, &removed));
+	CHECK(removed == 1);
+	CHECK_STR(rrs(t, id, "_acme-challenge.h2.example.com"), "(none)");
+	/* all at once */
+	CHECK_OK(store_acme_del(t, &home, NULL, 0));
+	CHECK_OK(store_acme_del(t, &home, NULL, 0));
+	CHECK_STR(rrs(t, id, "_acme-challenge.home.example.com"), "16 \"operator\"");
+	CHECK_STR(acme_values(t, NULL), "");
+	/* expired values never block new ones */
+	CHECK_OK(acme_set(t, "h2.example.com", "a1", 2000, 1000, &ch));
+	CHECK_OK(acme_set(t, "h2.example.com", "a2", 2000, 1000, &ch));
+	CHECK_OK(acme_set(t, "h2.example.com", "a3", 2000, 1000, &ch));
+	CHECK_OK(acme_set(t, "h2.example.com", "a4", 2000, 1000, &ch));
+	CHECK_OK(acme_set(t, "h2.example.com", "a5", 3000, 2000, &ch));
+	CHECK(ch == 1);
+	CHECK_STR(rrs(t, id, "_acme-challenge.h2.example.com"), "16 \"a5\"");
+	/* the longest value is one TXT string of 255 bytes */
+	CHECK_OK(store_acme_set(t, &home, big, STORE_ACME_VALUE_MAX, 3000, 60, 2000, &ch));
+	CHECK(strlen(rrs(t, id, "_acme-challenge.home.example.com")) ==
+	      strlen("16 \"operator\"|16 \"\"") + STORE_ACME_VALUE_MAX);
+	CHECK_OK(store_acme_del(t, &home, big, STORE_ACME_VALUE_MAX));
+	CHECK_STR(rrs(t, id, "_acme-challenge.home.example.com"), "16 \"operator\"");
+	/* an acme-dns style CNAME at the name refuses values */
+	CHECK_OK(add_rr(t, id, "_acme-challenge.h3.example.com", RR_CNAME, "x.auth.example.net"));
+	CHECK_RC(acme_set(t, "h3.example.com", "c1", 3000, 2000, &ch), ERR_CLASH);
+	CHECK_STR(acme_values(t, "h3.example.com"), "");
+	CHECK_OK(store_txn_commit(t));
+
+	/* a whole-zone replace drops the TXT; a later set and gc cope */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_clear(t, id));
+	CHECK_OK(store_acme_gc(t, 5000, &removed));
+	CHECK(removed == 1);
+	CHECK_OK(acme_set(t, "h2.example.com", "a6", 9000, 5000, &ch));
+	CHECK_STR(rrs(t, id, "_acme-challenge.h2.example.com"), "16 \"a6\"");
+	CHECK_OK(store_txn_commit(t));
+	/* read txn */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_STR(acme_values(t, "h2.example.com"), "h2.example.com. a6 9000;");
+	CHECK_RC(acme_set(t, "h2.example.com", "a7", 9000, 5000, &ch), -EACCES);
+	CHECK_RC(store_acme_gc(t, 9999, &removed), -EACCES);
+	store_txn_abort(t);
+	store_close(s);
+}
+
+/* Deleting a host, or its zone, takes everything that hangs off it. */
+static void test_cascade(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_hist_t e;
+	store_hostopt_t o;
+	dname_t home = N("home.example.com"), router = N("r.example.org"), fol = N("f.example.com"),
+		zone = N("example.com");
+	const uint8_t iid[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+	uint8_t hh[TOKEN_HASH_LEN];
+	addr_t p = A("2001:db8:5::");
+	uint32_t id, id2;
+	int ch;
+
+	token_hash("another-secret-0123456789", 25, hh);
+	memset(&e, 0, sizeof(e));
+	e.result = STORE_HIST_GOOD;
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_zone(t, "example.org", &id2));
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "f.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	CHECK_OK(add_host(t, "r.example.org", "abcdefghijklmnopqrstuvwxyz0125"));
+	CHECK_OK(update(t, "home.example.com", "203.0.113.5", NULL, &ch));
+	CHECK_OK(store_host_set_wildcard(t, &home, 1, &ch));
+	CHECK_OK(store_host_set_follow(t, &home, &router, iid));
+	CHECK_OK(store_host_set_follow(t, &fol, &home, iid));
+	CHECK_OK(store_host_prefix_update(t, &home, &p, 48, NULL, NULL, 0, 100, 8, NULL));
+	CHECK_OK(store_token_add(t, &home, "ci", 2, hh, 0, NULL, 0, 100));
+	CHECK_OK(store_history_add(t, &home, &e, 8));
+	CHECK_OK(acme_set(t, "home.example.com", "v1", 5000, 100, &ch));
+	CHECK_OK(add_rr(t, id, "_acme-challenge.home.example.com", RR_TXT, "\"op\""));
+	CHECK_STR(rrs(t, id, "f.example.com"), "28 2001:db8:5::1");
+	CHECK_OK(store_txn_commit(t));
+
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_host_del(t, &home));
+	CHECK_STR(rrs(t, id, "home.example.com"), "(none)");
+	CHECK_STR(rrs(t, id, "*.home.example.com"), "(none)");
+	CHECK_STR(rrs(t, id, "_acme-challenge.home.example.com"), "16 \"op\"");
+	CHECK_STR(followers(t, "r.example.org"), "");
+	CHECK_STR(followers(t, "home.example.com"), "");
+	o = opts(t, "f.example.com");
+	CHECK(o.follow.len == 0 && o.has_iid);
+	CHECK_STR(rrs(t, id, "f.example.com"), "28 2001:db8:5::1");
+	CHECK_STR(acme_values(t, NULL), "");
+	/* a new host of that name starts empty */
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	o = opts(t, "home.example.com");
+	CHECK(o.flags == 0 && !o.has_iid && o.follow.len == 0 && o.prefix.family == 0);
+	CHECK_STR(tokens(t, "home.example.com"), "default/1000/0/0 ");
+	CHECK(history(t, "home.example.com", 0)->n == 0);
+	/* zone deletion: its hosts' tokens, history, values and links go */
+	CHECK_OK(store_host_set_follow(t, &home, &router, iid));
+	CHECK_OK(store_host_set_follow(t, &fol, &home, iid));
+	CHECK_OK(store_token_add(t, &home, "ci", 2, hh, 0, NULL, 0, 100));
+	CHECK_OK(store_history_add(t, &home, &e, 8));
+	CHECK_OK(acme_set(t, "home.example.com", "v1", 5000, 100, &ch));
+	CHECK_OK(store_host_set_follow(t, &router, &fol, iid)); /* r (other zone) follows f */
+	CHECK_OK(store_zone_del(t, &zone));
+	CHECK_STR(followers(t, "r.example.org"), "");
+	o = opts(t, "r.example.org");
+	CHECK(o.follow.len == 0 && o.has_iid);
+	CHECK_STR(acme_values(t, NULL), "");
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_STR(tokens(t, "home.example.com"), "default/1000/0/0 ");
+	CHECK(history(t, "home.example.com", 0)->n == 0);
+	CHECK_STR(followers(t, "home.example.com"), "");
+	o = opts(t, "home.example.com");
+	CHECK(o.follow.len == 0 && !o.has_iid);
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+}
+
+/* A store written before the issue-12 tables: a read-only open sees them
+ * empty, a writable one adds them; the single token is "default". */
+static void test_old_store(void)
+{
+	static const char *const names[] = {"hostopts", "followers", "tokens", "acme"};
+	store_t *s;
+	store_txn_t *t;
+	store_hostopt_t o;
+	store_hist_t e;
+	dname_t home = N("home.example.com");
+	uint8_t hh[TOKEN_HASH_LEN];
+	addr_t g4, g6;
+	uint32_t id;
+	int ch;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", &id));
+	CHECK_OK(add_host(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(update(t, "home.example.com", "203.0.113.5", NULL, &ch));
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+	{
+		MDB_env *env;
+		MDB_txn *tx;
+		MDB_dbi dbi;
+		CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 32) == 0 &&
+		      mdb_env_open(env, dir, 0, 0640) == 0);
+		CHECK(mdb_txn_begin(env, NULL, 0, &tx) == 0);
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			CHECK(mdb_dbi_open(tx, names[i], 0, &dbi) == 0);
+			CHECK(mdb_drop(tx, dbi, 1) == 0);
+		}
+		CHECK(mdb_txn_commit(tx) == 0);
+		mdb_env_close(env);
+	}
+	CHECK_OK(store_open(&s, dir, STORE_RDONLY));
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_OK(store_hostopt_get(t, &home, &o));
+	CHECK(o.flags == 0 && !o.has_iid);
+	CHECK_STR(tcheck(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123", NULL, 5000),
+		  "ok default");
+	CHECK_STR(tcheck(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0124", NULL, 5000),
+		  "bad ");
+	CHECK_STR(tokens(t, "home.example.com"), "default/1000/0/0 ");
+	CHECK(history(t, "home.example.com", 1)->n == 0);
+	CHECK_STR(acme_values(t, NULL), "");
+	CHECK_STR(followers(t, "home.example.com"), "");
+	CHECK_OK(store_host_addrs(t, &home, &g4, &g6));
+	CHECK_STR(atext(&g4), "203.0.113.5");
+	CHECK_STR(rrs(t, id, "home.example.com"), "1 203.0.113.5");
+	store_txn_abort(t);
+	store_close(s);
+	/* the files still lack the tables: the read-only open added nothing */
+	{
+		MDB_env *env;
+		MDB_txn *tx;
+		MDB_dbi dbi;
+		CHECK(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 32) == 0 &&
+		      mdb_env_open(env, dir, MDB_RDONLY, 0640) == 0);
+		CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &tx) == 0);
+		CHECK(mdb_dbi_open(tx, "tokens", 0, &dbi) == MDB_NOTFOUND);
+		mdb_txn_abort(tx);
+		mdb_env_close(env);
+	}
+	CHECK_OK(store_open(&s, dir, 0));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	token_hash("another-secret-0123456789", 25, hh);
+	CHECK_OK(store_token_add(t, &home, "ci", 2, hh, 0, NULL, 0, 100));
+	CHECK_STR(tcheck(t, "home.example.com", "another-secret-0123456789", NULL, 5000), "ok ci");
+	CHECK_STR(tcheck(t, "home.example.com", "abcdefghijklmnopqrstuvwxyz0123", NULL, 5000),
+		  "ok default");
+	memset(&e, 0, sizeof(e));
+	e.result = STORE_HIST_GOOD;
+	CHECK_OK(store_history_add(t, &home, &e, 8));
+	CHECK_OK(store_host_set_offline(t, &home, 1, 100, &ch));
+	CHECK_OK(acme_set(t, "home.example.com", "v1", 5000, 100, &ch));
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+	/* and a read-only open now sees them */
+	CHECK_OK(store_open(&s, dir, STORE_RDONLY));
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK(opts(t, "home.example.com").flags == STORE_HOST_OFFLINE);
+	CHECK(history(t, "home.example.com", 1)->n == 1);
+	CHECK_STR(acme_values(t, NULL), "home.example.com. v1 5000;");
+	store_txn_abort(t);
+	store_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -2313,6 +3759,14 @@ int main(int argc, char **argv)
 	test_renew_after_failed_begin();
 	test_concurrent_processes();
 	test_stale_readers();
+	test_offline_wildcard();
+	test_follow();
+	test_tokens();
+	test_history();
+	test_history_ring();
+	test_acme();
+	test_cascade();
+	test_old_store();
 	rm_rf(tmpl);
 	return check_done("store");
 }
