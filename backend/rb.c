@@ -878,19 +878,15 @@ static int m_directcmd(rb_t *rb, json_t *params, rb_buf_t *out)
 	while (w < n && q[w] != ' ')
 		w++;
 	PUTLIT(out, "{\"result\":");
-	if (w == 5 && memcmp(q, "stats", 5) == 0) {
+	/* The two reports are text built apart, then quoted as one string. */
+	int (*report)(rb_t *, rb_buf_t *) = NULL;
+	if (w == 5 && memcmp(q, "stats", 5) == 0)
+		report = rb_stats_text;
+	else if (w == 7 && memcmp(q, "metrics", 7) == 0)
+		report = rb_metrics_text;
+	if (report) {
 		rb_buf_t text = {0};
-		rb_stats_text(rb, &text);
-		if (text.oom) {
-			rb_buf_free(&text);
-			out->oom = 1;
-			return 1;
-		}
-		put_str(out, text.p, text.len);
-		rb_buf_free(&text);
-	} else if (w == 7 && memcmp(q, "metrics", 7) == 0) {
-		rb_buf_t text = {0};
-		rb_metrics_text(rb, &text);
+		report(rb, &text);
 		if (text.oom) {
 			rb_buf_free(&text);
 			out->oom = 1;

@@ -12,16 +12,12 @@ The real-ACME issuance tests (pebble, lego, certbot) are in test_acme.py."""
 import base64
 import hashlib
 import json
-import os
-import re
-import subprocess
 import time
 
 import pytest
 
-import backend_util
 from conftest import Ctl
-from updater_util import Updater, curl, host_addrs, metric, populate, wait_for
+from updater_util import Updater, updater_with_pdns, dig_rrs, curl, host_addrs, metric, populate, wait_for
 
 HOSTS = {
     "a.example.com": "acmeA-0123456789abcdefXYZ",
@@ -49,34 +45,13 @@ def env(tmp_path_factory):
     ctl.run("zone", "add", "dyn.example.com", "--ns", "ns1.example.com")
     for h, t in HOSTS.items():
         ctl.run("host", "add", h, "--token", t)
-    stack = backend_util.start_stack(tmp, db)
-    try:
-        up = Updater(db, tmp, rate=False, args=[
-            "--allow-loopback", "--pdns-api", stack.api_url,
-            "--pdns-api-key", stack.api_key]).wait_ready()
-    except BaseException:
-        stack.stop()
-        raise
-    yield ctl, stack, up
-    try:
-        assert up.stop() == 0, up.log_text()[-2000:]
-    finally:
-        stack.stop()
+    with updater_with_pdns(tmp, db, ["--allow-loopback"]) as (stack, up):
+        yield ctl, stack, up
 
 
 def dig(stack, name, rdtype="TXT"):
     """(rcode, sorted [(ttl, text)]) of pdns's answer, through dig."""
-    p = subprocess.run(["dig", "@127.0.0.1", "-p", str(stack.dns_port), "+norec", "+time=3",
-                        "+tries=1", "+nocmd", "+nostats", "+noquestion", name, rdtype],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stdout + p.stderr
-    rcode = re.search(r"status: (\w+)", p.stdout).group(1)
-    answers = []
-    for line in p.stdout.splitlines():
-        f = line.split(None, 4)
-        if len(f) == 5 and not line.startswith(";") and f[3] == rdtype:
-            answers.append((int(f[1]), f[4]))
-    return rcode, sorted(answers)
+    return dig_rrs(stack, name, rdtype)
 
 
 def txts(stack, host):

@@ -3,15 +3,12 @@ history and scoped (named) tokens (issue 12), through the real stack: a
 store made by kyednsctl, kyedns-backend, pdns_server (packet cache on: the
 updater's purge is what makes a change visible at once) and dig."""
 import json
-import re
-import subprocess
 import time
 
 import pytest
 
-import backend_util
 from conftest import Ctl
-from updater_util import Updater, curl, metric, populate, wait_for
+from updater_util import updater_with_pdns, dig_rrs, curl, metric, populate, wait_for
 
 HOSTS = {
     "off.example.com": "optOff-0123456789abcdefXYZ",
@@ -30,34 +27,14 @@ def env(tmp_path_factory):
     db = str(tmp / "db")
     ctl = Ctl(db)
     populate(ctl, hosts=HOSTS)
-    stack = backend_util.start_stack(tmp, db)
-    try:
-        up = Updater(db, tmp, rate=False, args=[
-            "--history-size", "5", "--pdns-api", stack.api_url,
-            "--pdns-api-key", stack.api_key]).wait_ready()
-    except BaseException:
-        stack.stop()
-        raise
-    yield ctl, stack, up
-    try:
-        assert up.stop() == 0, up.log_text()[-2000:]
-    finally:
-        stack.stop()
+    with updater_with_pdns(tmp, db, ["--history-size", "5"]) as (stack, up):
+        yield ctl, stack, up
 
 
 def dig(stack, name, rdtype="A"):
     """(rcode, sorted answer texts) of pdns's answer, through dig."""
-    p = subprocess.run(["dig", "@127.0.0.1", "-p", str(stack.dns_port), "+norec", "+time=3",
-                        "+tries=1", "+nocmd", "+nostats", "+noquestion", name, rdtype],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stdout + p.stderr
-    rcode = re.search(r"status: (\w+)", p.stdout).group(1)
-    ans = []
-    for line in p.stdout.splitlines():
-        f = line.split(None, 4)
-        if len(f) == 5 and not line.startswith(";") and f[3] == rdtype:
-            ans.append(f[4])
-    return rcode, sorted(ans)
+    rcode, rrs = dig_rrs(stack, name, rdtype)
+    return rcode, sorted(text for _, text in rrs)
 
 
 def purges(up):

@@ -16,14 +16,12 @@ The requests are the exact URL shapes the routers send:
   the prefix.
 
 Checked through kyedns-backend, pdns_server (packet cache on) and dig."""
-import re
 import subprocess
 
 import pytest
 
-import backend_util
 from conftest import Ctl
-from updater_util import Updater, curl, metric, populate, wait_for
+from updater_util import updater_with_pdns, curl, metric, populate, wait_for
 
 ROUTER, ROUTER_TOKEN = "fritz.example.com", "routerTok-0123456789abcdefXYZ"
 OPENWRT, OPENWRT_TOKEN = "owrt.example.com", "owrtTok-0123456789abcdefXYZ"
@@ -62,18 +60,8 @@ def env(tmp_path_factory):
     for h, iid in FOLLOWERS.items():
         ctl.run("host", "set", h, "--follow", ROUTER, "--iid", iid)
     ctl.run("host", "set", "pc.example.com", "--follow", OPENWRT, "--iid", "::5")
-    stack = backend_util.start_stack(tmp, db)
-    try:
-        up = Updater(db, tmp, rate=False, args=[
-            "--pdns-api", stack.api_url, "--pdns-api-key", stack.api_key]).wait_ready()
-    except BaseException:
-        stack.stop()
-        raise
-    yield ctl, stack, up
-    try:
-        assert up.stop() == 0, up.log_text()[-2000:]
-    finally:
-        stack.stop()
+    with updater_with_pdns(tmp, db) as (stack, up):
+        yield ctl, stack, up
 
 
 def aaaa(stack, name):

@@ -10,6 +10,7 @@
 Everything runs on loopback on free ports; the daemon is stopped with
 SIGTERM (and its exit status checked) when the block ends.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -286,3 +287,38 @@ class LmdbWriter:
             self.lib.mdb_txn_abort(self.txn)
             self.txn = None
         self.commit()
+
+
+@contextlib.contextmanager
+def updater_with_pdns(tmp, db, args=()):
+    """A pdns + kyedns-backend stack on db and an updater that purges its
+    cache through the pdns API; yields (stack, updater).  The updater's exit
+    status is checked when the block ends normally."""
+    import backend_util
+    stack = backend_util.start_stack(tmp, db)
+    try:
+        up = Updater(db, tmp, rate=False, args=list(args) + [
+            "--pdns-api", stack.api_url, "--pdns-api-key", stack.api_key]).wait_ready()
+    except BaseException:
+        stack.stop()
+        raise
+    try:
+        yield stack, up
+        assert up.stop() == 0, up.log_text()[-2000:]
+    finally:
+        stack.stop()
+
+
+def dig_rrs(stack, name, rdtype):
+    """(rcode, sorted [(ttl, text)]) of pdns's answer for name/rdtype, through dig."""
+    p = subprocess.run(["dig", "@127.0.0.1", "-p", str(stack.dns_port), "+norec", "+time=3",
+                        "+tries=1", "+nocmd", "+nostats", "+noquestion", name, rdtype],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rcode = re.search(r"status: (\w+)", p.stdout).group(1)
+    rrs = []
+    for line in p.stdout.splitlines():
+        f = line.split(None, 4)
+        if len(f) == 5 and not line.startswith(";") and f[3] == rdtype:
+            rrs.append((int(f[1]), f[4]))
+    return rcode, sorted(rrs)
