@@ -72,7 +72,8 @@ void rb_init(rb_t *rb, store_t *store)
 {
 	memset(rb, 0, sizeof *rb);
 	rb->store = store;
-	rb->started = (uint64_t)time(NULL);
+	rb->st = &rb->own;
+	rb->st->started = (uint64_t)time(NULL);
 	rb->txn_timeout = TXN_DEFAULT_TIMEOUT;
 	rb->txn_max_bytes = TXN_DEFAULT_MAX_BYTES;
 }
@@ -1128,7 +1129,7 @@ done:
 
 int rb_reply_too_long(rb_t *rb, rb_buf_t *out)
 {
-	rb->lines_too_long++;
+	rb->st->lines_too_long++;
 	put_fail(out, "request line too long (over %u bytes)", RB_MAX_LINE);
 	return out->oom ? -ENOMEM : 0;
 }
@@ -1144,17 +1145,17 @@ static void stat_line(rb_buf_t *b, const char *key, uint64_t v)
 int rb_stats_text(rb_t *rb, rb_buf_t *out)
 {
 	char key[96];
-	stat_line(out, "uptime_seconds", (uint64_t)time(NULL) - rb->started);
-	stat_line(out, "connections_open", rb->conns_open);
-	stat_line(out, "connections_total", rb->conns_total);
-	stat_line(out, "lines_too_long", rb->lines_too_long);
-	stat_line(out, "connections_refused", rb->conns_refused);
-	stat_line(out, "connections_idle_closed", rb->conns_idle_closed);
-	stat_line(out, "connections_buffer_closed", rb->conns_buffer_closed);
-	stat_line(out, "transactions_open", rb->txns_open);
+	stat_line(out, "uptime_seconds", (uint64_t)time(NULL) - rb->st->started);
+	stat_line(out, "connections_open", rb->st->conns_open);
+	stat_line(out, "connections_total", rb->st->conns_total);
+	stat_line(out, "lines_too_long", rb->st->lines_too_long);
+	stat_line(out, "connections_refused", rb->st->conns_refused);
+	stat_line(out, "connections_idle_closed", rb->st->conns_idle_closed);
+	stat_line(out, "connections_buffer_closed", rb->st->conns_buffer_closed);
+	stat_line(out, "transactions_open", rb->st->txns_open);
 	uint64_t total = 0, errors = 0;
 	for (int m = 0; m < RB_M_COUNT; m++) {
-		const rb_method_stats_t *s = &rb->m[m];
+		const rb_method_stats_t *s = &rb->st->m[m];
 		total += s->count;
 		errors += s->errors;
 		if (!s->count)
@@ -1169,9 +1170,9 @@ int rb_stats_text(rb_t *rb, rb_buf_t *out)
 		stat_line(out, key, hist_percentile(s->hist, s->timed, 0.99));
 	}
 	stat_line(out, "requests_total", total);
-	stat_line(out, "nsec3_chain_builds", rb->n3_builds);
-	stat_line(out, "nsec3_chain_reuses", rb->n3_reuses);
-	stat_line(out, "nsec3_chain_build_ns", rb->n3_build_ns);
+	stat_line(out, "nsec3_chain_builds", rb->st->n3_builds);
+	stat_line(out, "nsec3_chain_reuses", rb->st->n3_reuses);
+	stat_line(out, "nsec3_chain_build_ns", rb->st->n3_build_ns);
 	stat_line(out, "errors_total", errors);
 	store_stat_t st;
 	int rc = store_stat(rb->store, &st);
@@ -1258,7 +1259,7 @@ static void prom_per_method(rb_buf_t *b, const rb_t *rb, const char *name, size_
 	char label[96];
 	for (int m = 0; m < RB_M_COUNT; m++) {
 		uint64_t v;
-		memcpy(&v, (const char *)&rb->m[m] + field, sizeof v);
+		memcpy(&v, (const char *)&rb->st->m[m] + field, sizeof v);
 		snprintf(label, sizeof label, "method=\"%s\"", method_names[m]);
 		prom_u64(b, name, label, v);
 	}
@@ -1276,7 +1277,7 @@ int rb_metrics_text(rb_t *rb, rb_buf_t *out)
 	prom_u64(out, "kyedns_backend_build_info", "version=\"" KYEDNS_VERSION "\"", 1);
 	prom_family(out, "kyedns_backend_start_time_seconds", "gauge",
 		    "When the backend started, in seconds since the Unix epoch.");
-	prom_u64(out, "kyedns_backend_start_time_seconds", NULL, rb->started);
+	prom_u64(out, "kyedns_backend_start_time_seconds", NULL, rb->st->started);
 
 	prom_family(out, "kyedns_backend_requests_total", "counter",
 		    "Remote-backend requests answered, by method (unknown: a method the backend "
@@ -1292,7 +1293,7 @@ int rb_metrics_text(rb_t *rb, rb_buf_t *out)
 		    "Time from reading a request to its reply, by method; lookups are sampled "
 		    "one in 16, every other request is timed.");
 	for (int m = 0; m < RB_M_COUNT; m++) {
-		const rb_method_stats_t *s = &rb->m[m];
+		const rb_method_stats_t *s = &rb->st->m[m];
 		uint64_t cum = 0;
 		for (int i = 0; i <= RB_LE_COUNT; i++) {
 			cum += s->le[i];
@@ -1307,36 +1308,36 @@ int rb_metrics_text(rb_t *rb, rb_buf_t *out)
 
 	prom_family(out, "kyedns_backend_connections_open", "gauge",
 		    "pdns connections open now.");
-	prom_u64(out, "kyedns_backend_connections_open", NULL, rb->conns_open);
+	prom_u64(out, "kyedns_backend_connections_open", NULL, rb->st->conns_open);
 	prom_family(out, "kyedns_backend_connections_total", "counter",
 		    "pdns connections accepted.");
-	prom_u64(out, "kyedns_backend_connections_total", NULL, rb->conns_total);
+	prom_u64(out, "kyedns_backend_connections_total", NULL, rb->st->conns_total);
 	prom_family(out, "kyedns_backend_connections_refused_total", "counter",
 		    "Connections closed at once because --max-conns were open.");
-	prom_u64(out, "kyedns_backend_connections_refused_total", NULL, rb->conns_refused);
+	prom_u64(out, "kyedns_backend_connections_refused_total", NULL, rb->st->conns_refused);
 	prom_family(out, "kyedns_backend_connections_closed_total", "counter",
 		    "Connections the backend closed, by reason: idle (above --idle-above), "
 		    "line_too_long (a request over the line limit), buffers_full "
 		    "(--max-buffer-mb reached).");
 	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"idle\"",
-		 rb->conns_idle_closed);
+		 rb->st->conns_idle_closed);
 	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"line_too_long\"",
-		 rb->lines_too_long);
+		 rb->st->lines_too_long);
 	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"buffers_full\"",
-		 rb->conns_buffer_closed);
+		 rb->st->conns_buffer_closed);
 	prom_family(out, "kyedns_backend_transactions_open", "gauge",
 		    "pdns transactions (zone loads, AXFR-in, API edits) open now.");
-	prom_u64(out, "kyedns_backend_transactions_open", NULL, rb->txns_open);
+	prom_u64(out, "kyedns_backend_transactions_open", NULL, rb->st->txns_open);
 
 	prom_family(out, "kyedns_backend_nsec3_chain_builds_total", "counter",
 		    "NSEC3 hash chains built.");
-	prom_u64(out, "kyedns_backend_nsec3_chain_builds_total", NULL, rb->n3_builds);
+	prom_u64(out, "kyedns_backend_nsec3_chain_builds_total", NULL, rb->st->n3_builds);
 	prom_family(out, "kyedns_backend_nsec3_chain_reuses_total", "counter",
 		    "NSEC3 hash chains kept across a new serial because the names were the same.");
-	prom_u64(out, "kyedns_backend_nsec3_chain_reuses_total", NULL, rb->n3_reuses);
+	prom_u64(out, "kyedns_backend_nsec3_chain_reuses_total", NULL, rb->st->n3_reuses);
 	prom_family(out, "kyedns_backend_nsec3_chain_build_seconds_total", "counter",
 		    "Time spent building and checking NSEC3 hash chains.");
-	prom_seconds(out, "kyedns_backend_nsec3_chain_build_seconds_total", NULL, rb->n3_build_ns);
+	prom_seconds(out, "kyedns_backend_nsec3_chain_build_seconds_total", NULL, rb->st->n3_build_ns);
 
 	store_stat_t st;
 	int rc = store_stat(rb->store, &st);

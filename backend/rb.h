@@ -159,6 +159,28 @@ typedef struct rb_method_stats {
 	uint64_t hist[RB_HIST_BUCKETS]; /* latency in ns */
 } rb_method_stats_t;
 
+/*
+ * Everything the statistics report.  A process counts into one rb_stats_t,
+ * written by it alone: its own (rb_t.own), or its slot of the stats file
+ * that every process of the service maps (stats.h), so that stats and
+ * metrics report the service, not one process.  Counters only grow; the
+ * gauges (conns_open, txns_open) describe the process now.
+ */
+typedef struct rb_stats {
+	uint64_t started;        /* unix seconds the process started */
+	uint64_t conns_open;     /* maintained by the server */
+	uint64_t conns_total;
+	uint64_t lines_too_long; /* maintained by the server */
+	uint64_t conns_refused;  /* the server's limits (server.h), for the */
+	uint64_t conns_idle_closed;   /* statistics and its log lines */
+	uint64_t conns_buffer_closed;
+	uint64_t txns_open;      /* transactions open now */
+	uint64_t n3_builds;      /* NSEC3 chains built */
+	uint64_t n3_reuses;      /* new serial, same names: chain kept */
+	uint64_t n3_build_ns;    /* time spent building and checking them */
+	rb_method_stats_t m[RB_M_COUNT];
+} rb_stats_t;
+
 /* NSEC3 hash chains kept (one per zone, the least recently used goes). */
 #define RB_N3_CACHE 16
 
@@ -180,24 +202,15 @@ typedef struct rb {
 	rb_logp_fn logp;         /* optional, preferred over log: with priority */
 	void *log_arg;           /* passed to either */
 	uint64_t log_sec, log_count, log_dropped; /* rate limit of bad-input lines */
-	uint64_t started;        /* unix seconds, for stats */
-	uint64_t conns_open;     /* maintained by the server, shown in stats */
-	uint64_t conns_total;
-	uint64_t lines_too_long; /* maintained by the server */
-	uint64_t conns_refused;  /* the server's limits (server.h), for the */
-	uint64_t conns_idle_closed;   /* statistics and its log lines */
-	uint64_t conns_buffer_closed;
 	uint64_t ticks;          /* requests seen, for sampling the clock */
 	unsigned txn_timeout;    /* seconds a transaction may stay idle */
 	size_t txn_max_bytes;    /* buffered bytes per transaction */
-	uint64_t txns_open;      /* transactions open now (stats) */
 	char *scratch;           /* RB_SCRATCH bytes for normalizing content;
 				    NULL until first use */
 	rb_n3chain_t *n3[RB_N3_CACHE]; /* NSEC3 chains by (zone, serial, params) */
-	uint64_t n3_builds;      /* chains built (stats) */
-	uint64_t n3_reuses;      /* new serial, same names: chain kept */
-	uint64_t n3_build_ns;    /* time spent building and checking them */
-	rb_method_stats_t m[RB_M_COUNT];
+	rb_stats_t *st;          /* the counters: &own, or a slot shared with
+				    the service's other processes (stats.h) */
+	rb_stats_t own;
 } rb_t;
 
 struct txn;

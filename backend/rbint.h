@@ -176,7 +176,7 @@ static const uint64_t rb_le_ns[RB_LE_COUNT] = {
 /* start 0: this request was not timed (see RB_TIME_EVERY). */
 static inline void count(rb_t *rb, enum rb_method m, int failed, uint64_t start)
 {
-	rb_method_stats_t *s = &rb->m[m];
+	rb_method_stats_t *s = &rb->st->m[m];
 	s->count++;
 	if (failed)
 		s->errors++;

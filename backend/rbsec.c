@@ -606,16 +606,16 @@ static rb_n3chain_t *n3_get(rb_t *rb, store_txn_t *st, const store_zone_t *z, co
 		rb_n3_free(c);
 		old->serial = z->serial;
 		old->used = rb->ticks;
-		rb->n3_reuses++;
-		rb->n3_build_ns += rb_now_ns() - t0;
+		rb->st->n3_reuses++;
+		rb->st->n3_build_ns += rb_now_ns() - t0;
 		return old;
 	}
 	if ((*rc = n3_hash(c)) < 0) {
 		rb_n3_free(c);
 		return NULL;
 	}
-	rb->n3_builds++;
-	rb->n3_build_ns += rb_now_ns() - t0;
+	rb->st->n3_builds++;
+	rb->st->n3_build_ns += rb_now_ns() - t0;
 	rb_n3_free(old);
 	c->used = rb->ticks;
 	rb->n3[slot] = c;

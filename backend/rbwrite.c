@@ -742,7 +742,7 @@ int rb_m_start(rb_t *rb, rb_conn_t *conn, json_t *params, rb_buf_t *out)
 	}
 	tx->last_used = now_sec();
 	conn->tx = tx;
-	rb->txns_open++;
+	rb->st->txns_open++;
 	PUTLIT(out, "{\"result\":true}\n");
 	return 0;
 }
@@ -751,7 +751,7 @@ void rb_tx_end(rb_t *rb, rb_conn_t *conn)
 {
 	txn_free(conn->tx);
 	conn->tx = NULL;
-	rb->txns_open--;
+	rb->st->txns_open--;
 }
 
 int rb_m_abort(rb_t *rb, rb_conn_t *conn, json_t *params, rb_buf_t *out)
@@ -1235,7 +1235,7 @@ int rb_work_done(rb_t *rb, rb_work_t *w, rb_buf_t *out)
 	if (w->tx) {
 		txn_free(w->tx);
 		w->tx = NULL;
-		rb->txns_open--;
+		rb->st->txns_open--;
 	}
 	return out->oom ? -ENOMEM : 0;
 }

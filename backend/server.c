@@ -86,7 +86,7 @@ static void on_close(uv_handle_t *h)
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->rb->conns_open--;
+	srv->rb->st->conns_open--;
 	srv->nconns--;
 	rb_conn_close(srv->rb, &c->rbc); /* a closed connection aborts */
 	in_release(c);
@@ -165,7 +165,7 @@ static void put_text(rb_buf_t *b, const char *text)
 static void over_budget(conn_t *c)
 {
 	server_t *srv = c->srv;
-	uint64_t closed = ++srv->rb->conns_buffer_closed;
+	uint64_t closed = ++srv->rb->st->conns_buffer_closed;
 	uint64_t now = uv_now(srv->loop);
 	if (now - srv->buffer_log_ms >= 1000 || closed == 1) {
 		slog(srv, LOG_WARNING, "closing connection (request buffers full: %zu MiB held by "
@@ -414,7 +414,7 @@ static void refuse(server_t *srv, uv_stream_t *listener)
 	uv_close((uv_handle_t *)p, on_refused_close);
 	if (rc < 0)
 		return;
-	uint64_t refused = ++srv->rb->conns_refused;
+	uint64_t refused = ++srv->rb->st->conns_refused;
 	uint64_t now = uv_now(srv->loop);
 	if (srv->refused_logged == 0 || now - srv->refused_log_ms >= 1000) {
 		slog(srv, LOG_WARNING, "refusing connections (%u open, the limit; %" PRIu64
@@ -447,8 +447,8 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (c->next)
 		c->next->prev = c;
 	srv->conns = c;
-	srv->rb->conns_open++;
-	srv->rb->conns_total++;
+	srv->rb->st->conns_open++;
+	srv->rb->st->conns_total++;
 	srv->nconns++;
 	c->last_active = uv_now(srv->loop);
 	c->last_seq = ++srv->seq;
@@ -508,10 +508,10 @@ static void close_idle(server_t *srv)
 		}
 	}
 	free(idle);
-	srv->rb->conns_idle_closed += closed;
+	srv->rb->st->conns_idle_closed += closed;
 	slog(srv, LOG_WARNING, "closed %u idle connections (idle %u s or more; %u were open, "
 	     "above %u; %" PRIu64 " so far)", closed, srv->idle_timeout, open, srv->idle_above,
-	     srv->rb->conns_idle_closed);
+	     srv->rb->st->conns_idle_closed);
 }
 
 /* Drops transactions left idle by a pdns that went away without closing,

@@ -348,7 +348,7 @@ static void run_file(rb_t *rb, const char *path)
 	CHECK(cases > 0);
 	for (int i = 0; i < 8; i++)
 		rb_conn_close(rb, &conns[i]);
-	CHECK(rb->txns_open == 0);
+	CHECK(rb->st->txns_open == 0);
 	cur_conn = NULL;
 	free(line);
 	free(req);
@@ -797,7 +797,7 @@ static void write_cases(rb_t *rb)
 		CHECK(strstr(r, "mx2") == NULL && strstr(r, "192.0.2.1") == NULL);
 	}
 	rb_conn_close(rb, &c);
-	CHECK(rb->txns_open == 0);
+	CHECK(rb->st->txns_open == 0);
 	rb_buf_free(&out);
 }
 
@@ -842,8 +842,8 @@ static void coded_cases(rb_t *rb)
 	CHECK(strstr(r, "invalid_count ") != NULL);
 	CHECK(strstr(r, "store_zones 4") != NULL);
 	CHECK(strstr(r, "store_map_size_bytes ") != NULL);
-	CHECK(rb->m[RB_M_LOOKUP].count > 10);
-	CHECK(rb->m[RB_M_INVALID].errors > 0);
+	CHECK(rb->st->m[RB_M_LOOKUP].count > 10);
+	CHECK(rb->st->m[RB_M_INVALID].errors > 0);
 
 	/* A long lookup burst keeps one txn, renewed each time. */
 	for (int i = 0; i < 10000; i++) {
@@ -924,7 +924,7 @@ static void dnssec_cases(rb_t *rb)
 	uint32_t wid = zone_id_of(t, "w.test.");
 	CHECK_OK(store_meta_set(t, wid, "NSEC3PARAM", 10, &param, &plen, 1));
 	CHECK_OK(store_txn_commit(t));
-	uint64_t builds = rb->n3_builds, reuses = rb->n3_reuses;
+	uint64_t builds = rb->st->n3_builds, reuses = rb->st->n3_reuses;
 	/* the hash of new.w.test. (salt none, 0 iterations) */
 	uint8_t h[SHA1_LEN];
 	char hb[SHA1_B32_LEN + 1];
@@ -936,25 +936,25 @@ static void dnssec_cases(rb_t *rb)
 		 "{\"id\":%u,\"qname\":\"%s.\"}}", wid, hb);
 	r = run(rb, &out, req, strlen(req), "n3 first");
 	CHECK(strstr(r, "\"result\":{\"before\":") != NULL && strstr(r, hb) == NULL);
-	CHECK(rb->n3_builds == builds + 1);
+	CHECK(rb->st->n3_builds == builds + 1);
 	r = run(rb, &out, req, strlen(req), "n3 cached");
-	CHECK(rb->n3_builds == builds + 1 && rb->n3_reuses == reuses);
+	CHECK(rb->st->n3_builds == builds + 1 && rb->st->n3_reuses == reuses);
 	/* new content at an existing name: new serial, same chain */
 	w_rrset("keep.w.test.", RR_TXT, "\"changed\"");
 	r = run(rb, &out, req, strlen(req), "n3 same names");
-	CHECK(rb->n3_builds == builds + 1 && rb->n3_reuses == reuses + 1);
+	CHECK(rb->st->n3_builds == builds + 1 && rb->st->n3_reuses == reuses + 1);
 	CHECK(strstr(r, hb) == NULL);
 	/* a new name: rebuilt, and it is its own "before" now */
 	w_rrset("new.w.test.", RR_TXT, "\"new\"");
 	r = run(rb, &out, req, strlen(req), "n3 new name");
-	CHECK(rb->n3_builds == builds + 2);
+	CHECK(rb->st->n3_builds == builds + 2);
 	char want[128];
 	snprintf(want, sizeof want, "{\"before\":\"%s\"", hb);
 	CHECK(strstr(r, want) != NULL && strstr(r, "\"unhashed\":\"new.w.test.\"") != NULL);
 	/* ... and gone again */
 	w_rrset("new.w.test.", RR_TXT, NULL);
 	r = run(rb, &out, req, strlen(req), "n3 name gone");
-	CHECK(rb->n3_builds == builds + 3 && strstr(r, want) == NULL);
+	CHECK(rb->st->n3_builds == builds + 3 && strstr(r, want) == NULL);
 	/* changed parameters: rebuilt */
 	param = "1 0 1 ab";
 	plen = 8;
@@ -962,7 +962,7 @@ static void dnssec_cases(rb_t *rb)
 	CHECK_OK(store_meta_set(t, wid, "NSEC3PARAM", 10, &param, &plen, 1));
 	CHECK_OK(store_txn_commit(t));
 	r = run(rb, &out, req, strlen(req), "n3 new params");
-	CHECK(rb->n3_builds == builds + 4);
+	CHECK(rb->st->n3_builds == builds + 4);
 	/* put back */
 	w_rrset("keep.w.test.", RR_TXT, "\"kept\"");
 	CHECK_OK(store_txn_begin(the_store, 1, &t));
