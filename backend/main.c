@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 #include <uv.h>
@@ -22,10 +23,12 @@
 #include "log.h"
 #include "rb.h"
 #include "server.h"
+#include "stats.h"
 #include "store.h"
 
 enum {
 	O_DB,
+	O_STDIO,
 	O_SOCKET,
 	O_GROUP,
 	O_TXN_TIMEOUT,
@@ -34,6 +37,7 @@ enum {
 	O_IDLE_TIMEOUT,
 	O_IDLE_ABOVE,
 	O_MAX_BUFFER,
+	O_NOTIFY_MIN_INTERVAL,
 	O_CORE,
 	O_LEVEL,
 	O_LOG_FILE,
@@ -49,6 +53,14 @@ enum {
 static const cli_opt_t opts[] = {
 	[O_DB] = {"db", 0, "DIR", NULL, "/var/lib/kyedns",
 		  "The LMDB store shared with kyedns-updater and kyednsctl.", 0},
+	[O_STDIO] = {"stdio", 0, NULL, NULL, NULL,
+		     "Serve one pdns backend instance on standard input and output instead of "
+		     "a socket, as the command of pdns's pipe connector (see PIPE MODE in the "
+		     "manual). pdns starts one process per backend instance; each ends at the "
+		     "end of its input. The socket's options (--socket, --socket-group, "
+		     "--max-conns, --idle-timeout, --idle-above) do not apply and are a usage "
+		     "error on the command line.",
+		     0},
 	[O_SOCKET] = {"socket", 0, "PATH", NULL, "/run/kyedns/backend.sock",
 		      "Unix socket to listen on; pdns's remote-connection-string must name it "
 		      "(unix:path=PATH). Ignored, apart from a warning when it differs, when "
@@ -83,6 +95,14 @@ static const cli_opt_t opts[] = {
 			  "arriving, beyond 64 KiB each (1..65536). KYEDNS_BACKEND_MAX_BUFFER_MB "
 			  "still works but is deprecated.",
 			  0},
+	[O_NOTIFY_MIN_INTERVAL] = {"notify-min-interval", 0, "SEC", NULL, "0",
+				   "Report a changed master zone to pdns's communicator (which then "
+				   "NOTIFYs its secondaries, and each transfers the whole zone) only "
+				   "when its last NOTIFY round is at least SEC seconds old (0..86400). "
+				   "The first change after a quiet spell still goes out at the next "
+				   "xfr-cycle-interval; a stream of changes gets one round per SEC. "
+				   "0: every cycle that finds a new serial notifies.",
+				   0},
 	[O_CORE] = {"core-dumps", 0, NULL, NULL, NULL,
 		    "Allow core dumps (they hold TSIG secrets and DNSSEC keys).", 0},
 	[O_LEVEL] = {"log-level", 0, "LEVEL", "KYEDNS_BACKEND_LOG_LEVEL", "info",
@@ -111,7 +131,39 @@ static const cli_section_t sections[] = {
 	{"SIGNALS", "SIGTERM, SIGINT\t stop accepting, let every connection finish its request "
 		    "and flush its replies, remove the socket file (not one systemd passed) "
 		    "and exit 0.\n"
-		    "SIGHUP\t reopen the --log-file."},
+		    "SIGHUP\t reopen the --log-file.\n"
+		    "\n"
+		    "With --stdio, SIGTERM instead restarts the program in place at the next idle "
+		    "point (no request running, no transaction open): the same process and pipes, "
+		    "so pdns does not notice, and an upgraded binary takes over. pdns 4.7 does not "
+		    "replace a pipe process that ended between two calls; that backend instance "
+		    "then fails every later call, and pdns exits when it is the communicator's. "
+		    "End of input (pdns closed the pipe) or SIGINT ends the process (exit 0; 1 "
+		    "after a broken pipe or an over-long request line)."},
+	{"PIPE MODE",
+	 "pdns runs the command itself, one process per backend instance (each distributor "
+	 "and receiver thread, the communicator, every API request and pdnsutil run), "
+	 "splitting it at single spaces; the program must be an absolute path:\n"
+	 "\n"
+	 "  remote-connection-string=pipe:command=/usr/bin/kyedns-backend \\\n"
+	 "    --stdio --db=/var/lib/kyedns,timeout=2000\n"
+	 "\n"
+	 "(one line in pdns.conf). pdns kills a process for an API request or a pdnsutil run "
+	 "with SIGKILL right after its last reply; a write is answered only once it is in "
+	 "the store, so nothing answered is lost. The options in the connection string reach "
+	 "the backend in pdns's initialize call and are ignored.\n"
+	 "\n"
+	 "With --stdio the process pdns starts is a keeper: it forks the worker that serves "
+	 "and only waits. A worker killed by a signal (a crash, the OOM killer, kill -9) is "
+	 "replaced at once on the same pipes, unseen by pdns, unless it died inside a request: "
+	 "that call then times out in pdns, which starts a new process. After 5 deaths within "
+	 "10 seconds the keeper gives up and exits 1. The keeper passes SIGTERM, SIGINT and "
+	 "SIGHUP on to the worker. Only a kill of the keeper itself cannot be recovered by "
+	 "pdns 4.7.\n"
+	 "\n"
+	 "Stdout carries nothing but replies: log lines go to stderr (which pdns passes on, "
+	 "to its own log) or to --log-file; the start and end of a process are logged at "
+	 "debug level only. stdin must be a pipe, a socket or a terminal."},
 	{"SYSTEMD",
 	 "With Type=notify the backend reports READY=1 once its socket accepts connections, "
 	 "and STOPPING=1 when it begins to stop.\n"
@@ -143,7 +195,9 @@ static const cli_t cli = {
 		"kyedns-backend answers PowerDNS's remote backend (launch=remote, "
 		"remote-connection-string=unix:path=PATH) over a unix socket from the LMDB store "
 		"that kyedns-updater and kyednsctl write: lookups, zone transfers, DNSSEC keys, "
-		"metadata, TSIG keys and the writes of pdns's API, pdnsutil and AXFR-in.",
+		"metadata, TSIG keys and the writes of pdns's API, pdnsutil and AXFR-in. With "
+		"--stdio it serves one pdns backend instance on stdin and stdout instead, as the "
+		"command of pdns's pipe connector (PIPE MODE below).",
 	.opts = opts,
 	.sections = sections,
 };
@@ -180,6 +234,17 @@ static const char *adopt_deprecated(size_t k)
 
 int main(int argc, char **argv)
 {
+	/* SIGTERM, SIGINT and SIGHUP wait until the server handles them (just
+	 * before the loop runs): one that arrives during start-up then stops
+	 * or restarts as usual instead of killing a process that pdns, in
+	 * pipe mode, would not replace. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
 	const char *old_used[sizeof deprecated / sizeof *deprecated] = {0};
 	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
 		old_used[k] = adopt_deprecated(k);
@@ -198,12 +263,14 @@ int main(int argc, char **argv)
 	cli_t c = cli;
 	c.opts = eff;
 	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
+	unsigned long notify_min_interval;
 	if (cli_uint(&c, v, O_TXN_TIMEOUT, 1, 86400, &txn_timeout) ||
 	    cli_uint(&c, v, O_TXN_MAX_MB, 1, 65536, &txn_max_mb) ||
 	    cli_uint(&c, v, O_MAX_CONNS, 1, 1000000, &max_conns) ||
 	    cli_uint(&c, v, O_IDLE_TIMEOUT, 1, 86400, &idle_timeout) ||
 	    cli_uint(&c, v, O_IDLE_ABOVE, 1, 1000000, &idle_above) ||
-	    cli_uint(&c, v, O_MAX_BUFFER, 1, 65536, &max_buffer))
+	    cli_uint(&c, v, O_MAX_BUFFER, 1, 65536, &max_buffer) ||
+	    cli_uint(&c, v, O_NOTIFY_MIN_INTERVAL, 0, 86400, &notify_min_interval))
 		return CLI_EXIT_USAGE;
 	int level = log_level_parse(v[O_LEVEL].s);
 	if (level < 0) {
@@ -213,6 +280,15 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	const char *db = v[O_DB].s, *sock = v[O_SOCKET].s, *group = v[O_GROUP].s;
+	int stdio = v[O_STDIO].s != NULL;
+	static const int socket_only[] = {O_SOCKET, O_GROUP, O_MAX_CONNS, O_IDLE_TIMEOUT,
+					  O_IDLE_ABOVE};
+	for (size_t k = 0; stdio && k < sizeof socket_only / sizeof *socket_only; k++)
+		if (v[socket_only[k]].from == CLI_FROM_ARG) {
+			cli_usage_error(&cli, "--%s applies to the socket, not to --stdio",
+					opts[socket_only[k]].name);
+			return CLI_EXIT_USAGE;
+		}
 	int core_dumps = v[O_CORE].s != NULL;
 
 	log_t lg; /* outlives the loop: the server and rb log through it */
@@ -257,13 +333,24 @@ int main(int argc, char **argv)
 	}
 	if (nfds == 1)
 		fd = SD_LISTEN_FDS_START;
+	if (stdio && fd >= 0) {
+		cli_usage_error(&cli, "--stdio serves stdin and stdout, but systemd passed a "
+				      "socket ($LISTEN_FDS): run --stdio from pdns's pipe "
+				      "connector, not from a socket unit");
+		return CLI_EXIT_USAGE;
+	}
+
+	/* --stdio: this process becomes the keeper, and only its worker
+	 * child goes on from here (server.h). */
+	if (stdio)
+		server_keep(&lg);
 
 	/* A peer that closes early must not kill us; the write just fails. */
 	signal(SIGPIPE, SIG_IGN);
 	/* pdns opens a handful of connections, but a flood (or a test with a
 	 * thousand) must not hit the default soft limit of 1024. */
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (!stdio && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -294,6 +381,26 @@ int main(int argc, char **argv)
 	rb.log_arg = &lg;
 	rb.txn_timeout = (unsigned)txn_timeout;
 	rb.txn_max_bytes = (size_t)txn_max_mb << 20;
+	rb.notify_min_interval = (unsigned)notify_min_interval;
+	/* Count into this process's slot of the service's stats file, so
+	 * that stats and metrics report every process of the service (with
+	 * --stdio, pdns runs many). */
+	rbstats_t *shared = NULL;
+	rb_stats_t *slot;
+	rc = rbstats_open(&shared, db, &slot);
+	if (rc == 0) {
+		rb.st = slot;
+		rb.shared = shared;
+		if (rbstats_replaced(shared))
+			log_printf(&lg, LOG_WARNING, "replaced %s/%s of an older layout (the "
+						     "counts it held are gone)",
+				   db, RBSTATS_FILE);
+	} else {
+		shared = NULL;
+		log_printf(&lg, LOG_WARNING, "cannot share statistics in %s/%s (%s); stats "
+					     "report this process only",
+			   db, RBSTATS_FILE, err_str(rc));
+	}
 
 	uv_loop_t *loop = uv_default_loop();
 	static server_t srv; /* large (read buffer): not on the stack */
@@ -302,19 +409,40 @@ int main(int argc, char **argv)
 	srv.idle_timeout = (unsigned)idle_timeout;
 	srv.idle_above = (unsigned)idle_above;
 	srv.max_buffer = (size_t)max_buffer << 20;
-	if (server_start(&srv, loop, &rb, sock, group, fd) < 0) {
+	rc = stdio ? server_start_stdio(&srv, loop, &rb)
+		   : server_start(&srv, loop, &rb, sock, group, fd);
+	if (rc < 0) {
 		rb_free(&rb);
+		rbstats_close(shared);
 		store_close(store);
 		return 1;
 	}
-	log_printf(&lg, LOG_NOTICE, "listening on %s%s (store %s, version %s)", srv.path,
-		   fd >= 0 ? " (passed by systemd)" : "", db, KYEDNS_VERSION);
+	/* pdns starts a --stdio process for every API request and pdnsutil
+	 * run: their start and end are no events worth a line each. */
+	if (stdio)
+		log_printf(&lg, LOG_DEBUG, "serving on stdin/stdout (store %s, version %s)", db,
+			   KYEDNS_VERSION);
+	else
+		log_printf(&lg, LOG_NOTICE, "listening on %s%s (store %s, version %s)", srv.path,
+			   fd >= 0 ? " (passed by systemd)" : "", db, KYEDNS_VERSION);
+	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	rb_free(&rb);
+	rbstats_close(shared);
 	store_close(store);
-	log_printf(&lg, LOG_NOTICE, "stopped");
+	if (srv.reexec) {
+		/* SIGTERM in --stdio mode (server.h): the same pid and pipes
+		 * for pdns, the program anew.  pdns's pipe connector runs an
+		 * absolute path, so argv[0] names the installed binary (a new
+		 * one after an upgrade); /proc/self/exe is the fallback. */
+		execv(argv[0][0] == '/' ? argv[0] : "/proc/self/exe", argv);
+		execv("/proc/self/exe", argv);
+		log_printf(&lg, LOG_ERR, "cannot restart in place (%s)", strerror(errno));
+		srv.failed = 1;
+	}
+	log_printf(&lg, stdio ? LOG_DEBUG : LOG_NOTICE, "stopped");
 	log_close(&lg);
 	cli_free(&cli, v);
-	return 0;
+	return srv.failed; /* stdio: 1 when the connection ended in an error */
 }

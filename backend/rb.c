@@ -10,6 +10,7 @@
  * statistics; rbwrite.c the write side; rbint.h what both use.
  */
 #include "rbint.h"
+#include "stats.h"
 
 /* ---- output buffer and compact JSON writer ---- */
 
@@ -647,7 +648,21 @@ struct walk_ctx {
 	int first;
 	int which;        /* DOMAINS_* */
 	uint64_t now;
+	unsigned min_interval; /* DOMAINS_UPDATED: rb_t.notify_min_interval */
 };
+
+/*
+ * Whether a master zone's last NOTIFY round (last_check, recorded by
+ * setNotified) is too recent for another one.  The first change after a
+ * quiet spell is reported at the communicator's next cycle; a steady
+ * stream of changes gets one round per min_interval, each carrying the
+ * serial of its moment.  A last_check ahead of the clock (the clock was
+ * set back) holds nothing, or one step back could hold a zone for hours.
+ */
+static int notify_held(const store_zone_t *z, unsigned min_interval, uint64_t now)
+{
+	return min_interval && z->last_check <= now && now - z->last_check < min_interval;
+}
 
 static int domain_cb(const store_zone_t *z, void *arg)
 {
@@ -655,7 +670,8 @@ static int domain_cb(const store_zone_t *z, void *arg)
 	/* pdns filters neither list itself: it notifies, or SOA-checks,
 	 * every zone it gets, every cycle. */
 	if (w->which == DOMAINS_UPDATED &&
-	    (z->kind != STORE_KIND_MASTER || z->serial == z->notified_serial))
+	    (z->kind != STORE_KIND_MASTER || z->serial == z->notified_serial ||
+	     notify_held(z, w->min_interval, w->now)))
 		return 0;
 	if (w->which == DOMAINS_UNFRESH &&
 	    (z->kind != STORE_KIND_SLAVE || z->last_check + z->refresh >= w->now))
@@ -673,7 +689,8 @@ static int m_domains(rb_t *rb, rb_buf_t *out, int which, const char *what)
 	store_txn_t *txn = txn_get(rb, &rc);
 	size_t start = out->len;
 	struct walk_ctx w = {.out = out, .first = 1, .which = which,
-			     .now = (uint64_t)time(NULL)};
+			     .now = (uint64_t)time(NULL),
+			     .min_interval = rb->notify_min_interval};
 	if (txn) {
 		PUTLIT(out, "{\"result\":[");
 		rc = store_zone_walk(txn, domain_cb, &w);
@@ -1142,20 +1159,49 @@ static void stat_line(rb_buf_t *b, const char *key, uint64_t v)
 	PUTLIT(b, "\n");
 }
 
+/*
+ * The statistics to report: the service's (the sum over the shared stats
+ * file, stats.h) when rb->shared is set, else this process's own.  *tmp
+ * is the sum's memory (free it; NULL when none was needed).  *procs is the
+ * number of live processes counted.  When the sum cannot be made (no
+ * memory), this process's own stats are reported rather than nothing.
+ */
+static const rb_stats_t *stats_view(rb_t *rb, rb_stats_t **tmp, unsigned *procs)
+{
+	*tmp = NULL;
+	*procs = 1;
+	if (!rb->shared)
+		return rb->st;
+	rb_stats_t *sum = malloc(sizeof *sum); /* about 100 KB: not on the stack */
+	rbstats_info_t info;
+	if (!sum || rbstats_sum(rb->shared, sum, &info) < 0) {
+		free(sum);
+		return rb->st;
+	}
+	*tmp = sum;
+	*procs = info.processes;
+	return sum;
+}
+
 int rb_stats_text(rb_t *rb, rb_buf_t *out)
 {
 	char key[96];
-	stat_line(out, "uptime_seconds", (uint64_t)time(NULL) - rb->st->started);
-	stat_line(out, "connections_open", rb->st->conns_open);
-	stat_line(out, "connections_total", rb->st->conns_total);
-	stat_line(out, "lines_too_long", rb->st->lines_too_long);
-	stat_line(out, "connections_refused", rb->st->conns_refused);
-	stat_line(out, "connections_idle_closed", rb->st->conns_idle_closed);
-	stat_line(out, "connections_buffer_closed", rb->st->conns_buffer_closed);
-	stat_line(out, "transactions_open", rb->st->txns_open);
+	rb_stats_t *tmp;
+	unsigned procs;
+	const rb_stats_t *sv = stats_view(rb, &tmp, &procs);
+	uint64_t now = (uint64_t)time(NULL);
+	stat_line(out, "uptime_seconds", now > sv->started ? now - sv->started : 0);
+	stat_line(out, "processes", procs);
+	stat_line(out, "connections_open", sv->conns_open);
+	stat_line(out, "connections_total", sv->conns_total);
+	stat_line(out, "lines_too_long", sv->lines_too_long);
+	stat_line(out, "connections_refused", sv->conns_refused);
+	stat_line(out, "connections_idle_closed", sv->conns_idle_closed);
+	stat_line(out, "connections_buffer_closed", sv->conns_buffer_closed);
+	stat_line(out, "transactions_open", sv->txns_open);
 	uint64_t total = 0, errors = 0;
 	for (int m = 0; m < RB_M_COUNT; m++) {
-		const rb_method_stats_t *s = &rb->st->m[m];
+		const rb_method_stats_t *s = &sv->m[m];
 		total += s->count;
 		errors += s->errors;
 		if (!s->count)
@@ -1170,10 +1216,11 @@ int rb_stats_text(rb_t *rb, rb_buf_t *out)
 		stat_line(out, key, hist_percentile(s->hist, s->timed, 0.99));
 	}
 	stat_line(out, "requests_total", total);
-	stat_line(out, "nsec3_chain_builds", rb->st->n3_builds);
-	stat_line(out, "nsec3_chain_reuses", rb->st->n3_reuses);
-	stat_line(out, "nsec3_chain_build_ns", rb->st->n3_build_ns);
+	stat_line(out, "nsec3_chain_builds", sv->n3_builds);
+	stat_line(out, "nsec3_chain_reuses", sv->n3_reuses);
+	stat_line(out, "nsec3_chain_build_ns", sv->n3_build_ns);
 	stat_line(out, "errors_total", errors);
+	free(tmp);
 	store_stat_t st;
 	int rc = store_stat(rb->store, &st);
 	if (rc == 0) {
@@ -1254,12 +1301,12 @@ static void prom_seconds(rb_buf_t *b, const char *name, const char *label, uint6
 
 /* One sample per method: field is the offset of a uint64_t in
  * rb_method_stats_t. */
-static void prom_per_method(rb_buf_t *b, const rb_t *rb, const char *name, size_t field)
+static void prom_per_method(rb_buf_t *b, const rb_stats_t *sv, const char *name, size_t field)
 {
 	char label[96];
 	for (int m = 0; m < RB_M_COUNT; m++) {
 		uint64_t v;
-		memcpy(&v, (const char *)&rb->st->m[m] + field, sizeof v);
+		memcpy(&v, (const char *)&sv->m[m] + field, sizeof v);
 		snprintf(label, sizeof label, "method=\"%s\"", method_names[m]);
 		prom_u64(b, name, label, v);
 	}
@@ -1268,6 +1315,9 @@ static void prom_per_method(rb_buf_t *b, const rb_t *rb, const char *name, size_
 int rb_metrics_text(rb_t *rb, rb_buf_t *out)
 {
 	char label[128];
+	rb_stats_t *tmp;
+	unsigned procs;
+	const rb_stats_t *sv = stats_view(rb, &tmp, &procs);
 	prom_family(out, "kyedns_backend_up", "gauge",
 		    "1: the backend answered (kyedns-backend-stats.sh writes 0 when it could not "
 		    "ask).");
@@ -1276,24 +1326,31 @@ int rb_metrics_text(rb_t *rb, rb_buf_t *out)
 		    "The backend's version, as a label; the value is 1.");
 	prom_u64(out, "kyedns_backend_build_info", "version=\"" KYEDNS_VERSION "\"", 1);
 	prom_family(out, "kyedns_backend_start_time_seconds", "gauge",
-		    "When the backend started, in seconds since the Unix epoch.");
-	prom_u64(out, "kyedns_backend_start_time_seconds", NULL, rb->st->started);
+		    "When the longest-running backend process now alive started, in seconds "
+		    "since the Unix epoch.  The counters are totals of every backend process of "
+		    "the service since its stats file (backend-stats beside the store) was "
+		    "created, or of this process alone when it has no slot in that file.");
+	prom_u64(out, "kyedns_backend_start_time_seconds", NULL, sv->started);
+	prom_family(out, "kyedns_backend_processes", "gauge",
+		    "Backend processes alive now whose counts these metrics include (pdns's pipe "
+		    "connector starts one per backend instance).");
+	prom_u64(out, "kyedns_backend_processes", NULL, procs);
 
 	prom_family(out, "kyedns_backend_requests_total", "counter",
 		    "Remote-backend requests answered, by method (unknown: a method the backend "
 		    "does not implement; invalid: not a request).");
-	prom_per_method(out, rb, "kyedns_backend_requests_total",
+	prom_per_method(out, sv, "kyedns_backend_requests_total",
 			offsetof(rb_method_stats_t, count));
 	prom_family(out, "kyedns_backend_request_errors_total", "counter",
 		    "Requests whose reply was a failure of the backend or the store, by method "
 		    "(refused bad input is not counted).");
-	prom_per_method(out, rb, "kyedns_backend_request_errors_total",
+	prom_per_method(out, sv, "kyedns_backend_request_errors_total",
 			offsetof(rb_method_stats_t, errors));
 	prom_family(out, "kyedns_backend_request_duration_seconds", "histogram",
 		    "Time from reading a request to its reply, by method; lookups are sampled "
 		    "one in 16, every other request is timed.");
 	for (int m = 0; m < RB_M_COUNT; m++) {
-		const rb_method_stats_t *s = &rb->st->m[m];
+		const rb_method_stats_t *s = &sv->m[m];
 		uint64_t cum = 0;
 		for (int i = 0; i <= RB_LE_COUNT; i++) {
 			cum += s->le[i];
@@ -1308,37 +1365,38 @@ int rb_metrics_text(rb_t *rb, rb_buf_t *out)
 
 	prom_family(out, "kyedns_backend_connections_open", "gauge",
 		    "pdns connections open now.");
-	prom_u64(out, "kyedns_backend_connections_open", NULL, rb->st->conns_open);
+	prom_u64(out, "kyedns_backend_connections_open", NULL, sv->conns_open);
 	prom_family(out, "kyedns_backend_connections_total", "counter",
 		    "pdns connections accepted.");
-	prom_u64(out, "kyedns_backend_connections_total", NULL, rb->st->conns_total);
+	prom_u64(out, "kyedns_backend_connections_total", NULL, sv->conns_total);
 	prom_family(out, "kyedns_backend_connections_refused_total", "counter",
 		    "Connections closed at once because --max-conns were open.");
-	prom_u64(out, "kyedns_backend_connections_refused_total", NULL, rb->st->conns_refused);
+	prom_u64(out, "kyedns_backend_connections_refused_total", NULL, sv->conns_refused);
 	prom_family(out, "kyedns_backend_connections_closed_total", "counter",
 		    "Connections the backend closed, by reason: idle (above --idle-above), "
 		    "line_too_long (a request over the line limit), buffers_full "
 		    "(--max-buffer-mb reached).");
 	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"idle\"",
-		 rb->st->conns_idle_closed);
+		 sv->conns_idle_closed);
 	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"line_too_long\"",
-		 rb->st->lines_too_long);
+		 sv->lines_too_long);
 	prom_u64(out, "kyedns_backend_connections_closed_total", "reason=\"buffers_full\"",
-		 rb->st->conns_buffer_closed);
+		 sv->conns_buffer_closed);
 	prom_family(out, "kyedns_backend_transactions_open", "gauge",
 		    "pdns transactions (zone loads, AXFR-in, API edits) open now.");
-	prom_u64(out, "kyedns_backend_transactions_open", NULL, rb->st->txns_open);
+	prom_u64(out, "kyedns_backend_transactions_open", NULL, sv->txns_open);
 
 	prom_family(out, "kyedns_backend_nsec3_chain_builds_total", "counter",
 		    "NSEC3 hash chains built.");
-	prom_u64(out, "kyedns_backend_nsec3_chain_builds_total", NULL, rb->st->n3_builds);
+	prom_u64(out, "kyedns_backend_nsec3_chain_builds_total", NULL, sv->n3_builds);
 	prom_family(out, "kyedns_backend_nsec3_chain_reuses_total", "counter",
 		    "NSEC3 hash chains kept across a new serial because the names were the same.");
-	prom_u64(out, "kyedns_backend_nsec3_chain_reuses_total", NULL, rb->st->n3_reuses);
+	prom_u64(out, "kyedns_backend_nsec3_chain_reuses_total", NULL, sv->n3_reuses);
 	prom_family(out, "kyedns_backend_nsec3_chain_build_seconds_total", "counter",
 		    "Time spent building and checking NSEC3 hash chains.");
-	prom_seconds(out, "kyedns_backend_nsec3_chain_build_seconds_total", NULL, rb->st->n3_build_ns);
+	prom_seconds(out, "kyedns_backend_nsec3_chain_build_seconds_total", NULL, sv->n3_build_ns);
 
+	free(tmp);
 	store_stat_t st;
 	int rc = store_stat(rb->store, &st);
 	prom_family(out, "kyedns_backend_store_stat_errors", "gauge",

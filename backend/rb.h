@@ -60,7 +60,7 @@
  * the optional log callbacks, which the daemon points at its log.
  *
  * Statistics: directBackendCmd "stats" answers a human-readable text
- * (counts, p50/p99 latencies since start) and "metrics" the Prometheus
+ * (counts, p50/p99 latencies of the service's processes, stats.h) and "metrics" the Prometheus
  * text format (counters, histograms in seconds), which
  * `pdnsutil backend-cmd remote metrics` prints unchanged.
  */
@@ -205,12 +205,15 @@ typedef struct rb {
 	uint64_t ticks;          /* requests seen, for sampling the clock */
 	unsigned txn_timeout;    /* seconds a transaction may stay idle */
 	size_t txn_max_bytes;    /* buffered bytes per transaction */
+	unsigned notify_min_interval; /* seconds between two NOTIFY rounds of
+				    a master zone (getUpdatedMasters); 0: none */
 	char *scratch;           /* RB_SCRATCH bytes for normalizing content;
 				    NULL until first use */
 	rb_n3chain_t *n3[RB_N3_CACHE]; /* NSEC3 chains by (zone, serial, params) */
 	rb_stats_t *st;          /* the counters: &own, or a slot shared with
 				    the service's other processes (stats.h) */
 	rb_stats_t own;
+	struct rbstats *shared; /* NULL: stats report this process only */
 } rb_t;
 
 struct txn;

@@ -1,9 +1,11 @@
 /*
- * server - unix-socket server, framing, connections, signals.  See server.h.
+ * server - unix-socket and stdio server, framing, connections, signals.
+ * See server.h.
  */
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <grp.h>
 #include <signal.h>
@@ -12,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -23,7 +28,10 @@
 #define OUT_HIGH_WATER (1u << 20)
 
 typedef struct server_conn {
-	uv_pipe_t pipe;          /* pipe.data = this */
+	uv_pipe_t pipe;          /* socket mode: the connection; pipe.data = this */
+	uv_stream_t *rs, *ws;    /* the streams read and written: both &pipe,
+				    or (stdio) &srv->sin and &srv->sout */
+	unsigned handles;        /* handles not yet closed (on_close frees at 0) */
 	server_t *srv;
 	char *in;                /* unconsumed input: a partial line, or lines
 				    held back while busy/writing */
@@ -42,10 +50,13 @@ typedef struct server_conn {
 	unsigned reading : 1;
 	unsigned closing : 1;    /* close once busy and writing are done */
 	unsigned closed : 1;     /* uv_close called */
+	unsigned eof : 1;        /* the peer sent all it will send */
 	struct server_conn *prev, *next;
 } conn_t;
 
 static void pump(conn_t *c);
+static void stop(server_t *srv, int prio, const char *why);
+static void restart_point(conn_t *c);
 
 /* The part of an input buffer of cap bytes that counts against max_buffer. */
 static size_t in_counted(size_t cap)
@@ -80,6 +91,8 @@ static void on_close(uv_handle_t *h)
 {
 	conn_t *c = h->data;
 	server_t *srv = c->srv;
+	if (--c->handles)
+		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -92,7 +105,33 @@ static void on_close(uv_handle_t *h)
 	in_release(c);
 	rb_buf_free(&c->out);
 	rb_buf_free(&c->wbuf);
+	int eof = c->eof;
 	free(c);
+	/* stdio: the one connection is the process's reason to run */
+	if (srv->stdio && !srv->stopping) {
+		srv->failed = !eof;
+		if (eof)
+			stop(srv, LOG_DEBUG, "end of input"); /* pdns's normal goodbye */
+		else
+			stop(srv, LOG_NOTICE, "the connection failed");
+	}
+}
+
+/* Closes the connection's handles (one, or stdio's two); on_close frees it
+ * after the last. */
+static void close_conn(conn_t *c)
+{
+	if (c->closed)
+		return;
+	c->closed = 1;
+	if (c->reading) {
+		uv_read_stop(c->rs);
+		c->reading = 0;
+	}
+	c->handles = c->rs == c->ws ? 1 : 2;
+	uv_close((uv_handle_t *)c->rs, on_close);
+	if (c->ws != c->rs)
+		uv_close((uv_handle_t *)c->ws, on_close);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -288,7 +327,7 @@ static void flush(conn_t *c)
 	if (c->writing || !c->out.len || c->closed)
 		return;
 	uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.len);
-	int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+	int n = uv_try_write(c->ws, &b, 1);
 	if (n == (int)c->out.len) {
 		c->out.len = 0;
 		if (c->out.cap > OUT_HIGH_WATER)
@@ -308,7 +347,7 @@ static void flush(conn_t *c)
 	c->out.len = 0;
 	b = uv_buf_init(c->wbuf.p, (unsigned)c->wbuf.len);
 	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
+	if (uv_write(&c->wreq, c->ws, &b, 1, on_write) < 0) {
 		c->wbuf.len = 0;
 		drop(c, NULL);
 		return;
@@ -317,6 +356,27 @@ static void flush(conn_t *c)
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/*
+ * stdio, a restart pending: at an idle point (no request running or held,
+ * every reply written, no transaction open) puts the connection's
+ * descriptors back on 0 and 1 for the new program and stops; main then
+ * execs.  Input pdns sends meanwhile waits in the pipe.
+ */
+static void restart_point(conn_t *c)
+{
+	uv_os_fd_t in, out;
+	if (c->busy || c->writing || c->out.len || c->in_len || c->eof || c->rbc.tx)
+		return;
+	if (uv_fileno((uv_handle_t *)c->rs, &in) < 0 || uv_fileno((uv_handle_t *)c->ws, &out) < 0 ||
+	    dup2(in, 0) < 0 || dup2(out, 1) < 0) {
+		slog(c->srv, LOG_ERR, "cannot restart in place (%s); going on", strerror(errno));
+		c->srv->restart = 0;
+		return;
+	}
+	c->srv->reexec = 1;
+	stop(c->srv, LOG_DEBUG, "restarting in place");
+}
 
 /*
  * The one place that moves a connection forward: handles held input,
@@ -341,25 +401,30 @@ static void pump(conn_t *c)
 		    (c->in_len == before && !full))
 			break;
 	}
+	/* After the peer's end of input, every complete line it sent has
+	 * been answered once nothing is running and none is left; a partial
+	 * last line is no request. */
+	if (c->eof && !c->busy && !c->writing && !c->closing &&
+	    (!c->in_len || !memchr(c->in, '\n', c->in_len)))
+		c->closing = 1;
 	/* Output left after a flush means a write is in flight. */
-	int want = !c->busy && !c->writing && !c->closing && !c->srv->stopping;
+	int want = !c->busy && !c->writing && !c->closing && !c->eof && !c->srv->stopping;
 	if (want && !c->reading) {
-		if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
+		if (uv_read_start(c->rs, on_alloc, on_read) == 0)
 			c->reading = 1;
 		else
 			drop(c, NULL);
 	} else if (!want && c->reading) {
-		uv_read_stop((uv_stream_t *)&c->pipe);
+		uv_read_stop(c->rs);
 		c->reading = 0;
 	}
-	if ((c->closing || c->srv->stopping) && !c->busy && !c->writing) {
-		c->closed = 1;
-		if (c->reading) {
-			uv_read_stop((uv_stream_t *)&c->pipe);
-			c->reading = 0;
-		}
-		uv_close((uv_handle_t *)&c->pipe, on_close);
+	if (c->srv->restart && !c->closing && !c->srv->stopping) {
+		restart_point(c); /* may stop the server, which closes c */
+		if (c->closed)
+			return;
 	}
+	if ((c->closing || c->srv->stopping) && !c->busy && !c->writing)
+		close_conn(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -368,11 +433,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return; /* EAGAIN */
 	if (nread < 0) {
-		/* EOF: answer what is complete (already done), then close;
-		 * a half-closed peer (a script) still reads the replies. */
-		if (nread != UV_EOF)
+		/* EOF: answer what is complete (pump), then close; a
+		 * half-closed peer (a script) still reads the replies. */
+		c->reading = 0; /* libuv stopped reading */
+		uv_read_stop(s);
+		if (nread == UV_EOF) {
+			c->eof = 1;
+		} else {
+			if (c->srv->stdio)
+				slog(c->srv, LOG_ERR, "cannot read stdin (%s)", uv_strerror((int)nread));
 			c->out.len = 0;
-		c->closing = 1;
+			c->closing = 1;
+		}
 		pump(c);
 		return;
 	}
@@ -424,6 +496,24 @@ static void refuse(server_t *srv, uv_stream_t *listener)
 	}
 }
 
+/* Links a new connection (calloc'd, its handles initialised) into srv. */
+static void conn_add(server_t *srv, conn_t *c, uv_stream_t *in, uv_stream_t *out)
+{
+	c->srv = srv;
+	c->rs = in;
+	c->ws = out;
+	in->data = out->data = c;
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->rb->st->conns_open++;
+	srv->rb->st->conns_total++;
+	srv->nconns++;
+	c->last_active = uv_now(srv->loop);
+	c->last_seq = ++srv->seq;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	server_t *srv = listener->data;
@@ -440,18 +530,8 @@ static void on_connection(uv_stream_t *listener, int status)
 		slog(srv, LOG_ERR, "cannot accept connection (out of memory)");
 		return;
 	}
-	c->srv = srv;
 	uv_pipe_init(srv->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	c->next = srv->conns;
-	if (c->next)
-		c->next->prev = c;
-	srv->conns = c;
-	srv->rb->st->conns_open++;
-	srv->rb->st->conns_total++;
-	srv->nconns++;
-	c->last_active = uv_now(srv->loop);
-	c->last_seq = ++srv->seq;
+	conn_add(srv, c, (uv_stream_t *)&c->pipe, (uv_stream_t *)&c->pipe);
 	int rc = uv_accept(listener, (uv_stream_t *)&c->pipe);
 	if (rc < 0) {
 		slog(srv, LOG_ERR, "cannot accept connection (%s)", uv_strerror(rc));
@@ -498,11 +578,7 @@ static void close_idle(server_t *srv)
 		if (c->writing) {
 			/* a peer that reads nothing would hold it for ever; the
 			 * write is cancelled (on_write runs before on_close) */
-			c->closed = 1;
-			if (c->reading)
-				uv_read_stop((uv_stream_t *)&c->pipe);
-			c->reading = 0;
-			uv_close((uv_handle_t *)&c->pipe, on_close);
+			close_conn(c);
 		} else {
 			pump(c); /* may free it: not touched again */
 		}
@@ -524,17 +600,23 @@ static void on_tick(uv_timer_t *t)
 		if (!c->busy)
 			rb_conn_tick(srv->rb, &c->rbc, now);
 	close_idle(srv);
+	/* a restart may have waited for a transaction the tick dropped */
+	if (srv->restart && srv->conns)
+		pump(srv->conns);
 }
 
 /* ---- signals and shutdown ---- */
 
-static void stop(server_t *srv, const char *why)
+static void stop(server_t *srv, int prio, const char *why)
 {
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
-	sd_notify(0, "STOPPING=1");
-	slog(srv, LOG_NOTICE, "stopping (%s)", why);
+	/* A pipe process of pdns's may have pdns's $NOTIFY_SOCKET: never
+	 * speak for pdns's unit. */
+	if (!srv->stdio)
+		sd_notify(0, "STOPPING=1");
+	slog(srv, prio, "stopping (%s)", why);
 	if (srv->listening) {
 		/* A socket of systemd's stays bound and listening in systemd:
 		 * closing our descriptor only stops our accepting. */
@@ -557,8 +639,21 @@ static void stop(server_t *srv, const char *why)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	server_t *srv = h->data;
+	if (signum == SIGTERM && srv->stdio) {
+		/* pdns 4.7 never relaunches a pipe process that ended between
+		 * two calls: that backend instance fails every later call, and
+		 * when it is the communicator's, pdns exits.  So the process
+		 * lives on: the same pid and pipes, the program started anew. */
+		if (srv->restart || srv->stopping)
+			return;
+		slog(srv, LOG_NOTICE, "restarting in place at the next idle point (sigterm)");
+		srv->restart = 1;
+		if (srv->conns)
+			pump(srv->conns);
+		return;
+	}
 	if (signum != SIGHUP) {
-		stop(srv, signum == SIGTERM ? "sigterm" : "sigint");
+		stop(srv, LOG_NOTICE, signum == SIGTERM ? "sigterm" : "sigint");
 		return;
 	}
 	if (!srv->log->path[0])
@@ -689,6 +784,8 @@ fail:
 	return rc;
 }
 
+static void start_handles(server_t *srv);
+
 /* Serves the listening socket fd that systemd passed (server_start). */
 static int adopt_fd(server_t *srv, int fd, const char *path)
 {
@@ -754,7 +851,17 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	rc = fd >= 0 ? adopt_fd(srv, fd, path) : bind_path(srv, path, group);
 	if (rc < 0)
 		return rc;
+	start_handles(srv);
+	/* The socket accepts: pdns may start (Type=notify orders it after us
+	 * when the .socket unit is not used). */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%ld", srv->path, (long)getpid());
+	return 0;
+}
 
+/* Installs the signal handlers and the tick timer. */
+static void start_handles(server_t *srv)
+{
+	uv_loop_t *loop = srv->loop;
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
 	uv_signal_init(loop, &srv->sighup);
@@ -765,8 +872,181 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	uv_timer_init(loop, &srv->tick);
 	srv->tick.data = srv;
 	uv_timer_start(&srv->tick, on_tick, SERVER_TICK_MS, SERVER_TICK_MS);
-	/* The socket accepts: pdns may start (Type=notify orders it after us
-	 * when the .socket unit is not used). */
-	sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%ld", srv->path, (long)getpid());
+}
+
+/* Moves fd (0 or 1) to a close-on-exec descriptor of its own and puts
+ * over it the descriptor repl (opened as needed).  Returns the new
+ * descriptor or -errno. */
+static int move_fd(int fd, int repl)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return -errno;
+	if (repl < 0 || dup2(repl, fd) < 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, fd) < 0) {
+			int e = errno;
+			if (null >= 0)
+				close(null);
+			close(nfd);
+			return -e;
+		}
+		close(null);
+	}
+	return nfd;
+}
+
+/* Opens one stdio stream on fd into st; output: written, not read. */
+static int open_stream(server_t *srv, server_stream_t *st, int fd, int output)
+{
+	const char *what = output ? "stdout" : "stdin";
+	int rc;
+	uv_handle_type t = uv_guess_handle(fd);
+	switch (t) {
+	case UV_FILE: /* writes to a file never wait; reads would need polling */
+		if (!output)
+			goto refuse;
+		/* fall through */
+	case UV_NAMED_PIPE: /* a pipe or a unix socket */
+	case UV_TCP:
+		uv_pipe_init(srv->loop, &st->pipe, 0);
+		rc = uv_pipe_open(&st->pipe, fd);
+		break;
+	case UV_TTY:
+		rc = uv_tty_init(srv->loop, &st->tty, fd, 0);
+		break;
+	default:
+	refuse:
+		slog(srv, LOG_ERR, "cannot serve on %s (it is %s; --stdio speaks to pdns's pipe "
+		     "connector over pipes, or to a terminal)", what,
+		     t == UV_FILE ? "a regular file or device" : "not a pipe, socket or terminal");
+		return -EINVAL;
+	}
+	if (rc < 0) {
+		slog(srv, LOG_ERR, "cannot serve on %s (%s)", what, uv_strerror(rc));
+		uv_close(&st->handle, NULL);
+	}
+	return rc;
+}
+
+int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb)
+{
+	srv->loop = loop;
+	srv->rb = rb;
+	srv->conns = NULL;
+	srv->stopping = srv->listening = srv->activated = 0;
+	srv->stdio = 1;
+	srv->failed = srv->restart = srv->reexec = 0;
+	srv->nconns = 0;
+	srv->buffered = 0;
+	srv->max_conns = 1;
+	if (!srv->idle_timeout)
+		srv->idle_timeout = SERVER_IDLE_TIMEOUT;
+	srv->idle_above = 1; /* the one connection is never idle-closed */
+	if (!srv->max_buffer)
+		srv->max_buffer = SERVER_MAX_BUFFER;
+	snprintf(srv->path, sizeof srv->path, "stdin/stdout");
+
+	int in = move_fd(0, -1);
+	int out = in < 0 ? in : move_fd(1, 2);
+	if (in < 0 || out < 0) {
+		int rc = in < 0 ? in : out;
+		slog(srv, LOG_ERR, "cannot take over stdin and stdout (%s)", strerror(-rc));
+		return rc;
+	}
+	conn_t *c = calloc(1, sizeof *c);
+	if (!c) {
+		slog(srv, LOG_ERR, "cannot serve on stdin (out of memory)");
+		return -ENOMEM;
+	}
+	int rc = open_stream(srv, &srv->sin, in, 0);
+	if (rc == 0) {
+		rc = open_stream(srv, &srv->sout, out, 1);
+		if (rc < 0)
+			uv_close(&srv->sin.handle, NULL);
+	}
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	conn_add(srv, c, &srv->sin.stream, &srv->sout.stream);
+	start_handles(srv);
+	pump(c);
 	return 0;
+}
+
+/* ---- the keeper (stdio) ---- */
+
+/* In a new worker: dies with the keeper, marks itself (a restart in place
+ * then keeps it a worker) and takes back the caller's signal mask. */
+static int worker_start(log_t *log, pid_t keeper, const sigset_t *old)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != keeper)
+		_exit(1); /* the keeper died before the line above */
+	log->pid = (long)getpid();
+	setenv(SERVER_KEEP_ENV, "1", 1);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	return 0;
+}
+
+int server_keep(log_t *log)
+{
+	const char *mark = getenv(SERVER_KEEP_ENV);
+	if (mark && *mark)
+		return 0; /* a worker restarted in place: its keeper is alive */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked from before the fork: the keeper takes them with
+	 * sigwaitinfo, and none is lost between fork and wait. */
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid_t keeper = getpid();
+	time_t window = 0;
+	unsigned deaths = 0;
+	int st = 0;
+	for (;;) {
+		pid_t pid = fork();
+		if (pid == 0)
+			return worker_start(log, keeper, &old);
+		if (pid < 0) {
+			log_printf(log, LOG_WARNING, "cannot start a worker (%s); serving without a "
+				   "keeper", strerror(errno));
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return 0;
+		}
+		for (;;) {
+			int sig = sigwaitinfo(&set, NULL);
+			if (sig < 0)
+				continue; /* EINTR */
+			if (sig != SIGCHLD) {
+				kill(pid, sig); /* the worker decides (server.h) */
+				continue;
+			}
+			pid_t w = waitpid(pid, &st, WNOHANG);
+			if (w == 0)
+				continue;
+			if (w < 0)
+				_exit(1);
+			if (WIFEXITED(st))
+				_exit(WEXITSTATUS(st));
+			break; /* killed by a signal */
+		}
+		time_t now = time(NULL);
+		if (now - window >= SERVER_KEEP_WINDOW) {
+			window = now;
+			deaths = 0;
+		}
+		if (++deaths > SERVER_KEEP_DEATHS) {
+			log_printf(log, LOG_ERR, "worker died %u times in %d s; giving up", deaths,
+				   SERVER_KEEP_WINDOW);
+			_exit(1);
+		}
+		log_printf(log, LOG_ERR, "worker %ld died (signal %d, %s); starting another",
+			   (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	}
 }

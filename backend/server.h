@@ -1,7 +1,8 @@
 /*
- * server - the unix-socket server of kyedns-backend: accepts pdns's
- * connections, frames newline-delimited requests, hands each line to the
- * protocol module (rb.h) and writes the replies back.
+ * server - the server of kyedns-backend: accepts pdns's connections on a
+ * unix socket (or serves one on stdin/stdout), frames newline-delimited
+ * requests, hands each line to the protocol module (rb.h) and writes the
+ * replies back.
  *
  * One libuv loop on one thread does everything except the writes (setNotified,
  * commitTransaction, metadata, TSIG keys...), whose store write runs on
@@ -23,6 +24,41 @@
  * and the loop ends, so uv_run() returns and the daemon exits 0.  SIGHUP
  * reopens the log file (log_reopen); all three signals are uv_signal
  * handles, so the work happens on the loop, not in a signal handler.
+ *
+ * Standard input and output (server_start_stdio, for pdns's pipe
+ * connector): the server serves exactly one connection whose requests come
+ * on stdin and whose replies go to stdout, with the same framing, deferred
+ * writes, backpressure and line limit as a socket connection; no socket,
+ * no connection limits, no systemd notification.  pdns starts one such
+ * process (a keeper, below) per backend instance and often kills it with
+ * SIGKILL right after the last reply: as in socket mode, a write is answered only
+ * after its store transaction committed, so a kill loses nothing that was
+ * answered.  End of input (pdns closed its end) or SIGINT: the deferred
+ * request finishes, every complete request line already received is
+ * answered, the replies are flushed, and the loop ends.  A failed write
+ * (pdns went away), a read error or an over-long line ends it too, with
+ * srv->failed set (the daemon then exits 1).
+ *
+ * SIGTERM in stdio mode does not end the process: pdns 4.7 checks that its
+ * coprocess is alive before it sends a call and, finding it gone, fails
+ * that call and every later one of that backend instance without starting
+ * a new process (only a failed read starts one); when the instance is the
+ * communicator's, pdns exits.  So SIGTERM restarts the program in place
+ * instead: at the next idle point (no request running, every reply
+ * written, no partial line held, no transaction open) the loop ends with
+ * srv->reexec set and fds 0 and 1 back on the pipes, and the daemon execs
+ * itself: same pid, same pipes, new program (an upgraded binary, say).
+ * SIGINT still stops (a human at a terminal).
+ *
+ * The keeper (server_keep): pdns's coprocess is a small process that only
+ * runs the serving one (the worker, its child) and waits.  A worker that
+ * dies of a signal (a crash, the OOM killer, kill -9) is replaced at once
+ * by a new one on the same pipes, and pdns, whose child lives on, does not
+ * notice, unless the worker died inside a request: that one call then
+ * times out in pdns (its timeout= option) and pdns starts a new
+ * coprocess.  The keeper forwards SIGTERM, SIGINT and SIGHUP to the worker
+ * and exits with the worker's exit status.  Only a kill of the keeper
+ * itself is what pdns 4.7.3 cannot recover from.
  *
  * Logging: every line goes through the daemon's log_t (srv->log) with a
  * priority: LOG_ERR for failures of ours, LOG_WARNING for refusals and
@@ -75,6 +111,15 @@
 
 struct server_conn;
 
+/* A stdio stream: a pipe or socket (what pdns passes), or a terminal (a
+ * human trying requests by hand). */
+typedef union server_stream {
+	uv_handle_t handle;
+	uv_stream_t stream;
+	uv_pipe_t pipe;
+	uv_tty_t tty;
+} server_stream_t;
+
 typedef struct server {
 	uv_loop_t *loop;
 	rb_t *rb;                  /* borrowed */
@@ -86,7 +131,16 @@ typedef struct server {
 	int listening;             /* listener is open */
 	int activated;             /* the listener came from systemd: the
 				      path is not ours to remove */
-	int stopping;              /* a signal arrived */
+	int stopping;              /* a signal arrived, or (stdio) the
+				      connection ended */
+	int stdio;                 /* serving stdin/stdout, not a socket */
+	int failed;                /* stdio: the connection ended for another
+				      reason than end of input or a signal */
+	int restart;               /* stdio: SIGTERM asked for a restart */
+	int reexec;                /* stdio: the loop ended for that restart;
+				      fds 0 and 1 are the pipes again: the
+				      daemon execs itself */
+	server_stream_t sin, sout; /* stdio: the streams of the connection */
 	struct server_conn *conns; /* open connections (for shutdown) */
 	unsigned max_conns;        /* limits: set before server_start */
 	unsigned idle_timeout;     /* seconds */
@@ -120,5 +174,33 @@ typedef struct server {
  */
 int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, const char *group,
 		 int fd);
+
+/*
+ * Serves one connection on stdin and stdout instead of a socket (see
+ * above).  First moves the two descriptors out of the way: the protocol
+ * uses close-on-exec copies, fd 0 becomes /dev/null and fd 1 a copy of
+ * stderr, so nothing else in the process can read a request or write into
+ * the reply stream.  Each must be a pipe, a socket or a terminal; a regular
+ * file or anything else is refused (-EINVAL, logged).  Then installs the
+ * signal handlers and starts reading; sends nothing to systemd.  Returns 0
+ * or a negative error (errno or libuv code), already logged.
+ */
+int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb);
+
+/*
+ * For --stdio, before anything is opened: forks the worker and returns 0
+ * in it (it then serves, its parent dying kills it); the calling process
+ * becomes the keeper and never returns.  The keeper replaces a worker
+ * killed by a signal, at most SERVER_KEEP_DEATHS times in
+ * SERVER_KEEP_WINDOW seconds (then it gives up: exit 1), and exits with a
+ * worker's own exit status.  A process that is already a worker (restarted
+ * in place, see above: the environment says so) returns 0 at once; so does
+ * one that cannot fork (it then serves unkept, with a log line).
+ */
+int server_keep(log_t *log);
+
+#define SERVER_KEEP_DEATHS 5
+#define SERVER_KEEP_WINDOW 10
+#define SERVER_KEEP_ENV "KYEDNS_BACKEND_STDIO_WORKER" /* set in workers */
 
 #endif

@@ -808,6 +808,11 @@ int store_zone_put(store_txn_t *t, const store_zone_t *z)
 	if ((rc = store_zone_get(t, &z->name, &old)) < 0)
 		return rc;
 	nz.id = old.id;
+	/* last_check means the last SOA check of a slave zone and the last
+	 * NOTIFY round of a master zone: a new kind starts from "never", so a
+	 * new slave is checked and a new master notified at the next cycle */
+	if (nz.kind != old.kind)
+		nz.last_check = 0;
 	soa = z->serial != old.serial || z->refresh != old.refresh || z->retry != old.retry ||
 	      z->expire != old.expire || z->minimum != old.minimum || z->ttl != old.ttl ||
 	      !bytes_eq(z->mname, z->mname_len, old.mname, old.mname_len) ||
@@ -875,6 +880,10 @@ int store_zone_set_notified(store_txn_t *t, uint32_t id, uint32_t serial)
 	if ((rc = store_zone_get_by_id(t, id, &z)) < 0)
 		return rc;
 	z.notified_serial = serial;
+	/* a master zone's last_check is the time of its last NOTIFY round:
+	 * the backend's --notify-min-interval holds the next one back from it */
+	if (z.kind == STORE_KIND_MASTER)
+		z.last_check = unix_now();
 	return zone_write(t, &z);
 }
 

@@ -43,6 +43,8 @@
  * primaries of a slave zone, space-separated "ip" or "ip:port" text.
  * flags: STORE_ZONE_NOSOA while a slave zone has never been transferred
  * (lookups then show no SOA, so pdns treats the zone as not loaded).
+ * last_check: unix time of a slave zone's last SOA check (setFresh) or of
+ * a master zone's last NOTIFY round (setNotified); 0 is never.
  * The SOA record is never stored in records: it is the zone value.
  *
  * Records value, schema 2 (as schema 1): RRsets sorted by type, each
@@ -180,7 +182,9 @@ typedef struct store_zone {
 	uint32_t notified_serial;
 	uint32_t refresh, retry, expire, minimum;
 	uint32_t ttl;             /* SOA TTL, default TTL of new records */
-	uint64_t last_check;      /* slave zones: unix time of the last SOA check */
+	uint64_t last_check;      /* unix time; slave: of the last SOA check,
+				     master: of the last NOTIFY round
+				     (store_zone_set_notified); 0: never */
 	const char *mname;        /* canonical absolute text; borrowed (or caller's) */
 	uint8_t mname_len;
 	const char *rname;
@@ -323,6 +327,8 @@ int store_zone_add(store_txn_t *txn, store_zone_t *z);
  * timers or ttl differ from the stored row it counts as a change of the
  * zone's data and z->serial is the "written serial" of the serial policy;
  * a change of only kind, masters, account or last_check does not bump.
+ * A change of kind resets last_check to 0 (its meaning depends on the
+ * kind: a new slave is SOA-checked, a new master notified, at once).
  * -ENOENT if the zone does not exist, ERR_TOOBIG as store_zone_add.
  */
 int store_zone_put(store_txn_t *txn, const store_zone_t *z);
@@ -345,8 +351,11 @@ int store_zone_del(store_txn_t *txn, const dname_t *name);
  * -ENOENT (no such zone). */
 int store_zone_clear(store_txn_t *txn, uint32_t id);
 
-/* Records the serial pdns has notified for zone id (no serial bump).
- * 0, -ENOENT. */
+/* Records the serial pdns has notified for zone id (no serial bump); for
+ * a master zone also last_check = now, the time of this NOTIFY round, from
+ * which kyedns-backend's --notify-min-interval counts (kept in the store,
+ * so every backend process and a restarted one see it).  Slave and native
+ * zones keep their last_check.  0, -ENOENT. */
 int store_zone_set_notified(store_txn_t *txn, uint32_t id, uint32_t serial);
 
 /* Sets last_check of zone id (setFresh: now; setStale: 0).  No bump.

@@ -567,10 +567,12 @@ int cmd_zone_show(ctl_t *c, ctl_args_t *a)
 		ctl_kv("notified serial", "%u", z.notified_serial);
 		json_array_foreach(ns, i, v)
 			ctl_kv("ns", "%s", json_string_value(v));
-		if (z.kind == STORE_KIND_SLAVE || z.masters_len) {
+		if (z.kind == STORE_KIND_SLAVE || z.masters_len)
 			ctl_kv("masters", "%.*s", (int)z.masters_len, z.masters ? z.masters : "");
+		if (z.kind == STORE_KIND_SLAVE)
 			ctl_kv("last check", "%s", ctl_time(z.last_check));
-		}
+		else if (z.kind == STORE_KIND_MASTER)
+			ctl_kv("last notified", "%s", ctl_time(z.last_check));
 		if (z.account_len) {
 			json_t *acc = ctl_json_str(z.account, z.account_len);
 			ctl_kv("account", "%s", json_string_value(acc));

@@ -61,16 +61,18 @@ def build_tools(outdir):
         path = os.path.join(outdir, name)
         subprocess.run(cc + [os.path.join(HERE, name + ".c"), "-o", path] + libs, check=True)
         tools[name] = path
-    # rbmicro links the built protocol module itself (make's rb.o, rbwrite.o, txn.o)
+    # rbmicro links the built protocol module itself (make's rb.o, rbwrite.o, rbsec.o,
+    # txn.o and stats.o)
     build = os.environ["KYEDNS_BUILD"]
     pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "libuv", "jansson", "lmdb",
-                          "libsodium"], check=True, capture_output=True, text=True).stdout.split()
+                          "libsodium", "libidn2"], check=True, capture_output=True, text=True).stdout.split()
     path = os.path.join(outdir, "rbmicro")
     subprocess.run(cc + ["-I" + os.path.join(ROOT, "common"), "-I" + os.path.join(ROOT, "backend"),
                          os.path.join(HERE, "rbmicro.c"), os.path.join(build, "backend", "rb.o"),
                          os.path.join(build, "backend", "rbwrite.o"),
                          os.path.join(build, "backend", "rbsec.o"),
                          os.path.join(build, "backend", "txn.o"),
+                         os.path.join(build, "backend", "stats.o"),
                          os.path.join(build, "libkyedns.a")] + pkg + ["-lpthread", "-o", path],
                    check=True)
     tools["rbmicro"] = path

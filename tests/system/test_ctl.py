@@ -906,6 +906,15 @@ def test_zone_ns(ctl, zone, cut):
     assert "not found" in fail(ctl, "zone", "ns", "nope.example", "ns.example.net")
 
 
+def test_master_zone_shows_last_notified(ctl, zone):
+    # a master zone's last_check is the time of its last NOTIFY round
+    # (setNotified), which --notify-min-interval counts from
+    ctl.run("zone", "add", "prim.example", "--kind", "master", "--ns", "ns1.example.net")
+    human = ctl.run("zone", "show", "prim.example").stdout
+    assert re.search(r"^last notified\s+-$", human, re.M)
+    assert not re.search(r"^last check", human, re.M)
+
+
 def test_slave_zone_and_zone_set(ctl, zone):
     out = ctl.json("zone", "add", "sec.example", "--kind", "secondary", "--master", "192.0.2.1",
                    "--master", "192.0.2.2:5300", "--master", "2001:DB8::1",

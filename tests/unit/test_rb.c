@@ -857,6 +857,72 @@ static void coded_cases(rb_t *rb)
 	rb_buf_free(&out);
 }
 
+/* Sets example.com.'s notified serial and last_check directly. */
+static void set_notify_state(uint32_t notified, uint64_t last_check)
+{
+	store_txn_t *t;
+	CHECK_OK(store_txn_begin(the_store, 1, &t));
+	CHECK_OK(store_zone_set_notified(t, zone_id, notified));
+	CHECK_OK(store_zone_set_checked(t, zone_id, last_check));
+	CHECK_OK(store_txn_commit(t));
+}
+
+/* Whether getUpdatedMasters reports example.com. now. */
+static int updated(rb_t *rb, rb_buf_t *out, const char *where)
+{
+	static const char q[] = "{\"method\":\"getUpdatedMasters\",\"parameters\":{}}";
+	const char *r = run(rb, out, q, sizeof q - 1, where);
+	CHECK(strncmp(r, "{\"result\":[", 11) == 0);
+	return strstr(r, "\"zone\":\"example.com.\"") != NULL;
+}
+
+/*
+ * --notify-min-interval: a changed master zone is reported only when its
+ * last NOTIFY round (last_check, which setNotified records) is at least
+ * that old.  Times are chosen so that the clock's tick during the test
+ * cannot flip a result.
+ */
+static void notify_policy_cases(rb_t *rb)
+{
+	rb_buf_t out = {0};
+	uint32_t serial = serial_of("example.com.");
+	uint64_t now = (uint64_t)time(NULL);
+	cur_conn = NULL;
+
+	/* 0, the default: every cycle that finds a new serial reports it */
+	CHECK(rb->notify_min_interval == 0);
+	set_notify_state(0, now);
+	CHECK(updated(rb, &out, "policy off, just notified"));
+	rb->notify_min_interval = 100;
+	CHECK(!updated(rb, &out, "just notified"));
+	set_notify_state(0, now - 90);
+	CHECK(!updated(rb, &out, "notified 90 s ago"));
+	set_notify_state(0, now - 100);
+	CHECK(updated(rb, &out, "notified 100 s ago"));
+	set_notify_state(0, 0);
+	CHECK(updated(rb, &out, "never notified"));
+	/* a clock set back must not hold a zone until it catches up */
+	set_notify_state(0, now + 3600);
+	CHECK(updated(rb, &out, "last round in the future"));
+	/* an unchanged serial is never reported, however old the round */
+	set_notify_state(serial, 0);
+	CHECK(!updated(rb, &out, "serial notified"));
+
+	/* through the protocol: setNotified records the round's time, so a
+	 * newer serial right after it waits */
+	char req[160];
+	int n = snprintf(req, sizeof req,
+			 "{\"method\":\"setNotified\",\"parameters\":{\"id\":%u,\"serial\":%u}}",
+			 zone_id, serial - 1);
+	CHECK_STR(run(rb, &out, req, (size_t)n, "setNotified"), "{\"result\":true}\n");
+	CHECK(!updated(rb, &out, "after setNotified"));
+	rb->notify_min_interval = 0;
+	CHECK(updated(rb, &out, "after setNotified, policy off"));
+
+	set_notify_state(0, 0); /* as seeded */
+	rb_buf_free(&out);
+}
+
 /* What the log callback was given, for the "keys are never logged" check. */
 static char logged[8192];
 static size_t logged_len;
@@ -1016,6 +1082,7 @@ int main(void)
 	}
 	CHECK(files > 0);
 	coded_cases(&rb);
+	notify_policy_cases(&rb);
 	dnssec_cases(&rb);
 	write_cases(&rb);
 	fast_path_taken();

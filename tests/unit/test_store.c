@@ -663,7 +663,8 @@ static void test_serials(void)
 	CHECK_OK(store_txn_commit(t));
 	CHECK_OK(store_txn_begin(s, 0, &t));
 	CHECK_OK(store_zone_get(t, &n, &z));
-	CHECK(z.notified_serial == s1 && z.serial == s1 && z.last_check == 12345);
+	/* the kind changed, so last_check starts again from "never" */
+	CHECK(z.notified_serial == s1 && z.serial == s1 && z.last_check == 0);
 	CHECK(z.kind == STORE_KIND_NATIVE && z.account_len == 4 && memcmp(z.account, "acct", 4) == 0);
 	CHECK(z.masters_len == 14 && memcmp(z.masters, "192.0.2.1:5300", 14) == 0);
 	store_txn_abort(t);
@@ -691,6 +692,116 @@ static int host_cb(const dname_t *name, const store_host_t *h, void *arg)
 	(void)h;
 	(*(int *)arg)++;
 	return 0;
+}
+
+static uint64_t last_check_of(store_t *s, uint32_t id, uint32_t *notified)
+{
+	store_txn_t *t;
+	store_zone_t z;
+	uint64_t v = UINT64_MAX;
+	if (store_txn_begin(s, 0, &t) == 0) {
+		if (store_zone_get_by_id(t, id, &z) == 0) {
+			v = z.last_check;
+			if (notified)
+				*notified = z.notified_serial;
+		}
+		store_txn_abort(t);
+	}
+	return v;
+}
+
+/* setNotified of a master zone records the time of the NOTIFY round in
+ * last_check (kyedns-backend's --notify-min-interval counts from it): in
+ * the store, so another process and a reopened store see it.  Slave and
+ * native zones keep theirs; a kind change starts it from 0. */
+static void test_notified_time(void)
+{
+	const char *d = fresh_dir();
+	store_t *s;
+	store_txn_t *t;
+	store_zone_t z;
+	uint32_t m, sl, nat, ser, notified = 0;
+	dname_t n;
+
+	CHECK_OK(store_open(&s, d, STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "m.test", &m));
+	CHECK_OK(add_zone_kind(t, "s.test", STORE_KIND_SLAVE, &sl));
+	CHECK_OK(add_zone_kind(t, "n.test", STORE_KIND_NATIVE, &nat));
+	CHECK_OK(store_zone_set_checked(t, sl, 777));
+	CHECK_OK(store_zone_set_checked(t, nat, 888));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(last_check_of(s, m, NULL) == 0);
+	ser = serial_of(s, "m.test");
+
+	uint64_t before = (uint64_t)time(NULL);
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_set_notified(t, m, ser));
+	CHECK_OK(store_zone_set_notified(t, sl, 41));
+	CHECK_OK(store_zone_set_notified(t, nat, 42));
+	CHECK_OK(store_txn_commit(t));
+	uint64_t after = (uint64_t)time(NULL);
+	uint64_t lc = last_check_of(s, m, &notified);
+	CHECK(lc >= before && lc <= after && notified == ser);
+	CHECK(serial_of(s, "m.test") == ser); /* no bump */
+	CHECK(last_check_of(s, sl, &notified) == 777 && notified == 41);
+	CHECK(last_check_of(s, nat, &notified) == 888 && notified == 42);
+	/* a read-only txn records nothing */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_RC(store_zone_set_notified(t, m, ser), -EACCES);
+	store_txn_abort(t);
+
+	/* another process records a later round: this one sees its time */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_set_checked(t, m, 1000));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(last_check_of(s, m, NULL) == 1000);
+	pid_t pid = fork();
+	if (pid == 0) {
+		store_t *w;
+		store_txn_t *wt;
+		if (store_open(&w, d, 0) < 0 || store_txn_begin(w, 1, &wt) < 0)
+			_exit(10);
+		if (store_zone_set_notified(wt, m, ser + 1) < 0 || store_txn_commit(wt) < 0)
+			_exit(11);
+		store_close(w);
+		_exit(0);
+	}
+	int status;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	lc = last_check_of(s, m, &notified);
+	CHECK(lc >= before && lc <= (uint64_t)time(NULL) && notified == ser + 1);
+	/* and a reopened store (a restarted backend) still has it */
+	store_close(s);
+	CHECK_OK(store_open(&s, d, 0));
+	CHECK(last_check_of(s, m, &notified) == lc && notified == ser + 1);
+
+	/* a put that keeps the kind keeps last_check; a new kind resets it */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	n = N("m.test");
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.account = "ops";
+	z.account_len = 3;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(last_check_of(s, m, NULL) == lc);
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.kind = STORE_KIND_SLAVE;
+	z.masters = "192.0.2.1";
+	z.masters_len = 9;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(last_check_of(s, m, NULL) == 0); /* a new slave: SOA-checked at once */
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	n = N("s.test");
+	CHECK_OK(store_zone_get(t, &n, &z));
+	z.kind = STORE_KIND_MASTER;
+	CHECK_OK(store_zone_put(t, &z));
+	CHECK_OK(store_txn_commit(t));
+	CHECK(last_check_of(s, sl, NULL) == 0); /* a new master: notified at once */
+	store_close(s);
 }
 
 static void test_hosts(void)
@@ -3742,6 +3853,7 @@ int main(int argc, char **argv)
 	test_zone_cut();
 	test_canonical_order();
 	test_serials();
+	test_notified_time();
 	test_hosts();
 	test_name_set();
 	test_delete_last_entries();
