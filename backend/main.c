@@ -13,12 +13,14 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "cli.h"
 #include "err.h"
+#include "handover.h"
 #include "log.h"
 #include "rb.h"
 #include "server.h"
@@ -34,6 +36,7 @@ enum {
 	O_IDLE_TIMEOUT,
 	O_IDLE_ABOVE,
 	O_MAX_BUFFER,
+	O_RELOAD_WAIT,
 	O_CORE,
 	O_LEVEL,
 	O_LOG_FILE,
@@ -83,6 +86,10 @@ static const cli_opt_t opts[] = {
 			  "arriving, beyond 64 KiB each (1..65536). KYEDNS_BACKEND_MAX_BUFFER_MB "
 			  "still works but is deprecated.",
 			  0},
+	[O_RELOAD_WAIT] = {"reload-wait", 0, "SEC", NULL, "30",
+			   "On SIGHUP, wait this long for open pdns transactions to end before "
+			   "re-executing; those still open then are aborted (1..3600).",
+			   0},
 	[O_CORE] = {"core-dumps", 0, NULL, NULL, NULL,
 		    "Allow core dumps (they hold TSIG secrets and DNSSEC keys).", 0},
 	[O_LEVEL] = {"log-level", 0, "LEVEL", "KYEDNS_BACKEND_LOG_LEVEL", "info",
@@ -111,7 +118,14 @@ static const cli_section_t sections[] = {
 	{"SIGNALS", "SIGTERM, SIGINT\t stop accepting, let every connection finish its request "
 		    "and flush its replies, remove the socket file (not one systemd passed) "
 		    "and exit 0.\n"
-		    "SIGHUP\t reopen the --log-file."},
+		    "SIGHUP\t reopen the --log-file, then re-execute the program file in place "
+		    "(same pid, same command line and environment; a new binary takes over, "
+		    "the store is reopened): once no pdns transaction is open (at most "
+		    "--reload-wait), requests pause for a few milliseconds while the listening "
+		    "socket, every pdns connection and the log file pass to the new image, "
+		    "which tells systemd READY=1 (RELOADING=1 before). pdns sees no error, so "
+		    "a primary or secondary pdns survives it, unlike a restart. When the exec "
+		    "fails, the old image serves on."},
 	{"SYSTEMD",
 	 "With Type=notify the backend reports READY=1 once its socket accepts connections, "
 	 "and STOPPING=1 when it begins to stop.\n"
@@ -165,6 +179,48 @@ static void rb_logp(void *arg, int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* What a re-exec releases and, when the exec fails, takes back: the store
+ * (closing the env frees this process's reader slots, which the new image,
+ * with the same pid, could never reclaim). */
+typedef struct store_hold {
+	rb_t *rb;
+	store_t **store;
+	const char *db;
+	unsigned flags;
+} store_hold_t;
+
+static void store_release(void *arg)
+{
+	store_hold_t *h = arg;
+	rb_free(h->rb);
+	store_close(*h->store);
+	*h->store = h->rb->store = NULL;
+}
+
+static int store_restore(void *arg)
+{
+	store_hold_t *h = arg;
+	int rc = store_open(h->store, h->db, h->flags);
+	h->rb->store = rc == 0 ? *h->store : NULL;
+	return rc;
+}
+
+/* The program file, for re-executing it: the path of the running image,
+ * where a new binary would be installed. */
+static const char *exe_path(void)
+{
+	static char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n <= 0)
+		return "/proc/self/exe";
+	buf[n] = 0;
+	/* started from a file replaced since: its path holds the new one */
+	size_t k = strlen(" (deleted)");
+	if ((size_t)n > k && strcmp(buf + n - k, " (deleted)") == 0)
+		buf[n - k] = 0;
+	return buf;
+}
+
 /* Copies a deprecated variable to its new name when only the old one is
  * set; returns the old name used, or NULL. */
 static const char *adopt_deprecated(size_t k)
@@ -184,6 +240,16 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
 		old_used[k] = adopt_deprecated(k);
 
+	/* argv as given, for a re-exec (getopt may permute the original);
+	 * kept for the process's lifetime */
+	static char **rx_argv;
+	rx_argv = calloc((size_t)argc + 1, sizeof *rx_argv);
+	if (!rx_argv)
+		return 1;
+	memcpy(rx_argv, argv, (size_t)argc * sizeof *argv);
+	handover_t ho;
+	int handed = handover_take(&ho);
+
 	cli_val_t v[O_COUNT];
 	int rc = cli_parse(&cli, argc, argv, v, NULL);
 	if (rc != 0)
@@ -197,13 +263,15 @@ int main(int argc, char **argv)
 			eff[deprecated[k].opt].env = old_used[k];
 	cli_t c = cli;
 	c.opts = eff;
-	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
+	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer,
+		reload_wait;
 	if (cli_uint(&c, v, O_TXN_TIMEOUT, 1, 86400, &txn_timeout) ||
 	    cli_uint(&c, v, O_TXN_MAX_MB, 1, 65536, &txn_max_mb) ||
 	    cli_uint(&c, v, O_MAX_CONNS, 1, 1000000, &max_conns) ||
 	    cli_uint(&c, v, O_IDLE_TIMEOUT, 1, 86400, &idle_timeout) ||
 	    cli_uint(&c, v, O_IDLE_ABOVE, 1, 1000000, &idle_above) ||
-	    cli_uint(&c, v, O_MAX_BUFFER, 1, 65536, &max_buffer))
+	    cli_uint(&c, v, O_MAX_BUFFER, 1, 65536, &max_buffer) ||
+	    cli_uint(&c, v, O_RELOAD_WAIT, 1, 3600, &reload_wait))
 		return CLI_EXIT_USAGE;
 	int level = log_level_parse(v[O_LEVEL].s);
 	if (level < 0) {
@@ -216,14 +284,29 @@ int main(int argc, char **argv)
 	int core_dumps = v[O_CORE].s != NULL;
 
 	log_t lg; /* outlives the loop: the server and rb log through it */
-	rc = log_init(&lg, "kyedns-backend", v[O_LOG_FILE].s, level);
+	if (ho.log_fd >= 0 && v[O_LOG_FILE].s && *v[O_LOG_FILE].s &&
+	    strlen(v[O_LOG_FILE].s) < sizeof lg.path) {
+		/* A re-exec: the old image reopened the file on SIGHUP. */
+		rc = log_init(&lg, "kyedns-backend", NULL, level);
+		lg.fd = ho.log_fd;
+		lg.journald = 0;
+		snprintf(lg.path, sizeof lg.path, "%s", v[O_LOG_FILE].s);
+		ho.log_fd = -1;
+	} else {
+		rc = log_init(&lg, "kyedns-backend", v[O_LOG_FILE].s, level);
+	}
 	if (rc < 0) {
 		log_printf(&lg, LOG_ERR, "cannot open log file %s (%s)", v[O_LOG_FILE].s,
 			   strerror(-rc));
 		return 1;
 	}
+	if (handed < 0)
+		log_printf(&lg, LOG_ERR, "cannot take the handover of the image before (%s)",
+			   strerror(-handed));
+	else if (handed && ho.err[0])
+		log_printf(&lg, LOG_ERR, "handover of the image before is incomplete (%s)", ho.err);
 	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
-		if (old_used[k]) {
+		if (old_used[k] && !handed) {
 			char buf[128];
 			log_printf(&lg, LOG_WARNING, "%s is deprecated; use %s (--%s)", old_used[k],
 				   cli_env_name(&opts[deprecated[k].opt], buf, sizeof buf),
@@ -274,8 +357,10 @@ int main(int argc, char **argv)
 	 * lookups; the writes then fail with a log line.
 	 */
 	store_t *store;
+	unsigned store_flags = 0;
 	rc = store_open(&store, db, 0);
 	if (rc == -EACCES || rc == -EROFS || rc == -EPERM) {
+		store_flags = STORE_RDONLY;
 		rc = store_open(&store, db, STORE_RDONLY);
 		if (rc == 0)
 			log_printf(&lg, LOG_WARNING, "opened store %s read-only (writes from pdns "
@@ -302,13 +387,29 @@ int main(int argc, char **argv)
 	srv.idle_timeout = (unsigned)idle_timeout;
 	srv.idle_above = (unsigned)idle_above;
 	srv.max_buffer = (size_t)max_buffer << 20;
-	if (server_start(&srv, loop, &rb, sock, group, fd) < 0) {
+	store_hold_t hold = {&rb, &store, db, store_flags};
+	srv.rx.argv = rx_argv;
+	srv.rx.exe = exe_path();
+	srv.rx.wait = (unsigned)reload_wait;
+	srv.rx.release = store_release;
+	srv.rx.restore = store_restore;
+	srv.rx.arg = &hold;
+	srv.ho = handed > 0 ? &ho : NULL;
+	int adopted = handed > 0 && ho.listen_fd >= 0;
+	rc = server_start(&srv, loop, &rb, sock, group, fd);
+	handover_free(&ho); /* what the server did not take */
+	if (rc < 0) {
 		rb_free(&rb);
 		store_close(store);
 		return 1;
 	}
-	log_printf(&lg, LOG_NOTICE, "listening on %s%s (store %s, version %s)", srv.path,
-		   fd >= 0 ? " (passed by systemd)" : "", db, KYEDNS_VERSION);
+	if (adopted && srv.listening)
+		log_printf(&lg, LOG_NOTICE, "re-executed; %u connections kept (socket %s, store "
+					    "%s, version %s)",
+			   srv.nconns, srv.path, db, KYEDNS_VERSION);
+	else
+		log_printf(&lg, LOG_NOTICE, "listening on %s%s (store %s, version %s)", srv.path,
+			   fd >= 0 ? " (passed by systemd)" : "", db, KYEDNS_VERSION);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	rb_free(&rb);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+
+#include "txn.h"
 
 /* Stop parsing pipelined requests once this much output waits. */
 #define OUT_HIGH_WATER (1u << 20)
@@ -46,6 +49,10 @@ typedef struct server_conn {
 } conn_t;
 
 static void pump(conn_t *c);
+/* Re-exec (SIGHUP), at the end of this file: srv->rx.state. */
+enum { RX_WAIT = 1, RX_DRAIN = 2 };
+static void rx_begin(server_t *srv);
+static void rx_adopt(server_t *srv);
 
 /* The part of an input buffer of cap bytes that counts against max_buffer. */
 static size_t in_counted(size_t cap)
@@ -207,7 +214,8 @@ static size_t scan_lines(conn_t *c, const char *p, size_t n, int *partial)
 	size_t off = 0;
 	*partial = 0;
 	while (off < n) {
-		if (c->busy || c->closing || c->out.len >= OUT_HIGH_WATER)
+		if (c->busy || c->closing || c->out.len >= OUT_HIGH_WATER ||
+		    c->srv->rx.state == RX_DRAIN)
 			return off;
 		const char *nl = memchr(p + off, '\n', n - off);
 		if (!nl) {
@@ -342,7 +350,8 @@ static void pump(conn_t *c)
 			break;
 	}
 	/* Output left after a flush means a write is in flight. */
-	int want = !c->busy && !c->writing && !c->closing && !c->srv->stopping;
+	int want = !c->busy && !c->writing && !c->closing && !c->srv->stopping &&
+		   c->srv->rx.state != RX_DRAIN;
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
 			c->reading = 1;
@@ -547,6 +556,8 @@ static void stop(server_t *srv, const char *why)
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->sighup, NULL);
 	uv_close((uv_handle_t *)&srv->tick, NULL);
+	uv_close((uv_handle_t *)&srv->rx.timer, NULL);
+	srv->rx.state = 0; /* held requests are answered before the close */
 	conn_t *next;
 	for (conn_t *c = srv->conns; c; c = next) {
 		next = c->next; /* pump may close c (freed later, in on_close) */
@@ -561,14 +572,16 @@ static void on_signal(uv_signal_t *h, int signum)
 		stop(srv, signum == SIGTERM ? "sigterm" : "sigint");
 		return;
 	}
-	if (!srv->log->path[0])
-		return; /* stderr: nothing to reopen */
-	int rc = log_reopen(srv->log);
-	if (rc < 0)
-		slog(srv, LOG_ERR, "cannot reopen log file %s (%s); still writing the old one",
-		     srv->log->path, strerror(-rc));
-	else
-		slog(srv, LOG_INFO, "reopened log file %s (sighup)", srv->log->path);
+	if (srv->log->path[0]) {
+		int rc = log_reopen(srv->log);
+		if (rc < 0)
+			slog(srv, LOG_ERR, "cannot reopen log file %s (%s); still writing the old one",
+			     srv->log->path, strerror(-rc));
+		else
+			slog(srv, LOG_INFO, "reopened log file %s (sighup)", srv->log->path);
+	}
+	if (srv->rx.argv)
+		rx_begin(srv);
 }
 
 /* ---- socket set-up ---- */
@@ -751,7 +764,13 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 		return -ENAMETOOLONG;
 	}
 	strcpy(srv->path, path);
-	rc = fd >= 0 ? adopt_fd(srv, fd, path) : bind_path(srv, path, group);
+	srv->rx.state = 0;
+	if (srv->ho)
+		rx_adopt(srv);
+	if (srv->listening)
+		rc = 0;
+	else
+		rc = fd >= 0 ? adopt_fd(srv, fd, path) : bind_path(srv, path, group);
 	if (rc < 0)
 		return rc;
 
@@ -765,8 +784,251 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 	uv_timer_init(loop, &srv->tick);
 	srv->tick.data = srv;
 	uv_timer_start(&srv->tick, on_tick, SERVER_TICK_MS, SERVER_TICK_MS);
+	uv_timer_init(loop, &srv->rx.timer);
+	srv->rx.timer.data = srv;
+	/* A re-exec blocked these across execve(2); pending ones arrive now. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	/* The socket accepts: pdns may start (Type=notify orders it after us
 	 * when the .socket unit is not used). */
 	sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%ld", srv->path, (long)getpid());
 	return 0;
+}
+
+/* ---- re-exec (SIGHUP; server.h) ---- */
+
+static unsigned open_txns(server_t *srv)
+{
+	unsigned n = 0;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		n += !c->closed && c->rbc.tx != NULL;
+	return n;
+}
+
+static void pump_all(server_t *srv)
+{
+	conn_t *next;
+	for (conn_t *c = srv->conns; c; c = next) {
+		next = c->next;
+		pump(c);
+	}
+}
+
+static void rx_end(server_t *srv)
+{
+	srv->rx.state = 0;
+	uv_timer_stop(&srv->rx.timer);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s", srv->path);
+	pump_all(srv); /* reading again, held requests first */
+}
+
+/* "new binary" when the file at path is not the running image: an upgrade. */
+static const char *which_binary(const char *path)
+{
+	struct stat a, b;
+	if (stat(path, &a) < 0)
+		return "binary missing";
+	if (stat("/proc/self/exe", &b) < 0)
+		return "binary unknown";
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? "same binary" : "new binary";
+}
+
+/* Everything is quiet: hands over and execs; returns only when the exec
+ * failed, serving on. */
+static void rx_exec(server_t *srv)
+{
+	handover_t ho = {.listen_fd = -1, .log_fd = -1, .activated = srv->activated};
+	uv_os_fd_t fd;
+	if (srv->listening && uv_fileno((uv_handle_t *)&srv->listener, &fd) == 0)
+		ho.listen_fd = fd;
+	if (srv->log->path[0])
+		ho.log_fd = srv->log->fd;
+	ho.conns = calloc(srv->nconns ? srv->nconns : 1, sizeof *ho.conns);
+	if (!ho.conns) {
+		slog(srv, LOG_ERR, "cannot re-execute (out of memory); serving on");
+		rx_end(srv);
+		return;
+	}
+	size_t bytes = 0;
+	for (conn_t *c = srv->conns; c; c = c->next) {
+		if (c->closed || c->closing || ho.nconns == srv->nconns ||
+		    uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
+			continue;
+		if (c->rbc.tx) {
+			/* It lives in this process's memory only; pdns's next
+			 * call in it fails, nothing of it was written. */
+			slog(srv, LOG_WARNING, "aborting transaction %" PRId64 " of zone id %" PRIu32
+			     " (still open after %u s; re-executing)", c->rbc.tx->trxid,
+			     c->rbc.tx->zone_id, srv->rx.wait);
+			rb_conn_close(srv->rb, &c->rbc);
+		}
+		ho.conns[ho.nconns++] = (handover_conn_t){fd, c->in, c->in_len};
+		bytes += c->in_len;
+	}
+	const char *exe = srv->rx.exe;
+	slog(srv, LOG_NOTICE, "re-executing %s (%s; keeping %u connections, %zu bytes of "
+	     "requests not yet handled)", exe, which_binary(exe), ho.nconns, bytes);
+	if (srv->rx.release)
+		srv->rx.release(srv->rx.arg);
+	/* The new image installs its handlers only once it runs: until then
+	 * a signal waits (the mask and pending signals survive execve). */
+	sigset_t sigs, old;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	int rc = handover_exec(&ho, exe, srv->rx.argv);
+	if (strcmp(exe, "/proc/self/exe") != 0) {
+		/* The file is gone or broken: the running image still is one. */
+		slog(srv, LOG_ERR, "cannot execute %s (%s); re-executing the running image", exe,
+		     strerror(-rc));
+		rc = handover_exec(&ho, "/proc/self/exe", srv->rx.argv);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(ho.conns);
+	slog(srv, LOG_ERR, "cannot re-execute (%s); serving on", strerror(-rc));
+	if (srv->rx.restore && srv->rx.restore(srv->rx.arg) < 0) {
+		slog(srv, LOG_ERR, "exiting (the store cannot be reopened after a failed re-exec)");
+		exit(1);
+	}
+	rx_end(srv);
+}
+
+static void rx_poll(uv_timer_t *t)
+{
+	server_t *srv = t->data;
+	uint64_t now = uv_now(srv->loop);
+	if (srv->rx.state == RX_WAIT) {
+		if (open_txns(srv) && now < srv->rx.until) {
+			/* a transaction takes a while: no need to look often */
+			if (uv_timer_get_repeat(t) != SERVER_RX_WAIT_POLL_MS)
+				uv_timer_start(t, rx_poll, SERVER_RX_WAIT_POLL_MS,
+					       SERVER_RX_WAIT_POLL_MS);
+			return;
+		}
+		srv->rx.state = RX_DRAIN;
+		srv->rx.until = now + SERVER_RX_FLUSH_MS;
+		uv_timer_start(t, rx_poll, SERVER_RX_POLL_MS, SERVER_RX_POLL_MS);
+		pump_all(srv); /* stops reading; requests in flight go on */
+	}
+	unsigned busy = 0, writing = 0;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		if (!c->closed) {
+			busy += c->busy;
+			writing += c->writing || c->out.len;
+		}
+	if ((busy || writing) && now < srv->rx.until)
+		return;
+	if (writing) {
+		/* pdns reads its replies; a peer that does not would hold the
+		 * reload for ever.  Its write is cancelled (as close_idle). */
+		slog(srv, LOG_WARNING, "closing %u connections whose replies are not read "
+		     "(re-executing)", writing);
+		for (conn_t *c = srv->conns; c; c = c->next)
+			if (!c->closed && !c->busy && (c->writing || c->out.len)) {
+				c->out.len = 0;
+				c->closing = c->closed = 1;
+				if (c->reading)
+					uv_read_stop((uv_stream_t *)&c->pipe);
+				c->reading = 0;
+				uv_close((uv_handle_t *)&c->pipe, on_close);
+			}
+	}
+	if (busy)
+		return; /* a store write runs: it ends, the exec waits for it */
+	rx_exec(srv);
+}
+
+static void rx_begin(server_t *srv)
+{
+	if (srv->rx.state) {
+		slog(srv, LOG_NOTICE, "re-exec already under way (sighup ignored)");
+		return;
+	}
+	if (!srv->rx.wait)
+		srv->rx.wait = SERVER_RX_WAIT;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nSTATUS=re-executing\nMONOTONIC_USEC=%" PRIu64,
+		   (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	srv->rx.state = RX_WAIT;
+	srv->rx.until = uv_now(srv->loop) + (uint64_t)srv->rx.wait * 1000;
+	unsigned n = open_txns(srv);
+	if (n)
+		slog(srv, LOG_NOTICE, "re-executing once %u open transactions end (at most %u s)",
+		     n, srv->rx.wait);
+	uv_timer_start(&srv->rx.timer, rx_poll, 0, SERVER_RX_POLL_MS);
+}
+
+/* server_start with srv->ho: serves the listener and connections of the
+ * image before; what cannot be served is closed, with a log line. */
+static void rx_adopt(server_t *srv)
+{
+	handover_t *ho = srv->ho;
+	int rc;
+	if (ho->listen_fd >= 0) {
+		uv_pipe_init(srv->loop, &srv->listener, 0);
+		srv->listener.data = srv;
+		rc = uv_pipe_open(&srv->listener, ho->listen_fd);
+		if (rc == 0)
+			rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
+		if (rc < 0) {
+			slog(srv, LOG_ERR, "cannot listen on the socket handed over (%s); binding anew",
+			     uv_strerror(rc));
+			uv_close((uv_handle_t *)&srv->listener, NULL); /* closes the fd */
+		} else {
+			/* A socket of our own keeps --socket as its path (it was
+			 * bound under a temporary name); systemd's is named by
+			 * the kernel. */
+			struct sockaddr_un sun;
+			socklen_t len = sizeof sun;
+			memset(&sun, 0, sizeof sun);
+			if (ho->activated &&
+			    getsockname(ho->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
+			    len > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0])
+				snprintf(srv->path, sizeof srv->path, "%.*s",
+					 (int)sizeof sun.sun_path, sun.sun_path);
+			srv->listening = 1;
+			srv->activated = ho->activated;
+		}
+		ho->listen_fd = -1;
+	}
+	unsigned lost = 0;
+	for (unsigned i = 0; i < ho->nconns; i++) {
+		handover_conn_t *h = &ho->conns[i];
+		if (h->fd < 0)
+			continue;
+		conn_t *c = calloc(1, sizeof *c);
+		if (!c) {
+			lost++;
+			continue; /* handover_free closes it */
+		}
+		c->srv = srv;
+		uv_pipe_init(srv->loop, &c->pipe, 0);
+		c->pipe.data = c;
+		c->next = srv->conns;
+		if (c->next)
+			c->next->prev = c;
+		srv->conns = c;
+		srv->rb->st->conns_open++;
+		srv->nconns++;
+		c->last_active = uv_now(srv->loop);
+		c->last_seq = ++srv->seq;
+		rc = uv_pipe_open(&c->pipe, h->fd);
+		if (rc == 0)
+			h->fd = -1; /* the pipe owns it */
+		if (rc < 0 || (h->in_len && in_append(c, h->in, h->in_len) < 0)) {
+			lost++;
+			c->closing = 1;
+		}
+		pump(c);
+	}
+	if (lost)
+		slog(srv, LOG_ERR, "closed %u connections handed over (out of memory or not a "
+		     "socket)", lost);
 }

@@ -21,8 +21,28 @@
  * arrive meanwhile wait in its backlog for the next start), lets every
  * connection finish its deferred request and flush its replies, closes it,
  * and the loop ends, so uv_run() returns and the daemon exits 0.  SIGHUP
- * reopens the log file (log_reopen); all three signals are uv_signal
- * handles, so the work happens on the loop, not in a signal handler.
+ * reopens the log file (log_reopen) and re-executes the program in place
+ * (below); all three signals are uv_signal handles, so the work happens on
+ * the loop, not in a signal handler.
+ *
+ * Re-exec (SIGHUP, when srv->rx.argv is set): pdns 4.7 keeps its
+ * connections for its lifetime and a primary or secondary pdns exits when
+ * one breaks, so a restart must keep them.  The server tells systemd
+ * RELOADING=1, keeps serving until no pdns transaction is open (a
+ * transaction lives in this process's memory only) or rx.wait seconds have
+ * passed, then stops handling requests, lets every deferred request finish
+ * and every reply flush (replies stuck for SERVER_RX_FLUSH_MS: the peer
+ * reads nothing, its connection is closed), aborts the transactions still
+ * open (logged; their next call gets "no open transaction"), calls
+ * rx.release (the daemon closes its store) and execs rx.exe with rx.argv,
+ * handing over the listening socket, every connection with the input read
+ * but not yet handled, and the log file (handover.h).  pdns sees a pause of
+ * a few milliseconds, no error.  The new image (same pid, so systemd keeps
+ * it as the main process) passes what it took in srv->ho to server_start(),
+ * which serves it instead of binding, and says READY=1.  When the exec
+ * fails (the binary is gone and /proc/self/exe too), the old image calls
+ * rx.restore and resumes serving.  Connections keep arriving meanwhile:
+ * they are accepted and handed over like the others.
  *
  * Logging: every line goes through the daemon's log_t (srv->log) with a
  * priority: LOG_ERR for failures of ours, LOG_WARNING for refusals and
@@ -35,12 +55,17 @@
 
 #include <uv.h>
 
+#include "handover.h"
 #include "log.h"
 #include "rb.h"
 
 #define SERVER_READ_CHUNK 65536
 #define SERVER_BACKLOG 4096
 #define SERVER_TICK_MS 5000 /* how often idle transactions are looked for */
+#define SERVER_RX_WAIT 30       /* seconds a re-exec waits for transactions */
+#define SERVER_RX_FLUSH_MS 2000 /* and for replies to flush */
+#define SERVER_RX_WAIT_POLL_MS 50 /* how often it looks for transactions */
+#define SERVER_RX_POLL_MS 2     /* and for requests and replies in flight */
 
 /*
  * Resource limits (server_t fields; 0 in a field means its default).
@@ -98,6 +123,21 @@ typedef struct server {
 	uint64_t refused_logged;   /* rb->conns_refused at the last log line */
 	uint64_t refused_log_ms;   /* loop time of that line */
 	uint64_t buffer_log_ms;    /* loop time of the last max_buffer line */
+	struct {                   /* re-exec on SIGHUP: set before server_start */
+		char *const *argv; /* NULL: SIGHUP only reopens the log file */
+		const char *exe;   /* the program file to execute */
+		unsigned wait;     /* seconds; 0 means SERVER_RX_WAIT */
+		void (*release)(void *arg); /* before the exec: close the store */
+		int (*restore)(void *arg);  /* the exec failed: reopen it; < 0
+					       ends the daemon */
+		void *arg;
+		int state;         /* 0, or waiting for transactions (1),
+				      draining (2) */
+		uint64_t until;    /* loop ms: end of the current phase */
+		uv_timer_t timer;
+	} rx;
+	handover_t *ho;            /* borrowed; set before server_start to
+				      serve a handover (emptied) */
 	char rbuf[SERVER_READ_CHUNK]; /* shared read buffer: each read is
 					 consumed inside its callback */
 } server_t;
@@ -113,6 +153,12 @@ typedef struct server {
  * with the mode and group of the .socket unit), checks that fd is a
  * listening unix stream socket (-ENOTSOCK otherwise) and serves it; path
  * and group are then only compared with it and logged.
+ *
+ * With srv->ho set (a re-exec, server.h above), serves its listener and
+ * connections instead (fd, path and group are unused then), each one's
+ * held input first; what server_start takes is set to -1 in srv->ho, what
+ * it leaves there is the caller's to free.  When srv->ho has
+ * no listener, it binds or adopts as above.
  *
  * Then installs the signal handlers and sends READY=1 to systemd (a no-op
  * without $NOTIFY_SOCKET).  Returns 0 or a negative error (errno or libuv
