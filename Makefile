@@ -40,7 +40,7 @@ COMMON_OBJS  := $(B)/common/err.o $(B)/common/dname.o $(B)/common/addr.o \
                 $(B)/common/sha1.o $(B)/common/cli.o $(B)/common/log.o
 BACKEND_OBJS := $(B)/backend/main.o $(B)/backend/rb.o $(B)/backend/rbwrite.o \
                 $(B)/backend/rbsec.o $(B)/backend/txn.o $(B)/backend/server.o \
-                $(B)/backend/stats.o
+                $(B)/backend/stats.o $(B)/backend/handover.o
 UPDATER_OBJS := $(B)/updater/main.o $(B)/updater/http.o $(B)/updater/dd.o \
                 $(B)/updater/server.o $(B)/updater/writer.o $(B)/updater/purge.o \
                 $(B)/updater/limit.o $(B)/updater/metrics.o $(B)/updater/acme.o
@@ -48,7 +48,7 @@ LLHTTP_OBJS  := $(B)/llhttp/api.o $(B)/llhttp/http.o $(B)/llhttp/llhttp.o
 CTL_OBJS     := $(B)/ctl/main.o $(B)/ctl/util.o $(B)/ctl/zone.o $(B)/ctl/host.o \
                 $(B)/ctl/record.o $(B)/ctl/import.o $(B)/ctl/token.o
 
-UNIT_TESTS   := dname addr token store rdata rb dd sha1 cli stats
+UNIT_TESTS   := dname addr token store rdata rb dd sha1 cli stats handover
 UNIT_BINS    := $(patsubst %,$(B)/tests/test_%,$(UNIT_TESTS))
 
 BINS := $(B)/kyedns-backend $(B)/kyedns-updater $(B)/kyednsctl
@@ -118,7 +118,7 @@ F            := build/fuzz
 FUZZ_NAMES   := parse backend updater
 FUZZ_BINS    := $(patsubst %,$(F)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_COMMON  := $(patsubst $(B)/%,$(F)/%,$(COMMON_OBJS)) $(F)/tests/fuzz/fuzz_store.o
-FUZZ_BACKEND := $(patsubst $(B)/%,$(F)/%,$(filter-out %/main.o %/server.o,$(BACKEND_OBJS)))
+FUZZ_BACKEND := $(patsubst $(B)/%,$(F)/%,$(filter-out %/main.o %/server.o %/handover.o,$(BACKEND_OBJS)))
 FUZZ_UPDATER := $(F)/updater/http.o $(F)/updater/dd.o $(patsubst $(B)/%,$(F)/%,$(LLHTTP_OBJS))
 
 .PHONY: fuzz fuzz-build fuzz-deps

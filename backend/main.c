@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "handover.h"
 #include "log.h"
 #include "rb.h"
 #include "server.h"
@@ -38,6 +39,7 @@ enum {
 	O_IDLE_ABOVE,
 	O_MAX_BUFFER,
 	O_NOTIFY_MIN_INTERVAL,
+	O_RELOAD_WAIT,
 	O_CORE,
 	O_LEVEL,
 	O_LOG_FILE,
@@ -58,8 +60,8 @@ static const cli_opt_t opts[] = {
 		     "a socket, as the command of pdns's pipe connector (see PIPE MODE in the "
 		     "manual). pdns starts one process per backend instance; each ends at the "
 		     "end of its input. The socket's options (--socket, --socket-group, "
-		     "--max-conns, --idle-timeout, --idle-above) do not apply and are a usage "
-		     "error on the command line.",
+		     "--max-conns, --idle-timeout, --idle-above, --reload-wait) do not apply and "
+		     "are a usage error on the command line.",
 		     0},
 	[O_SOCKET] = {"socket", 0, "PATH", NULL, "/run/kyedns/backend.sock",
 		      "Unix socket to listen on; pdns's remote-connection-string must name it "
@@ -103,6 +105,10 @@ static const cli_opt_t opts[] = {
 				   "xfr-cycle-interval; a stream of changes gets one round per SEC. "
 				   "0: every cycle that finds a new serial notifies.",
 				   0},
+	[O_RELOAD_WAIT] = {"reload-wait", 0, "SEC", NULL, "30",
+			   "On SIGHUP, wait this long for open pdns transactions to end before "
+			   "re-executing; those still open then are aborted (1..3600).",
+			   0},
 	[O_CORE] = {"core-dumps", 0, NULL, NULL, NULL,
 		    "Allow core dumps (they hold TSIG secrets and DNSSEC keys).", 0},
 	[O_LEVEL] = {"log-level", 0, "LEVEL", "KYEDNS_BACKEND_LOG_LEVEL", "info",
@@ -131,15 +137,24 @@ static const cli_section_t sections[] = {
 	{"SIGNALS", "SIGTERM, SIGINT\t stop accepting, let every connection finish its request "
 		    "and flush its replies, remove the socket file (not one systemd passed) "
 		    "and exit 0.\n"
-		    "SIGHUP\t reopen the --log-file.\n"
+		    "SIGHUP\t reopen the --log-file, then re-execute the program file in place "
+		    "(same pid, same command line and environment; a new binary takes over, "
+		    "the store is reopened): once no pdns transaction is open (at most "
+		    "--reload-wait), requests pause for a few milliseconds while the listening "
+		    "socket, every pdns connection and the log file pass to the new image, "
+		    "which tells systemd READY=1 (RELOADING=1 before). pdns sees no error, so "
+		    "a primary or secondary pdns survives it, unlike a restart. When the exec "
+		    "fails, the old image serves on.\n"
 		    "\n"
-		    "With --stdio, SIGTERM instead restarts the program in place at the next idle "
-		    "point (no request running, no transaction open): the same process and pipes, "
-		    "so pdns does not notice, and an upgraded binary takes over. pdns 4.7 does not "
-		    "replace a pipe process that ended between two calls; that backend instance "
-		    "then fails every later call, and pdns exits when it is the communicator's. "
-		    "End of input (pdns closed the pipe) or SIGINT ends the process (exit 0; 1 "
-		    "after a broken pipe or an over-long request line)."},
+		    "With --stdio, SIGTERM instead re-executes the program in place at the next "
+		    "idle point (no request running or partly read, every reply written, no "
+		    "transaction open): the same process and pipes, so pdns does not notice, and "
+		    "an upgraded binary takes over (the store is reopened; when the exec fails, "
+		    "the old image serves on). SIGHUP only reopens the --log-file. pdns 4.7 does "
+		    "not replace a pipe process that ended between two calls; that backend "
+		    "instance then fails every later call, and pdns exits when it is the "
+		    "communicator's. End of input (pdns closed the pipe) or SIGINT ends the "
+		    "process (exit 0; 1 after a broken pipe or an over-long request line)."},
 	{"PIPE MODE",
 	 "pdns runs the command itself, one process per backend instance (each distributor "
 	 "and receiver thread, the communicator, every API request and pdnsutil run), "
@@ -219,6 +234,52 @@ static void rb_logp(void *arg, int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* What a re-exec releases and, when the exec fails, takes back: the store
+ * (closing the env frees this process's reader slots, which the new image,
+ * with the same pid, could never reclaim). */
+typedef struct store_hold {
+	rb_t *rb;
+	store_t **store;
+	const char *db;
+	unsigned flags;
+} store_hold_t;
+
+static void store_release(void *arg)
+{
+	store_hold_t *h = arg;
+	rb_free(h->rb);
+	store_close(*h->store);
+	*h->store = h->rb->store = NULL;
+}
+
+static int store_restore(void *arg)
+{
+	store_hold_t *h = arg;
+	int rc = store_open(h->store, h->db, h->flags);
+	h->rb->store = rc == 0 ? *h->store : NULL;
+	return rc;
+}
+
+/* The program file, for re-executing it: where a new binary would be
+ * installed.  An absolute argv[0] is the path it was started by (pdns's
+ * pipe connector and systemd's ExecStart= use one): through a symlink, the
+ * link's target of now.  Else the path of the running image. */
+static const char *exe_path(const char *argv0)
+{
+	static char buf[4096];
+	if (argv0 && argv0[0] == '/')
+		return argv0;
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n <= 0)
+		return "/proc/self/exe";
+	buf[n] = 0;
+	/* started from a file replaced since: its path holds the new one */
+	size_t k = strlen(" (deleted)");
+	if ((size_t)n > k && strcmp(buf + n - k, " (deleted)") == 0)
+		buf[n - k] = 0;
+	return buf;
+}
+
 /* Copies a deprecated variable to its new name when only the old one is
  * set; returns the old name used, or NULL. */
 static const char *adopt_deprecated(size_t k)
@@ -236,8 +297,10 @@ int main(int argc, char **argv)
 {
 	/* SIGTERM, SIGINT and SIGHUP wait until the server handles them (just
 	 * before the loop runs): one that arrives during start-up then stops
-	 * or restarts as usual instead of killing a process that pdns, in
-	 * pipe mode, would not replace. */
+	 * or re-executes as usual instead of killing a process that pdns, in
+	 * pipe mode, would not replace, or one whose socket and connections
+	 * the image before handed over.  A re-exec arrives here with them
+	 * blocked already (server.c blocks them across the exec). */
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -248,6 +311,16 @@ int main(int argc, char **argv)
 	const char *old_used[sizeof deprecated / sizeof *deprecated] = {0};
 	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
 		old_used[k] = adopt_deprecated(k);
+
+	/* argv as given, for a re-exec (getopt may permute the original);
+	 * kept for the process's lifetime */
+	static char **rx_argv;
+	rx_argv = calloc((size_t)argc + 1, sizeof *rx_argv);
+	if (!rx_argv)
+		return 1;
+	memcpy(rx_argv, argv, (size_t)argc * sizeof *argv);
+	handover_t ho;
+	int handed = handover_take(&ho);
 
 	cli_val_t v[O_COUNT];
 	int rc = cli_parse(&cli, argc, argv, v, NULL);
@@ -263,14 +336,15 @@ int main(int argc, char **argv)
 	cli_t c = cli;
 	c.opts = eff;
 	unsigned long txn_timeout, txn_max_mb, max_conns, idle_timeout, idle_above, max_buffer;
-	unsigned long notify_min_interval;
+	unsigned long notify_min_interval, reload_wait;
 	if (cli_uint(&c, v, O_TXN_TIMEOUT, 1, 86400, &txn_timeout) ||
 	    cli_uint(&c, v, O_TXN_MAX_MB, 1, 65536, &txn_max_mb) ||
 	    cli_uint(&c, v, O_MAX_CONNS, 1, 1000000, &max_conns) ||
 	    cli_uint(&c, v, O_IDLE_TIMEOUT, 1, 86400, &idle_timeout) ||
 	    cli_uint(&c, v, O_IDLE_ABOVE, 1, 1000000, &idle_above) ||
 	    cli_uint(&c, v, O_MAX_BUFFER, 1, 65536, &max_buffer) ||
-	    cli_uint(&c, v, O_NOTIFY_MIN_INTERVAL, 0, 86400, &notify_min_interval))
+	    cli_uint(&c, v, O_NOTIFY_MIN_INTERVAL, 0, 86400, &notify_min_interval) ||
+	    cli_uint(&c, v, O_RELOAD_WAIT, 1, 3600, &reload_wait))
 		return CLI_EXIT_USAGE;
 	int level = log_level_parse(v[O_LEVEL].s);
 	if (level < 0) {
@@ -281,8 +355,8 @@ int main(int argc, char **argv)
 	}
 	const char *db = v[O_DB].s, *sock = v[O_SOCKET].s, *group = v[O_GROUP].s;
 	int stdio = v[O_STDIO].s != NULL;
-	static const int socket_only[] = {O_SOCKET, O_GROUP, O_MAX_CONNS, O_IDLE_TIMEOUT,
-					  O_IDLE_ABOVE};
+	static const int socket_only[] = {O_SOCKET,       O_GROUP,     O_MAX_CONNS,
+					  O_IDLE_TIMEOUT, O_IDLE_ABOVE, O_RELOAD_WAIT};
 	for (size_t k = 0; stdio && k < sizeof socket_only / sizeof *socket_only; k++)
 		if (v[socket_only[k]].from == CLI_FROM_ARG) {
 			cli_usage_error(&cli, "--%s applies to the socket, not to --stdio",
@@ -292,14 +366,29 @@ int main(int argc, char **argv)
 	int core_dumps = v[O_CORE].s != NULL;
 
 	log_t lg; /* outlives the loop: the server and rb log through it */
-	rc = log_init(&lg, "kyedns-backend", v[O_LOG_FILE].s, level);
+	if (ho.log_fd >= 0 && v[O_LOG_FILE].s && *v[O_LOG_FILE].s &&
+	    strlen(v[O_LOG_FILE].s) < sizeof lg.path) {
+		/* A re-exec: the old image reopened the file on SIGHUP. */
+		rc = log_init(&lg, "kyedns-backend", NULL, level);
+		lg.fd = ho.log_fd;
+		lg.journald = 0;
+		snprintf(lg.path, sizeof lg.path, "%s", v[O_LOG_FILE].s);
+		ho.log_fd = -1;
+	} else {
+		rc = log_init(&lg, "kyedns-backend", v[O_LOG_FILE].s, level);
+	}
 	if (rc < 0) {
 		log_printf(&lg, LOG_ERR, "cannot open log file %s (%s)", v[O_LOG_FILE].s,
 			   strerror(-rc));
 		return 1;
 	}
+	if (handed < 0)
+		log_printf(&lg, LOG_ERR, "cannot take the handover of the image before (%s)",
+			   strerror(-handed));
+	else if (handed && ho.err[0])
+		log_printf(&lg, LOG_ERR, "handover of the image before is incomplete (%s)", ho.err);
 	for (size_t k = 0; k < sizeof deprecated / sizeof *deprecated; k++)
-		if (old_used[k]) {
+		if (old_used[k] && !handed) {
 			char buf[128];
 			log_printf(&lg, LOG_WARNING, "%s is deprecated; use %s (--%s)", old_used[k],
 				   cli_env_name(&opts[deprecated[k].opt], buf, sizeof buf),
@@ -361,8 +450,10 @@ int main(int argc, char **argv)
 	 * lookups; the writes then fail with a log line.
 	 */
 	store_t *store;
+	unsigned store_flags = 0;
 	rc = store_open(&store, db, 0);
 	if (rc == -EACCES || rc == -EROFS || rc == -EPERM) {
+		store_flags = STORE_RDONLY;
 		rc = store_open(&store, db, STORE_RDONLY);
 		if (rc == 0)
 			log_printf(&lg, LOG_WARNING, "opened store %s read-only (writes from pdns "
@@ -409,8 +500,20 @@ int main(int argc, char **argv)
 	srv.idle_timeout = (unsigned)idle_timeout;
 	srv.idle_above = (unsigned)idle_above;
 	srv.max_buffer = (size_t)max_buffer << 20;
+	/* Both modes re-execute in place (server.h): SIGHUP with a socket,
+	 * SIGTERM with --stdio. */
+	store_hold_t hold = {&rb, &store, db, store_flags};
+	srv.rx.argv = rx_argv;
+	srv.rx.exe = exe_path(argv[0]);
+	srv.rx.wait = (unsigned)reload_wait;
+	srv.rx.release = store_release;
+	srv.rx.restore = store_restore;
+	srv.rx.arg = &hold;
+	srv.ho = handed > 0 ? &ho : NULL;
+	int adopted = handed > 0 && ho.listen_fd >= 0;
 	rc = stdio ? server_start_stdio(&srv, loop, &rb)
 		   : server_start(&srv, loop, &rb, sock, group, fd);
+	handover_free(&ho); /* what the server did not take */
 	if (rc < 0) {
 		rb_free(&rb);
 		rbstats_close(shared);
@@ -420,27 +523,23 @@ int main(int argc, char **argv)
 	/* pdns starts a --stdio process for every API request and pdnsutil
 	 * run: their start and end are no events worth a line each. */
 	if (stdio)
-		log_printf(&lg, LOG_DEBUG, "serving on stdin/stdout (store %s, version %s)", db,
-			   KYEDNS_VERSION);
+		log_printf(&lg, LOG_DEBUG, "serving on stdin/stdout%s (store %s, version %s)",
+			   handed > 0 ? " (re-executed)" : "", db, KYEDNS_VERSION);
+	else if (adopted && srv.listening)
+		log_printf(&lg, LOG_NOTICE, "re-executed; %u connections kept (socket %s, store "
+					    "%s, version %s)",
+			   srv.nconns, srv.path, db, KYEDNS_VERSION);
 	else
 		log_printf(&lg, LOG_NOTICE, "listening on %s%s (store %s, version %s)", srv.path,
 			   fd >= 0 ? " (passed by systemd)" : "", db, KYEDNS_VERSION);
+	/* Blocked since the start of main (or, after a re-exec, since before
+	 * the exec): pending ones arrive now, with their handlers in place. */
 	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	rb_free(&rb);
 	rbstats_close(shared);
 	store_close(store);
-	if (srv.reexec) {
-		/* SIGTERM in --stdio mode (server.h): the same pid and pipes
-		 * for pdns, the program anew.  pdns's pipe connector runs an
-		 * absolute path, so argv[0] names the installed binary (a new
-		 * one after an upgrade); /proc/self/exe is the fallback. */
-		execv(argv[0][0] == '/' ? argv[0] : "/proc/self/exe", argv);
-		execv("/proc/self/exe", argv);
-		log_printf(&lg, LOG_ERR, "cannot restart in place (%s)", strerror(errno));
-		srv.failed = 1;
-	}
 	log_printf(&lg, stdio ? LOG_DEBUG : LOG_NOTICE, "stopped");
 	log_close(&lg);
 	cli_free(&cli, v);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+
+#include "txn.h"
 
 /* Stop parsing pipelined requests once this much output waits. */
 #define OUT_HIGH_WATER (1u << 20)
@@ -57,6 +60,12 @@ typedef struct server_conn {
 static void pump(conn_t *c);
 static void stop(server_t *srv, int prio, const char *why);
 static void restart_point(conn_t *c);
+/* Re-exec (socket: SIGHUP, stdio: SIGTERM), at the end of this file:
+ * srv->rx.state. */
+enum { RX_WAIT = 1, RX_DRAIN = 2 };
+static void rx_begin(server_t *srv);
+static void rx_adopt(server_t *srv);
+static void rx_exec(server_t *srv);
 
 /* The part of an input buffer of cap bytes that counts against max_buffer. */
 static size_t in_counted(size_t cap)
@@ -246,7 +255,8 @@ static size_t scan_lines(conn_t *c, const char *p, size_t n, int *partial)
 	size_t off = 0;
 	*partial = 0;
 	while (off < n) {
-		if (c->busy || c->closing || c->out.len >= OUT_HIGH_WATER)
+		if (c->busy || c->closing || c->out.len >= OUT_HIGH_WATER ||
+		    c->srv->rx.state == RX_DRAIN)
 			return off;
 		const char *nl = memchr(p + off, '\n', n - off);
 		if (!nl) {
@@ -359,23 +369,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 /*
  * stdio, a restart pending: at an idle point (no request running or held,
- * every reply written, no transaction open) puts the connection's
- * descriptors back on 0 and 1 for the new program and stops; main then
- * execs.  Input pdns sends meanwhile waits in the pipe.
+ * every reply written, no transaction open) re-executes the program in
+ * place (rx_exec puts the connection's descriptors back on 0 and 1 for
+ * it).  Input pdns sends meanwhile waits in the pipe.  Returns only when
+ * the exec failed (the connection is served on) or it is no idle point.
  */
 static void restart_point(conn_t *c)
 {
-	uv_os_fd_t in, out;
 	if (c->busy || c->writing || c->out.len || c->in_len || c->eof || c->rbc.tx)
 		return;
-	if (uv_fileno((uv_handle_t *)c->rs, &in) < 0 || uv_fileno((uv_handle_t *)c->ws, &out) < 0 ||
-	    dup2(in, 0) < 0 || dup2(out, 1) < 0) {
-		slog(c->srv, LOG_ERR, "cannot restart in place (%s); going on", strerror(errno));
-		c->srv->restart = 0;
-		return;
-	}
-	c->srv->reexec = 1;
-	stop(c->srv, LOG_DEBUG, "restarting in place");
+	rx_exec(c->srv);
 }
 
 /*
@@ -408,7 +411,8 @@ static void pump(conn_t *c)
 	    (!c->in_len || !memchr(c->in, '\n', c->in_len)))
 		c->closing = 1;
 	/* Output left after a flush means a write is in flight. */
-	int want = !c->busy && !c->writing && !c->closing && !c->eof && !c->srv->stopping;
+	int want = !c->busy && !c->writing && !c->closing && !c->eof && !c->srv->stopping &&
+		   c->srv->rx.state != RX_DRAIN;
 	if (want && !c->reading) {
 		if (uv_read_start(c->rs, on_alloc, on_read) == 0)
 			c->reading = 1;
@@ -419,7 +423,7 @@ static void pump(conn_t *c)
 		c->reading = 0;
 	}
 	if (c->srv->restart && !c->closing && !c->srv->stopping) {
-		restart_point(c); /* may stop the server, which closes c */
+		restart_point(c); /* the exec failed: c serves on */
 		if (c->closed)
 			return;
 	}
@@ -496,8 +500,11 @@ static void refuse(server_t *srv, uv_stream_t *listener)
 	}
 }
 
-/* Links a new connection (calloc'd, its handles initialised) into srv. */
-static void conn_add(server_t *srv, conn_t *c, uv_stream_t *in, uv_stream_t *out)
+/* Links a connection (calloc'd, its handles initialised) into srv.  fresh:
+ * a new connection of pdns's, counted in conns_total; 0 for one the image
+ * before handed over (the stats slot kept its count, and its gauges were
+ * zeroed: conns_open counts it again). */
+static void conn_add(server_t *srv, conn_t *c, uv_stream_t *in, uv_stream_t *out, int fresh)
 {
 	c->srv = srv;
 	c->rs = in;
@@ -508,7 +515,8 @@ static void conn_add(server_t *srv, conn_t *c, uv_stream_t *in, uv_stream_t *out
 		c->next->prev = c;
 	srv->conns = c;
 	srv->rb->st->conns_open++;
-	srv->rb->st->conns_total++;
+	if (fresh)
+		srv->rb->st->conns_total++;
 	srv->nconns++;
 	c->last_active = uv_now(srv->loop);
 	c->last_seq = ++srv->seq;
@@ -531,7 +539,7 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	uv_pipe_init(srv->loop, &c->pipe, 0);
-	conn_add(srv, c, (uv_stream_t *)&c->pipe, (uv_stream_t *)&c->pipe);
+	conn_add(srv, c, (uv_stream_t *)&c->pipe, (uv_stream_t *)&c->pipe, 1);
 	int rc = uv_accept(listener, (uv_stream_t *)&c->pipe);
 	if (rc < 0) {
 		slog(srv, LOG_ERR, "cannot accept connection (%s)", uv_strerror(rc));
@@ -629,6 +637,8 @@ static void stop(server_t *srv, int prio, const char *why)
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->sighup, NULL);
 	uv_close((uv_handle_t *)&srv->tick, NULL);
+	uv_close((uv_handle_t *)&srv->rx.timer, NULL);
+	srv->rx.state = 0; /* held requests are answered before the close */
 	conn_t *next;
 	for (conn_t *c = srv->conns; c; c = next) {
 		next = c->next; /* pump may close c (freed later, in on_close) */
@@ -639,7 +649,7 @@ static void stop(server_t *srv, int prio, const char *why)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	server_t *srv = h->data;
-	if (signum == SIGTERM && srv->stdio) {
+	if (signum == SIGTERM && srv->stdio && srv->rx.argv) {
 		/* pdns 4.7 never relaunches a pipe process that ended between
 		 * two calls: that backend instance fails every later call, and
 		 * when it is the communicator's, pdns exits.  So the process
@@ -656,14 +666,17 @@ static void on_signal(uv_signal_t *h, int signum)
 		stop(srv, LOG_NOTICE, signum == SIGTERM ? "sigterm" : "sigint");
 		return;
 	}
-	if (!srv->log->path[0])
-		return; /* stderr: nothing to reopen */
-	int rc = log_reopen(srv->log);
-	if (rc < 0)
-		slog(srv, LOG_ERR, "cannot reopen log file %s (%s); still writing the old one",
-		     srv->log->path, strerror(-rc));
-	else
-		slog(srv, LOG_INFO, "reopened log file %s (sighup)", srv->log->path);
+	if (srv->log->path[0]) {
+		int rc = log_reopen(srv->log);
+		if (rc < 0)
+			slog(srv, LOG_ERR, "cannot reopen log file %s (%s); still writing the old one",
+			     srv->log->path, strerror(-rc));
+		else
+			slog(srv, LOG_INFO, "reopened log file %s (sighup)", srv->log->path);
+	}
+	/* stdio: the one connection is pdns's; SIGTERM restarts it (above) */
+	if (srv->rx.argv && !srv->stdio)
+		rx_begin(srv);
 }
 
 /* ---- socket set-up ---- */
@@ -848,7 +861,13 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
 		return -ENAMETOOLONG;
 	}
 	strcpy(srv->path, path);
-	rc = fd >= 0 ? adopt_fd(srv, fd, path) : bind_path(srv, path, group);
+	srv->rx.state = 0;
+	if (srv->ho)
+		rx_adopt(srv);
+	if (srv->listening)
+		rc = 0;
+	else
+		rc = fd >= 0 ? adopt_fd(srv, fd, path) : bind_path(srv, path, group);
 	if (rc < 0)
 		return rc;
 	start_handles(srv);
@@ -872,6 +891,8 @@ static void start_handles(server_t *srv)
 	uv_timer_init(loop, &srv->tick);
 	srv->tick.data = srv;
 	uv_timer_start(&srv->tick, on_tick, SERVER_TICK_MS, SERVER_TICK_MS);
+	uv_timer_init(loop, &srv->rx.timer);
+	srv->rx.timer.data = srv;
 }
 
 /* Moves fd (0 or 1) to a close-on-exec descriptor of its own and puts
@@ -936,7 +957,8 @@ int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb)
 	srv->conns = NULL;
 	srv->stopping = srv->listening = srv->activated = 0;
 	srv->stdio = 1;
-	srv->failed = srv->restart = srv->reexec = 0;
+	srv->failed = srv->restart = 0;
+	srv->rx.state = 0;
 	srv->nconns = 0;
 	srv->buffered = 0;
 	srv->max_conns = 1;
@@ -969,7 +991,7 @@ int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb)
 		free(c);
 		return rc;
 	}
-	conn_add(srv, c, &srv->sin.stream, &srv->sout.stream);
+	conn_add(srv, c, &srv->sin.stream, &srv->sout.stream, !srv->ho);
 	start_handles(srv);
 	pump(c);
 	return 0;
@@ -1049,4 +1071,257 @@ int server_keep(log_t *log)
 		log_printf(log, LOG_ERR, "worker %ld died (signal %d, %s); starting another",
 			   (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
 	}
+}
+
+/* ---- re-exec (socket: SIGHUP, stdio: SIGTERM; server.h) ---- */
+
+static unsigned open_txns(server_t *srv)
+{
+	unsigned n = 0;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		n += !c->closed && c->rbc.tx != NULL;
+	return n;
+}
+
+static void pump_all(server_t *srv)
+{
+	conn_t *next;
+	for (conn_t *c = srv->conns; c; c = next) {
+		next = c->next;
+		pump(c);
+	}
+}
+
+static void rx_end(server_t *srv)
+{
+	srv->rx.state = 0;
+	uv_timer_stop(&srv->rx.timer);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s", srv->path);
+	pump_all(srv); /* reading again, held requests first */
+}
+
+/* "new binary" when the file at path is not the running image: an upgrade. */
+static const char *which_binary(const char *path)
+{
+	struct stat a, b;
+	if (stat(path, &a) < 0)
+		return "binary missing";
+	if (stat("/proc/self/exe", &b) < 0)
+		return "binary unknown";
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? "same binary" : "new binary";
+}
+
+/* stdio, after a failed exec: fd 0 back on /dev/null and fd 1 on stderr
+ * (as server_start_stdio left them), so that nothing else reads a request
+ * or writes into the replies. */
+static void stdio_park(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	dup2(2, 1);
+}
+
+/* Everything is quiet: hands over and execs, in both modes; returns only
+ * when the exec failed, serving on.  Socket mode hands over the listener
+ * and every connection with its unread input; stdio mode puts its one
+ * connection back on fds 0 and 1 (restart_point found no unread input)
+ * and hands over only the log file. */
+static void rx_exec(server_t *srv)
+{
+	handover_t ho = {.listen_fd = -1, .log_fd = -1, .activated = srv->activated};
+	uv_os_fd_t fd, out;
+	if (srv->listening && uv_fileno((uv_handle_t *)&srv->listener, &fd) == 0)
+		ho.listen_fd = fd;
+	if (srv->log->path[0])
+		ho.log_fd = srv->log->fd;
+	if (srv->stdio) {
+		if (uv_fileno(&srv->sin.handle, &fd) < 0 || uv_fileno(&srv->sout.handle, &out) < 0 ||
+		    dup2(fd, 0) < 0 || dup2(out, 1) < 0) {
+			slog(srv, LOG_ERR, "cannot restart in place (%s); serving on", strerror(errno));
+			stdio_park();
+			srv->restart = 0;
+			return;
+		}
+	} else if (!(ho.conns = calloc(srv->nconns ? srv->nconns : 1, sizeof *ho.conns))) {
+		slog(srv, LOG_ERR, "cannot re-execute (out of memory); serving on");
+		rx_end(srv);
+		return;
+	}
+	size_t bytes = 0;
+	for (conn_t *c = srv->conns; c && !srv->stdio; c = c->next) {
+		if (c->closed || c->closing || ho.nconns == srv->nconns ||
+		    uv_fileno((uv_handle_t *)c->rs, &fd) < 0)
+			continue;
+		if (c->rbc.tx) {
+			/* It lives in this process's memory only; pdns's next
+			 * call in it fails, nothing of it was written. */
+			slog(srv, LOG_WARNING, "aborting transaction %" PRId64 " of zone id %" PRIu32
+			     " (still open after %u s; re-executing)", c->rbc.tx->trxid,
+			     c->rbc.tx->zone_id, srv->rx.wait);
+			rb_conn_close(srv->rb, &c->rbc);
+		}
+		ho.conns[ho.nconns++] = (handover_conn_t){fd, c->in, c->in_len};
+		bytes += c->in_len;
+	}
+	const char *exe = srv->rx.exe;
+	if (srv->stdio)
+		slog(srv, LOG_DEBUG, "re-executing %s (%s)", exe, which_binary(exe));
+	else
+		slog(srv, LOG_NOTICE, "re-executing %s (%s; keeping %u connections, %zu bytes of "
+		     "requests not yet handled)", exe, which_binary(exe), ho.nconns, bytes);
+	if (srv->rx.release)
+		srv->rx.release(srv->rx.arg);
+	/* The new image installs its handlers only once it runs: until then
+	 * a signal waits (the mask and pending signals survive execve). */
+	sigset_t sigs, old;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	int rc = handover_exec(&ho, exe, srv->rx.argv);
+	if (strcmp(exe, "/proc/self/exe") != 0) {
+		/* The file is gone or broken: the running image still is one. */
+		slog(srv, LOG_ERR, "cannot execute %s (%s); re-executing the running image", exe,
+		     strerror(-rc));
+		rc = handover_exec(&ho, "/proc/self/exe", srv->rx.argv);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(ho.conns);
+	slog(srv, LOG_ERR, "cannot re-execute (%s); serving on", strerror(-rc));
+	if (srv->rx.restore && srv->rx.restore(srv->rx.arg) < 0) {
+		slog(srv, LOG_ERR, "exiting (the store cannot be reopened after a failed re-exec)");
+		exit(1);
+	}
+	if (srv->stdio) {
+		stdio_park();
+		srv->restart = 0; /* the caller's pump goes on serving */
+		return;
+	}
+	rx_end(srv);
+}
+
+static void rx_poll(uv_timer_t *t)
+{
+	server_t *srv = t->data;
+	uint64_t now = uv_now(srv->loop);
+	if (srv->rx.state == RX_WAIT) {
+		if (open_txns(srv) && now < srv->rx.until) {
+			/* a transaction takes a while: no need to look often */
+			if (uv_timer_get_repeat(t) != SERVER_RX_WAIT_POLL_MS)
+				uv_timer_start(t, rx_poll, SERVER_RX_WAIT_POLL_MS,
+					       SERVER_RX_WAIT_POLL_MS);
+			return;
+		}
+		srv->rx.state = RX_DRAIN;
+		srv->rx.until = now + SERVER_RX_FLUSH_MS;
+		uv_timer_start(t, rx_poll, SERVER_RX_POLL_MS, SERVER_RX_POLL_MS);
+		pump_all(srv); /* stops reading; requests in flight go on */
+	}
+	unsigned busy = 0, writing = 0;
+	for (conn_t *c = srv->conns; c; c = c->next)
+		if (!c->closed) {
+			busy += c->busy;
+			writing += c->writing || c->out.len;
+		}
+	if ((busy || writing) && now < srv->rx.until)
+		return;
+	if (writing) {
+		/* pdns reads its replies; a peer that does not would hold the
+		 * reload for ever.  Its write is cancelled (as close_idle). */
+		slog(srv, LOG_WARNING, "closing %u connections whose replies are not read "
+		     "(re-executing)", writing);
+		for (conn_t *c = srv->conns; c; c = c->next)
+			if (!c->closed && !c->busy && (c->writing || c->out.len)) {
+				c->out.len = 0;
+				c->closing = 1;
+				close_conn(c);
+			}
+	}
+	if (busy)
+		return; /* a store write runs: it ends, the exec waits for it */
+	rx_exec(srv);
+}
+
+static void rx_begin(server_t *srv)
+{
+	if (srv->rx.state) {
+		slog(srv, LOG_NOTICE, "re-exec already under way (sighup ignored)");
+		return;
+	}
+	if (!srv->rx.wait)
+		srv->rx.wait = SERVER_RX_WAIT;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nSTATUS=re-executing\nMONOTONIC_USEC=%" PRIu64,
+		   (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	srv->rx.state = RX_WAIT;
+	srv->rx.until = uv_now(srv->loop) + (uint64_t)srv->rx.wait * 1000;
+	unsigned n = open_txns(srv);
+	if (n)
+		slog(srv, LOG_NOTICE, "re-executing once %u open transactions end (at most %u s)",
+		     n, srv->rx.wait);
+	uv_timer_start(&srv->rx.timer, rx_poll, 0, SERVER_RX_POLL_MS);
+}
+
+/* server_start with srv->ho: serves the listener and connections of the
+ * image before; what cannot be served is closed, with a log line. */
+static void rx_adopt(server_t *srv)
+{
+	handover_t *ho = srv->ho;
+	int rc;
+	if (ho->listen_fd >= 0) {
+		uv_pipe_init(srv->loop, &srv->listener, 0);
+		srv->listener.data = srv;
+		rc = uv_pipe_open(&srv->listener, ho->listen_fd);
+		if (rc == 0)
+			rc = uv_listen((uv_stream_t *)&srv->listener, SERVER_BACKLOG, on_connection);
+		if (rc < 0) {
+			slog(srv, LOG_ERR, "cannot listen on the socket handed over (%s); binding anew",
+			     uv_strerror(rc));
+			uv_close((uv_handle_t *)&srv->listener, NULL); /* closes the fd */
+		} else {
+			/* A socket of our own keeps --socket as its path (it was
+			 * bound under a temporary name); systemd's is named by
+			 * the kernel. */
+			struct sockaddr_un sun;
+			socklen_t len = sizeof sun;
+			memset(&sun, 0, sizeof sun);
+			if (ho->activated &&
+			    getsockname(ho->listen_fd, (struct sockaddr *)&sun, &len) == 0 &&
+			    len > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0])
+				snprintf(srv->path, sizeof srv->path, "%.*s",
+					 (int)sizeof sun.sun_path, sun.sun_path);
+			srv->listening = 1;
+			srv->activated = ho->activated;
+		}
+		ho->listen_fd = -1;
+	}
+	unsigned lost = 0;
+	for (unsigned i = 0; i < ho->nconns; i++) {
+		handover_conn_t *h = &ho->conns[i];
+		if (h->fd < 0)
+			continue;
+		conn_t *c = calloc(1, sizeof *c);
+		if (!c) {
+			lost++;
+			continue; /* handover_free closes it */
+		}
+		uv_pipe_init(srv->loop, &c->pipe, 0);
+		conn_add(srv, c, (uv_stream_t *)&c->pipe, (uv_stream_t *)&c->pipe, 0);
+		rc = uv_pipe_open(&c->pipe, h->fd);
+		if (rc == 0)
+			h->fd = -1; /* the pipe owns it */
+		if (rc < 0 || (h->in_len && in_append(c, h->in, h->in_len) < 0)) {
+			lost++;
+			c->closing = 1;
+		}
+		pump(c);
+	}
+	if (lost)
+		slog(srv, LOG_ERR, "closed %u connections handed over (out of memory or not a "
+		     "socket)", lost);
 }

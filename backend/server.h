@@ -22,8 +22,42 @@
  * arrive meanwhile wait in its backlog for the next start), lets every
  * connection finish its deferred request and flush its replies, closes it,
  * and the loop ends, so uv_run() returns and the daemon exits 0.  SIGHUP
- * reopens the log file (log_reopen); all three signals are uv_signal
- * handles, so the work happens on the loop, not in a signal handler.
+ * reopens the log file (log_reopen) and re-executes the program in place
+ * (below); all three signals are uv_signal handles, so the work happens on
+ * the loop, not in a signal handler.  The daemon blocks the three from the
+ * start of main until the handlers exist (server_start*() installs them,
+ * the daemon unblocks them just before the loop runs), so one that arrives
+ * during start-up, or across a re-exec, waits instead of killing.
+ *
+ * Re-exec, one mechanism for both modes (rx_exec in server.c): the daemon
+ * sets srv->rx (argv, exe, release, restore) before server_start*(); with
+ * rx.argv NULL there is none (SIGHUP only reopens the log file, SIGTERM in
+ * stdio mode stops).  The exec blocks SIGTERM, SIGINT and SIGHUP across
+ * execve(2), calls rx.release (the daemon closes its store, freeing this
+ * pid's reader slots), execs rx.exe with rx.argv (then /proc/self/exe,
+ * the running image) passing what the new image serves on (handover.h),
+ * and when both fail calls rx.restore and serves on.  The stats slot needs
+ * nothing: the kernel releases it at the exec and the new image, with the
+ * same pid, takes it back (stats.h).
+ *
+ * Socket mode (SIGHUP, when srv->rx.argv is set): pdns 4.7 keeps its
+ * connections for its lifetime and a primary or secondary pdns exits when
+ * one breaks, so a restart must keep them.  The server tells systemd
+ * RELOADING=1, keeps serving until no pdns transaction is open (a
+ * transaction lives in this process's memory only) or rx.wait seconds have
+ * passed, then stops handling requests, lets every deferred request finish
+ * and every reply flush (replies stuck for SERVER_RX_FLUSH_MS: the peer
+ * reads nothing, its connection is closed), aborts the transactions still
+ * open (logged; their next call gets "no open transaction"), calls
+ * rx.release (the daemon closes its store) and execs rx.exe with rx.argv,
+ * handing over the listening socket, every connection with the input read
+ * but not yet handled, and the log file (handover.h).  pdns sees a pause of
+ * a few milliseconds, no error.  The new image (same pid, so systemd keeps
+ * it as the main process) passes what it took in srv->ho to server_start(),
+ * which serves it instead of binding, and says READY=1.  When the exec
+ * fails (the binary is gone and /proc/self/exe too), the old image calls
+ * rx.restore and resumes serving.  Connections keep arriving meanwhile:
+ * they are accepted and handed over like the others.
  *
  * Standard input and output (server_start_stdio, for pdns's pipe
  * connector): the server serves exactly one connection whose requests come
@@ -43,12 +77,17 @@
  * coprocess is alive before it sends a call and, finding it gone, fails
  * that call and every later one of that backend instance without starting
  * a new process (only a failed read starts one); when the instance is the
- * communicator's, pdns exits.  So SIGTERM restarts the program in place
- * instead: at the next idle point (no request running, every reply
- * written, no partial line held, no transaction open) the loop ends with
- * srv->reexec set and fds 0 and 1 back on the pipes, and the daemon execs
- * itself: same pid, same pipes, new program (an upgraded binary, say).
- * SIGINT still stops (a human at a terminal).
+ * communicator's, pdns exits.  So SIGTERM re-executes the program in place
+ * instead (the re-exec above): at the next idle point (no request running,
+ * every reply written, no partial line held, no transaction open; reading
+ * goes on meanwhile, and the tick aborts a transaction idle for
+ * --txn-timeout) fds 0 and 1 go back on the pipes and the program execs:
+ * same pid, same pipes, new program (an upgraded binary, say).  Nothing is
+ * unread, so only the log file is handed over; no RELOADING=1 or READY=1
+ * (a pipe process may hold pdns's $NOTIFY_SOCKET).  When the exec fails,
+ * fds 0 and 1 go back to /dev/null and stderr and the process serves on.
+ * SIGHUP only reopens the log file; SIGINT still stops (a human at a
+ * terminal).
  *
  * The keeper (server_keep): pdns's coprocess is a small process that only
  * runs the serving one (the worker, its child) and waits.  A worker that
@@ -71,12 +110,17 @@
 
 #include <uv.h>
 
+#include "handover.h"
 #include "log.h"
 #include "rb.h"
 
 #define SERVER_READ_CHUNK 65536
 #define SERVER_BACKLOG 4096
 #define SERVER_TICK_MS 5000 /* how often idle transactions are looked for */
+#define SERVER_RX_WAIT 30       /* seconds a re-exec waits for transactions */
+#define SERVER_RX_FLUSH_MS 2000 /* and for replies to flush */
+#define SERVER_RX_WAIT_POLL_MS 50 /* how often it looks for transactions */
+#define SERVER_RX_POLL_MS 2     /* and for requests and replies in flight */
 
 /*
  * Resource limits (server_t fields; 0 in a field means its default).
@@ -136,10 +180,8 @@ typedef struct server {
 	int stdio;                 /* serving stdin/stdout, not a socket */
 	int failed;                /* stdio: the connection ended for another
 				      reason than end of input or a signal */
-	int restart;               /* stdio: SIGTERM asked for a restart */
-	int reexec;                /* stdio: the loop ended for that restart;
-				      fds 0 and 1 are the pipes again: the
-				      daemon execs itself */
+	int restart;               /* stdio: SIGTERM asked for a re-exec at
+				      the next idle point */
 	server_stream_t sin, sout; /* stdio: the streams of the connection */
 	struct server_conn *conns; /* open connections (for shutdown) */
 	unsigned max_conns;        /* limits: set before server_start */
@@ -152,6 +194,24 @@ typedef struct server {
 	uint64_t refused_logged;   /* rb->conns_refused at the last log line */
 	uint64_t refused_log_ms;   /* loop time of that line */
 	uint64_t buffer_log_ms;    /* loop time of the last max_buffer line */
+	struct {                   /* re-exec in place (socket: SIGHUP, stdio:
+				      SIGTERM): set before server_start* */
+		char *const *argv; /* NULL: no re-exec (above) */
+		const char *exe;   /* the program file to execute */
+		unsigned wait;     /* socket: seconds; 0 means SERVER_RX_WAIT */
+		void (*release)(void *arg); /* before the exec: close the store */
+		int (*restore)(void *arg);  /* the exec failed: reopen it; < 0
+					       ends the daemon */
+		void *arg;
+		int state;         /* socket: 0, or waiting for transactions
+				      (1), draining (2) */
+		uint64_t until;    /* loop ms: end of the current phase */
+		uv_timer_t timer;
+	} rx;
+	handover_t *ho;            /* borrowed; set before server_start* to
+				      serve a handover (emptied); stdio: a
+				      re-exec (its one connection is not
+				      counted in conns_total again) */
 	char rbuf[SERVER_READ_CHUNK]; /* shared read buffer: each read is
 					 consumed inside its callback */
 } server_t;
@@ -168,6 +228,12 @@ typedef struct server {
  * listening unix stream socket (-ENOTSOCK otherwise) and serves it; path
  * and group are then only compared with it and logged.
  *
+ * With srv->ho set (a re-exec, server.h above), serves its listener and
+ * connections instead (fd, path and group are unused then), each one's
+ * held input first; what server_start takes is set to -1 in srv->ho, what
+ * it leaves there is the caller's to free.  When srv->ho has
+ * no listener, it binds or adopts as above.
+ *
  * Then installs the signal handlers and sends READY=1 to systemd (a no-op
  * without $NOTIFY_SOCKET).  Returns 0 or a negative error (errno or libuv
  * code); a failure has already been logged with its cause.
@@ -182,8 +248,10 @@ int server_start(server_t *srv, uv_loop_t *loop, rb_t *rb, const char *path, con
  * stderr, so nothing else in the process can read a request or write into
  * the reply stream.  Each must be a pipe, a socket or a terminal; a regular
  * file or anything else is refused (-EINVAL, logged).  Then installs the
- * signal handlers and starts reading; sends nothing to systemd.  Returns 0
- * or a negative error (errno or libuv code), already logged.
+ * signal handlers and starts reading; sends nothing to systemd.  With
+ * srv->ho set (a re-exec in place) the connection is pdns's old one on the
+ * same pipes.  Returns 0 or a negative error (errno or libuv code), already
+ * logged.
  */
 int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb);
 

@@ -151,6 +151,9 @@ def test_min_interval_bounds_rounds(tmp_path, ctl):
     try:
         # The new zone was never notified: the first cycle reports it.
         settled(ctl)
+        # pdns records the notified serial (setNotified) before it sends
+        # the packet: wait for the packet itself
+        sink.wait_round(0, 5)
         first = sink.rounds()
         assert len(first) == 1, first
 
