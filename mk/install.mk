@@ -70,7 +70,11 @@ install-files: all man
 	$(INSTALL) -D -m 0644 systemd/kyedns.tmpfiles.conf "$(DESTDIR)$(TMPFILESDIR)/kyedns.conf"
 	$(INSTALL) -d "$(DESTDIR)$(DATADIR)/pdns.d" "$(DESTDIR)$(DATADIR)/monitoring" \
 		"$(DESTDIR)$(DATADIR)/systemd/pdns.service.d"
-	$(INSTALL) -m 0644 pdns-conf/production/*.conf "$(DESTDIR)$(DATADIR)/pdns.d/"
+	@# kyedns-pipe.conf names the program pdns runs: rewritten to BINDIR too
+	for f in pdns-conf/production/*.conf; do \
+		sed -e 's|/usr/local/bin/|$(BINDIR)/|g' "$$f" > "$(DESTDIR)$(DATADIR)/pdns.d/$${f##*/}" && \
+		chmod 0644 "$(DESTDIR)$(DATADIR)/pdns.d/$${f##*/}" || exit 1; \
+	done
 	$(INSTALL) -m 0644 systemd/pdns.service.d/*.conf "$(DESTDIR)$(DATADIR)/systemd/pdns.service.d/"
 	$(INSTALL) -m 0644 monitoring/prometheus.yml monitoring/grafana-dashboard.json \
 		"$(DESTDIR)$(DATADIR)/monitoring/"
