@@ -106,6 +106,7 @@ def test_deb_contents(debs):
     want += ["/lib/systemd/system/" + u for u in units]
     want += ["/usr/lib/sysusers.d/kyedns.conf", "/usr/lib/tmpfiles.d/kyedns.conf", "/etc/default/kyedns",
              "/usr/share/kyedns/systemd/pdns.service.d/kyedns.conf",
+             "/usr/share/kyedns/systemd/pdns.service.d/kyedns-pipe.conf",
              "/usr/share/kyedns/monitoring/prometheus.yml", "/usr/share/kyedns/monitoring/grafana-dashboard.json",
              "/usr/share/doc/kyedns/copyright", "/usr/share/doc/kyedns/changelog.gz"]
     want += ["/usr/share/kyedns/pdns.d/" + os.path.basename(f)
