@@ -2024,25 +2024,55 @@ static size_t host_encode(const store_host_t *h, uint8_t *buf)
 }
 
 static int hist_ring_off(const MDB_val *v, size_t *off);
+static int hist_ring_put(const uint8_t *ring, size_t rlen, const store_hist_t *e, unsigned keep,
+			 uint8_t *out, size_t *outlen);
 
 /* Writes host value h, keeping the history ring of the value it replaces
- * (a new host starts without one). */
-static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h)
+ * (a new host starts without one), with e put at the ring's head when
+ * e is not NULL (keep as for store_history_add).  One cursor finds the
+ * value and replaces it: a single B-tree search for the read and the
+ * write, and the entry costs no second rewrite of the value. */
+static int host_write_hist(store_txn_t *t, const dname_t *name, const store_host_t *h,
+			   const store_hist_t *e, unsigned keep)
 {
 	uint8_t buf[HOST_FIXED + 255 + STORE_HIST_BYTES];
 	MDB_val k = mval(name->key, name->len), v;
-	size_t len = host_encode(h, buf), roff;
-	int rc = mdb_get(t->txn, t->s->hosts, &k, &v);
-	if (rc == 0) {
-		if (hist_ring_off(&v, &roff) < 0 || v.mv_size - roff > STORE_HIST_BYTES)
-			return ERR_CORRUPT;
-		memcpy(buf + len, (const uint8_t *)v.mv_data + roff, v.mv_size - roff);
-		len += v.mv_size - roff;
-	} else if (rc != MDB_NOTFOUND) {
+	MDB_cursor *c;
+	size_t len = host_encode(h, buf), roff, n = 0;
+	int rc = mdb_cursor_open(t->txn, t->s->hosts, &c), found;
+	if (rc)
 		return lmdb_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+	found = rc == 0;
+	if (rc == 0) {
+		if (hist_ring_off(&v, &roff) < 0 || v.mv_size - roff > STORE_HIST_BYTES) {
+			rc = ERR_CORRUPT;
+		} else if (e) {
+			rc = hist_ring_put((const uint8_t *)v.mv_data + roff, v.mv_size - roff, e,
+					   keep, buf + len, &n);
+		} else {
+			n = v.mv_size - roff;
+			memcpy(buf + len, (const uint8_t *)v.mv_data + roff, n);
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		rc = e ? hist_ring_put(NULL, 0, e, keep, buf + len, &n) : 0;
+	} else {
+		rc = lmdb_err(rc);
 	}
-	v = mval(buf, len);
-	return lmdb_err(mdb_put(t->txn, t->s->hosts, &k, &v, 0));
+	if (rc == 0) {
+		/* in place at the cursor (the key is the caller's, never the
+		 * map's: a resized node is deleted and added again) */
+		k = mval(name->key, name->len);
+		v = mval(buf, len + n);
+		rc = lmdb_err(mdb_cursor_put(c, &k, &v, found ? MDB_CURRENT : 0));
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+static int host_write(store_txn_t *t, const dname_t *name, const store_host_t *h)
+{
+	return host_write_hist(t, name, h, NULL, 0);
 }
 
 int store_host_get(store_txn_t *t, const dname_t *name, store_host_t *out)
@@ -2147,7 +2177,8 @@ static int host_set_addrs(store_txn_t *t, const dname_t *name, const store_host_
 			  store_hostopt_t *o, const addr_t *v4, const addr_t *v6, addr_t *old4,
 			  addr_t *old6, int *changed);
 static int host_touch(store_txn_t *t, const dname_t *name, const store_host_t *h, uint64_t now,
-		      const addr_t *client, const char *agent, size_t agent_len);
+		      const addr_t *client, const char *agent, size_t agent_len,
+		      const store_hist_t *e, unsigned keep);
 
 int store_host_del(store_txn_t *t, const dname_t *name)
 {
@@ -2244,14 +2275,26 @@ int store_host_update_ex(store_txn_t *t, const dname_t *name, const addr_t *v4, 
 			 const addr_t *client, const char *agent, size_t agent_len, uint64_t now,
 			 int *changed, addr_t *old4, addr_t *old6)
 {
+	return store_host_update_hist(t, name, v4, v6, client, agent, agent_len, now, 0, changed,
+				      old4, old6);
+}
+
+int store_host_update_hist(store_txn_t *t, const dname_t *name, const addr_t *v4,
+			   const addr_t *v6, const addr_t *client, const char *agent,
+			   size_t agent_len, uint64_t now, unsigned keep, int *changed,
+			   addr_t *old4, addr_t *old6)
+{
 	store_host_t h;
 	store_hostopt_t o;
+	store_hist_t e;
 	addr_t o4, o6;
 	int rc, ch;
 
 	*changed = 0;
 	if (!t->write)
 		return -EACCES;
+	if (keep > STORE_HIST_MAX_KEEP)
+		return -EINVAL;
 	if ((rc = store_host_get(t, name, &h)) < 0)
 		return rc;
 	if ((rc = hopt_read(t, name, &o)) < 0)
@@ -2263,9 +2306,23 @@ int store_host_update_ex(store_txn_t *t, const dname_t *name, const addr_t *v4, 
 		*old6 = o6;
 	if (rc < 0 || !ch)
 		return rc;
+	if (keep) {
+		memset(&e, 0, sizeof(e));
+		e.time = now;
+		e.result = STORE_HIST_GOOD;
+		e.old4 = o4;
+		e.new4 = v4 && v4->family == 4 ? *v4 : o4;
+		e.old6 = o6;
+		e.new6 = v6 && v6->family == 6 ? *v6 : o6;
+		if (client)
+			e.client = *client;
+		e.agent = agent;
+		e.agent_len = (uint8_t)(agent_len > 255 ? 255 : agent_len);
+	}
 	/* every field of h is a copy except agent, which pointed into the map
 	 * (possibly moved by the puts above) and is replaced here */
-	if ((rc = host_touch(t, name, &h, now, client, agent, agent_len)) < 0)
+	if ((rc = host_touch(t, name, &h, now, client, agent, agent_len, keep ? &e : NULL,
+			     keep)) < 0)
 		return rc;
 	*changed = 1;
 	return 0;
@@ -2587,9 +2644,11 @@ static int host_set_addrs(store_txn_t *t, const dname_t *name, const store_host_
 }
 
 /* Rewrites host value h (a copy whose agent may point into the map: it is
- * replaced by agent) with updated = now and, when client, last_client. */
+ * replaced by agent) with updated = now and, when client, last_client;
+ * with e, in the same write, e at the head of the history ring. */
 static int host_touch(store_txn_t *t, const dname_t *name, const store_host_t *h, uint64_t now,
-		      const addr_t *client, const char *agent, size_t agent_len)
+		      const addr_t *client, const char *agent, size_t agent_len,
+		      const store_hist_t *e, unsigned keep)
 {
 	store_host_t nh = *h;
 	uint8_t agentbuf[255];
@@ -2602,7 +2661,7 @@ static int host_touch(store_txn_t *t, const dname_t *name, const store_host_t *h
 		memcpy(agentbuf, agent, agent_len);
 	nh.agent = (const char *)agentbuf;
 	nh.agent_len = (uint8_t)agent_len;
-	return host_write(t, name, &nh);
+	return host_write_hist(t, name, &nh, e, keep);
 }
 
 /* Reads host name into *h with its agent copied to agentbuf (255 bytes),
@@ -2857,9 +2916,6 @@ int store_host_set_follow(store_txn_t *t, const dname_t *name, const dname_t *ro
 	return 0;
 }
 
-static int history_append(store_txn_t *t, const dname_t *host, const store_hist_t *e,
-			  unsigned keep);
-
 int store_host_prefix_update(store_txn_t *t, const dname_t *router, const addr_t *prefix,
 			     unsigned plen, const addr_t *client, const char *agent,
 			     size_t agent_len, uint64_t now, unsigned keep, unsigned *nchanged)
@@ -2909,22 +2965,19 @@ int store_host_prefix_update(store_txn_t *t, const dname_t *router, const addr_t
 			break;
 		if (!ch)
 			continue;
-		if ((rc = host_touch(t, &list[i], &fh, now, client, agent, agent_len)) < 0)
+		store_hist_t e;
+		memset(&e, 0, sizeof(e));
+		e.time = now;
+		e.old6 = o6;
+		e.new6 = a;
+		if (client)
+			e.client = *client;
+		e.result = STORE_HIST_PREFIX;
+		e.agent = agent;
+		e.agent_len = (uint8_t)(agent_len > 255 ? 255 : agent_len);
+		if ((rc = host_touch(t, &list[i], &fh, now, client, agent, agent_len,
+				     keep ? &e : NULL, keep)) < 0)
 			break;
-		if (keep) {
-			store_hist_t e;
-			memset(&e, 0, sizeof(e));
-			e.time = now;
-			e.old6 = o6;
-			e.new6 = a;
-			if (client)
-				e.client = *client;
-			e.result = STORE_HIST_PREFIX;
-			e.agent = agent;
-			e.agent_len = (uint8_t)(agent_len > 255 ? 255 : agent_len);
-			if ((rc = history_append(t, &list[i], &e, keep)) < 0)
-				break;
-		}
 		done++;
 	}
 	free(list);
@@ -3567,34 +3620,23 @@ static int hist_entry_skip(const uint8_t *p, size_t len, size_t *off)
 }
 
 /*
- * Puts e at the head of host's ring (dropping what no longer fits) and
- * rewrites the host value in place: the host's page is dirty already
- * when the caller just updated the host, so this writes no new page.
- * Only the former newest entry is decoded and encoded again (it becomes
- * relative to e); the older ones keep their bytes, since an entry's
- * encoding depends only on itself and its newer neighbour.
+ * Writes to out (room for STORE_HIST_BYTES) the ring ring (rlen bytes; 0:
+ * none yet) with e put at its head, dropping what no longer fits;
+ * *outlen = its length.  Only the former newest entry is decoded and
+ * encoded again (it becomes relative to e); the older ones keep their
+ * bytes, since an entry's encoding depends only on itself and its newer
+ * neighbour.  ring must not overlap out.
  */
-static int history_append(store_txn_t *t, const dname_t *host, const store_hist_t *e,
-			  unsigned keep)
+static int hist_ring_put(const uint8_t *ring, size_t rlen, const store_hist_t *e, unsigned keep,
+			 uint8_t *out, size_t *outlen)
 {
-	/* LMDB 0.9 moves a leaf node (8 bytes + key + value) over
-	 * (4096 - 16) / 2 - 2 = 2038 bytes to overflow pages */
-	_Static_assert(HOST_FIXED + 255 + STORE_HIST_BYTES + DNAME_MAX_KEY + 8 <= 2038,
-		      "a host value must stay below LMDB's overflow size for 4 KiB pages");
-	uint8_t buf[HOST_FIXED + 255 + STORE_HIST_BYTES];
-	MDB_val k = mval(host->key, host->len), v;
 	store_hist_t ne, e0;
-	const uint8_t *ring;
-	size_t roff, rlen, off = 0, o, countoff;
+	size_t off = 0, o = 0, countoff;
 	uint64_t seq = 0;
 	unsigned count = 0, kept;
 	int rc;
 	if ((rc = hist_entry_check(e)) < 0)
 		return rc;
-	if ((rc = get_name(t, t->s->hosts, host, &v)) < 0 || (rc = hist_ring_off(&v, &roff)) < 0)
-		return rc;
-	ring = (const uint8_t *)v.mv_data + roff;
-	rlen = v.mv_size - roff;
 	if (rlen && ((rc = hist_ring_head(ring, rlen, &seq, &count, &off)) < 0 ||
 		     (rc = hist_entry_decode(ring, rlen, &off, NULL, seq, &e0)) < 0))
 		return rc;
@@ -3604,19 +3646,16 @@ static int history_append(store_txn_t *t, const dname_t *host, const store_hist_
 		ne.agent = NULL;
 		ne.agent_len = 0;
 	}
-	/* everything is copied out of the map before the put moves it */
-	memcpy(buf, v.mv_data, roff);
-	o = roff;
-	buf[o++] = HIST_TAG;
-	o += varint_put(buf + o, ne.seq);
+	out[o++] = HIST_TAG;
+	o += varint_put(out + o, ne.seq);
 	countoff = o++;
-	o += hist_entry_encode(&ne, NULL, buf + o);
+	o += hist_entry_encode(&ne, NULL, out + o);
 	kept = 1;
 	if (count && keep > 1) {
 		uint8_t ent[HIST_ENTRY_MAX];
 		size_t len = hist_entry_encode(&e0, &ne, ent);
-		if (o - roff + len <= STORE_HIST_BYTES) {
-			memcpy(buf + o, ent, len);
+		if (o + len <= STORE_HIST_BYTES) {
+			memcpy(out + o, ent, len);
 			o += len;
 			kept++;
 		} else {
@@ -3629,8 +3668,8 @@ static int history_append(store_txn_t *t, const dname_t *host, const store_hist_
 		size_t start = off;
 		if ((rc = hist_entry_skip(ring, rlen, &off)) < 0)
 			return rc;
-		if (kept < keep && o - roff + (off - start) <= STORE_HIST_BYTES) {
-			memcpy(buf + o, ring + start, off - start);
+		if (kept < keep && o + (off - start) <= STORE_HIST_BYTES) {
+			memcpy(out + o, ring + start, off - start);
 			o += off - start;
 			kept++;
 		} else {
@@ -3639,9 +3678,27 @@ static int history_append(store_txn_t *t, const dname_t *host, const store_hist_
 	}
 	if (off != rlen)
 		return ERR_CORRUPT;
-	buf[countoff] = (uint8_t)kept;
-	v = mval(buf, o);
-	return lmdb_err(mdb_put(t->txn, t->s->hosts, &k, &v, 0));
+	out[countoff] = (uint8_t)kept;
+	*outlen = o;
+	return 0;
+}
+
+/* Puts e at the head of host's ring and rewrites the host value in place:
+ * the host's page is dirty already when the caller just updated the host,
+ * so this writes no new page. */
+static int history_append(store_txn_t *t, const dname_t *host, const store_hist_t *e,
+			  unsigned keep)
+{
+	/* LMDB 0.9 moves a leaf node (8 bytes + key + value) over
+	 * (4096 - 16) / 2 - 2 = 2038 bytes to overflow pages */
+	_Static_assert(HOST_FIXED + 255 + STORE_HIST_BYTES + DNAME_MAX_KEY + 8 <= 2038,
+		      "a host value must stay below LMDB's overflow size for 4 KiB pages");
+	store_host_t h;
+	uint8_t agentbuf[255];
+	int rc = host_get_copy(t, host, &h, agentbuf);
+	if (rc < 0)
+		return rc;
+	return host_write_hist(t, host, &h, e, keep);
 }
 
 int store_history_add(store_txn_t *t, const dname_t *host, const store_hist_t *e, unsigned keep)

@@ -748,6 +748,20 @@ int store_host_update_ex(store_txn_t *txn, const dname_t *name, const addr_t *v4
 			 const addr_t *v6, const addr_t *client, const char *agent,
 			 size_t agent_len, uint64_t now, int *changed, addr_t *old4, addr_t *old6);
 
+/*
+ * store_host_update_ex that, when anything changed and keep > 0, also
+ * records the change in the host's history: the entry store_history_add
+ * would put (time now, result STORE_HIST_GOOD, old = the addresses before,
+ * new = v4/v6, or the old address of a family not given, client, agent),
+ * written with the host value in one write instead of a second lookup and
+ * rewrite of it (the durable-update path).  keep as for store_history_add;
+ * 0 = no entry, over STORE_HIST_MAX_KEEP: -EINVAL.
+ */
+int store_host_update_hist(store_txn_t *txn, const dname_t *name, const addr_t *v4,
+			   const addr_t *v6, const addr_t *client, const char *agent,
+			   size_t agent_len, uint64_t now, unsigned keep, int *changed,
+			   addr_t *old4, addr_t *old6);
+
 /* Calls cb for each follower of router (key order); stops and returns
  * cb's value when non-zero.  0 when none (also when router is no host). */
 typedef int (*store_follower_cb)(const dname_t *follower, void *arg);

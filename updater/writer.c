@@ -133,22 +133,15 @@ static int apply_update(store_txn_t *txn, wr_job_t *j, wr_item_t *it)
 		}
 	}
 	if (it->v4.family || it->v6.family) {
-		addr_t o4 = {0}, o6 = {0};
-		if (j->hist_keep && (rc = cur_addrs(txn, &it->name, &o4, &o6)))
-			return rc;
-		rc = store_host_update(txn, &it->name, it->v4.family ? &it->v4 : NULL,
-				       it->v6.family ? &it->v6 : NULL, &j->client, j->agent,
-				       j->agent_len, j->now, &c);
+		/* the history entry goes into the same write of the host value
+		 * as the update itself (no second lookup and rewrite) */
+		rc = store_host_update_hist(txn, &it->name, it->v4.family ? &it->v4 : NULL,
+					    it->v6.family ? &it->v6 : NULL, &j->client, j->agent,
+					    j->agent_len, j->now, j->hist_keep, &c, NULL, NULL);
 		if (rc)
 			return rc;
-		if (c) {
+		if (c)
 			it->changed = 1;
-			rc = history(txn, j, &it->name, STORE_HIST_GOOD, &o4,
-				     it->v4.family ? &it->v4 : &o4, &o6,
-				     it->v6.family ? &it->v6 : &o6);
-			if (rc)
-				return rc;
-		}
 	}
 	if (it->offline >= 0) {
 		addr_t o4 = {0}, o6 = {0};

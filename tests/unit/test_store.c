@@ -3199,6 +3199,119 @@ static void hist_fill(store_txn_t *t, const char *host, unsigned from, unsigned 
 	}
 }
 
+/* store_host_update_hist: the update and its entry in one write of the host
+ * value, the same ring as store_host_update followed by store_history_add. */
+static void test_update_hist(void)
+{
+	store_t *s;
+	store_txn_t *t;
+	store_hist_t e;
+	dname_t a = N("a.example.com"), b = N("b.example.com"), nohost = N("x.example.com");
+	addr_t cl = A("198.51.100.7"), v4 = A("203.0.113.1"), v4b = A("203.0.113.2"),
+	       v6 = A("2001:db8::1"), o4, o6;
+	uint8_t ra[4096], rb[4096];
+	size_t la, lb;
+	int ch;
+
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "b.example.com", "abcdefghijklmnopqrstuvwxyz0124"));
+	CHECK_RC(store_host_update_hist(t, &a, &v4, NULL, &cl, "ua", 2, 5000,
+					STORE_HIST_MAX_KEEP + 1, &ch, NULL, NULL),
+		 -EINVAL);
+	CHECK(history(t, "a.example.com", 1)->n == 0);
+	CHECK_RC(store_host_update_hist(t, &nohost, &v4, NULL, &cl, "ua", 2, 5000, 8, &ch, NULL,
+					NULL),
+		 -ENOENT);
+	/* the first address: old none */
+	CHECK_OK(store_host_update_hist(t, &a, &v4, NULL, &cl, "ua", 2, 5000, 8, &ch, &o4, &o6));
+	CHECK(ch == 1 && o4.family == 0 && o6.family == 0);
+	CHECK_STR(history(t, "a.example.com", 1)->buf,
+		  "1:5000 good ->203.0.113.1 ->- 198.51.100.7 ua;");
+	/* the same again changes nothing: no entry */
+	CHECK_OK(store_host_update_hist(t, &a, &v4, NULL, &cl, "ua", 2, 5001, 8, &ch, &o4, &o6));
+	CHECK(ch == 0 && addr_equal(&o4, &v4));
+	CHECK(history(t, "a.example.com", 1)->n == 1);
+	/* IPv6 only: the IPv4 of the entry is the one it keeps */
+	CHECK_OK(store_host_update_hist(t, &a, NULL, &v6, &cl, "ua", 2, 5002, 8, &ch, &o4, &o6));
+	CHECK(ch == 1 && addr_equal(&o4, &v4) && o6.family == 0);
+	CHECK_STR(history(t, "a.example.com", 1)->buf,
+		  "2:5002 good 203.0.113.1>203.0.113.1 ->2001:db8::1 198.51.100.7 ua;"
+		  "1:5000 good ->203.0.113.1 ->- 198.51.100.7 ua;");
+	/* keep 0: the change without an entry */
+	CHECK_OK(store_host_update_hist(t, &a, &v4b, NULL, &cl, "ua", 2, 5003, 0, &ch, NULL, NULL));
+	CHECK(ch == 1 && history(t, "a.example.com", 1)->n == 2);
+	/* offline: old = the saved addresses, the entry still written */
+	CHECK_OK(store_host_set_offline(t, &a, 1, 5004, &ch));
+	CHECK_OK(store_host_update_hist(t, &a, &v4, NULL, NULL, NULL, 0, 5005, 8, &ch, &o4, &o6));
+	CHECK(ch == 1 && addr_equal(&o4, &v4b) && addr_equal(&o6, &v6));
+	CHECK_STR(strtok(history(t, "a.example.com", 1)->buf, ";"),
+		  "3:5005 good 203.0.113.2>203.0.113.1 2001:db8::1>2001:db8::1 - ");
+	CHECK_OK(store_host_set_offline(t, &a, 0, 5006, &ch));
+	/* a bounded ring: 40 updates with keep 5 leave the newest 5 */
+	for (unsigned i = 0; i < 40; i++) {
+		char txt[32];
+		snprintf(txt, sizeof(txt), "10.0.%u.%u", i / 200, i % 200 + 1);
+		addr_t x = A(txt);
+		CHECK_OK(store_host_update_hist(t, &b, &x, NULL, &cl, "ddclient/3.10.0", 15,
+						6000 + i, 5, &ch, NULL, NULL));
+		CHECK(ch == 1);
+	}
+	{
+		struct hist_acc *h = history(t, "b.example.com", 1);
+		CHECK(h->n == 5 && h->first == 40 && h->last == 36);
+	}
+	CHECK_OK(store_txn_commit(t));
+	/* a read txn cannot write */
+	CHECK_OK(store_txn_begin(s, 0, &t));
+	CHECK_RC(store_host_update_hist(t, &a, &v4b, NULL, &cl, "ua", 2, 7000, 8, &ch, NULL, NULL),
+		 -EACCES);
+	store_txn_abort(t);
+	store_close(s);
+
+	/* byte for byte the ring of store_host_update + store_history_add,
+	 * for the same changes: host a one way, host b the other */
+	CHECK_OK(store_open(&s, fresh_dir(), STORE_CREATE));
+	CHECK_OK(store_txn_begin(s, 1, &t));
+	CHECK_OK(add_zone(t, "example.com", NULL));
+	CHECK_OK(add_host(t, "a.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	CHECK_OK(add_host(t, "b.example.com", "abcdefghijklmnopqrstuvwxyz0123"));
+	for (unsigned i = 0; i < 50; i++) {
+		char t4[32], t6[64];
+		const char *ag = i % 3 ? "curl/8" : "ddclient/3.10.0";
+		snprintf(t4, sizeof(t4), "10.1.%u.%u", i / 200, i % 200 + 1);
+		snprintf(t6, sizeof(t6), "2001:db8:%x::%x", i / 4, i + 1);
+		addr_t x4 = A(t4), x6 = A(t6);
+		const addr_t *p4 = i % 4 == 3 ? NULL : &x4, *p6 = i % 2 ? &x6 : NULL;
+		CHECK_OK(store_host_update_hist(t, &a, p4, p6, &cl, ag, strlen(ag), 8000 + i * 61,
+						32, &ch, NULL, NULL));
+		CHECK(ch == 1);
+		CHECK_OK(store_host_update_ex(t, &b, p4, p6, &cl, ag, strlen(ag), 8000 + i * 61,
+					      &ch, &o4, &o6));
+		CHECK(ch == 1);
+		memset(&e, 0, sizeof(e));
+		e.time = 8000 + i * 61;
+		e.result = STORE_HIST_GOOD;
+		e.old4 = o4;
+		e.new4 = p4 ? *p4 : o4;
+		e.old6 = o6;
+		e.new6 = p6 ? *p6 : o6;
+		e.client = cl;
+		e.agent = ag;
+		e.agent_len = (uint8_t)strlen(ag);
+		CHECK_OK(store_history_add(t, &b, &e, 32));
+	}
+	CHECK_OK(store_txn_commit(t));
+	store_close(s);
+	la = raw_host("a.example.com", ra, sizeof(ra));
+	lb = raw_host("b.example.com", rb, sizeof(rb));
+	/* the host parts differ (token hash); agent and ring must not */
+	CHECK(la > 74 && lb > 74 && la - ra[73] == lb - rb[73] && ra[73] == rb[73]);
+	CHECK(memcmp(ra + 74, rb + 74, la - 74) == 0);
+}
+
 /* The ring inside the host value: layout, runs, bound, budget, old values. */
 static void test_history_ring(void)
 {
@@ -3876,6 +3989,7 @@ int main(int argc, char **argv)
 	test_tokens();
 	test_history();
 	test_history_ring();
+	test_update_hist();
 	test_acme();
 	test_cascade();
 	test_old_store();
