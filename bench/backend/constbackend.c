@@ -12,7 +12,13 @@
  * That mode measures the transport floor: the CPU a backend spends per
  * request when its own work is nothing.
  *
+ * With --stdio it serves one connection on stdin/stdout and exits at end of
+ * input: the process pdns's pipe connector starts (one per backend
+ * instance), remote-connection-string=pipe:command=/abs/constbackend --stdio.
+ * The ceiling of the pipe path, as the default mode is the socket's.
+ *
  *   constbackend [--epoll] SOCKET [ZONE]      (ZONE defaults to example.com.)
+ *   constbackend --stdio [ZONE]
  */
 #include <pthread.h>
 #include <sys/epoll.h>
@@ -100,13 +106,13 @@ static int answer(char *line, char *out, size_t size)
 	return snprintf(out, size, "{\"result\":false}\n");
 }
 
-static void *serve(void *arg)
+/* Answers the lines read from rfd on wfd until end of input or an error. */
+static void serve_fds(int rfd, int wfd)
 {
-	int fd = (int)(long)arg;
 	char in[65536], out[4096];
 	size_t len = 0;
 	for (;;) {
-		ssize_t n = read(fd, in + len, sizeof in - 1 - len);
+		ssize_t n = read(rfd, in + len, sizeof in - 1 - len);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -114,16 +120,21 @@ static void *serve(void *arg)
 		while ((nl = memchr(start, '\n', len - (size_t)(start - in)))) {
 			*nl = '\0';
 			int m = answer(start, out, sizeof out);
-			if (write(fd, out, (size_t)m) != m)
-				goto done;
+			if (write(wfd, out, (size_t)m) != m)
+				return;
 			start = nl + 1;
 		}
 		len -= (size_t)(start - in);
 		memmove(in, start, len);
 		if (len == sizeof in - 1)
-			break;
+			return;
 	}
-done:
+}
+
+static void *serve(void *arg)
+{
+	int fd = (int)(long)arg;
+	serve_fds(fd, fd);
 	close(fd);
 	return NULL;
 }
@@ -187,13 +198,21 @@ static _Noreturn void serve_epoll(int ls)
 int main(int argc, char **argv)
 {
 	int use_epoll = 0;
+	if (argc > 1 && strcmp(argv[1], "--stdio") == 0) {
+		if (argc > 2)
+			zone = argv[2];
+		signal(SIGPIPE, SIG_IGN);
+		serve_fds(0, 1);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--epoll") == 0) {
 		use_epoll = 1;
 		argv++;
 		argc--;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: constbackend [--epoll] SOCKET [ZONE]\n");
+		fprintf(stderr, "usage: constbackend [--epoll] SOCKET [ZONE]\n"
+		                "       constbackend --stdio [ZONE]\n");
 		return 2;
 	}
 	if (argc > 2)
