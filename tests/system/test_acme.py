@@ -46,15 +46,18 @@ def check_issued(site, cert):
     assert out.strip().endswith("OK"), out
 
 
-def check_cleaned(site, agent, orders=1):
+def check_cleaned(site, agent, challenges=(2,)):
     """After a client's cleanup through the updater: pdns answers no TXT at
     _acme-challenge.H, the store holds no value for H, and H's history has,
-    for each order, the two values set, then the two removed, each by the
-    client (its User-Agent begins with agent)."""
+    for each order (challenges: how many each had, normally 2: H and *.H),
+    its values set, then removed, each by the client (its User-Agent begins
+    with agent)."""
     assert site.txt_values() == set()
     assert site.acme_values() == []
     hist = site.history()
-    want = (["txt-set"] * 2 + ["txt-clear"] * 2) * orders
+    want = []
+    for n in challenges:
+        want += ["txt-set"] * n + ["txt-clear"] * n
     assert [h["result"] for h in hist] == want, hist
     for h in hist:
         assert h["agent"].startswith(agent) and h["client"] == "127.0.0.1", h
@@ -188,8 +191,19 @@ def test_certbot_manual_hooks_txt(site):
     cert = site.certbot_renew({"KYEDNS_ACME_CONF": conf})
     check_issued(site, cert)
     assert site.cert_serial(cert) != serial
-    check_hooks(read_hook_log(log)[2:])
-    check_cleaned(site, "curl/", orders=2)
+    # The renewal: normally two challenges again.  Once in many runs pebble
+    # 2.4 handed certbot one authorization of the first order, still
+    # valid, in spite of PEBBLE_AUTHZREUSE=0, and certbot then ran the hook
+    # once: every hook that ran must have published its value, with the
+    # short TTL, for H.
+    renewal = read_hook_log(log)[2:]
+    if len(renewal) == 2:
+        check_hooks(renewal)
+    else:
+        assert len(renewal) == 1, renewal
+        (domain, v, seen), = renewal
+        assert domain == site.host and seen.get(v) == 60, renewal
+    check_cleaned(site, "curl/", challenges=(2, len(renewal)))
 
 
 def test_certbot_hook_reports_refusal(site):
