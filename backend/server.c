@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +57,21 @@ typedef struct server_conn {
 	unsigned eof : 1;        /* the peer sent all it will send */
 	struct server_conn *prev, *next;
 } conn_t;
+
+/* The worker's state word (server.h, the keeper), or NULL: not a kept
+ * worker.  Only stdio's one connection sets it. */
+static uint32_t *keep_word;
+
+static inline void keep_set(uint32_t state)
+{
+	if (keep_word)
+		__atomic_store_n(keep_word, state, __ATOMIC_SEQ_CST);
+}
+
+/* The state that the connection's fields say (server.h): a write in
+ * flight or a partial line held is PARTIAL; a request running, a reply not
+ * yet written or whole lines held is REQ. */
+static void keep_settle(const struct server_conn *c);
 
 static void pump(conn_t *c);
 static void stop(server_t *srv, int prio, const char *why);
@@ -317,10 +333,23 @@ static void scan_held(conn_t *c)
 		in_release(c);
 }
 
+static void keep_settle(const conn_t *c)
+{
+	if (!keep_word)
+		return;
+	uint32_t st = SERVER_KEEP_IDLE;
+	if (c->writing || (c->in_len && c->in[c->in_len - 1] != '\n'))
+		st = SERVER_KEEP_PARTIAL;
+	else if (c->busy || c->out.len || c->in_len)
+		st = SERVER_KEEP_REQ;
+	keep_set(st);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
 	conn_t *c = req->data;
 	c->writing = 0;
+	keep_settle(c); /* first: the last byte went to the kernel */
 	c->wbuf.len = 0;
 	/* A big reply's buffer is not kept for the connection's lifetime. */
 	if (c->wbuf.cap > 65536)
@@ -337,13 +366,16 @@ static void flush(conn_t *c)
 	if (c->writing || !c->out.len || c->closed)
 		return;
 	uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.len);
+	keep_set(SERVER_KEEP_WRITE); /* before any byte of a reply */
 	int n = uv_try_write(c->ws, &b, 1);
 	if (n == (int)c->out.len) {
 		c->out.len = 0;
+		keep_settle(c); /* at once: IDLE unless more waits */
 		if (c->out.cap > OUT_HIGH_WATER)
 			rb_buf_free(&c->out);
 		return;
 	}
+	keep_set(SERVER_KEEP_PARTIAL); /* at once: the rest goes later */
 	if (n < 0 && n != UV_EAGAIN) {
 		drop(c, NULL);
 		return;
@@ -427,6 +459,7 @@ static void pump(conn_t *c)
 		if (c->closed)
 			return;
 	}
+	keep_settle(c);
 	if ((c->closing || c->srv->stopping) && !c->busy && !c->writing)
 		close_conn(c);
 }
@@ -454,6 +487,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	const char *p = buf->base;
 	size_t n = (size_t)nread;
+	/* First: bytes of a request are taken (the keeper, server.h). */
+	keep_set(c->writing || p[n - 1] != '\n' ? SERVER_KEEP_PARTIAL : SERVER_KEEP_REQ);
 	if (c->in_len == 0) {
 		/* The common case: whole requests straight from the shared
 		 * buffer, no copy. */
@@ -999,45 +1034,109 @@ int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb)
 
 /* ---- the keeper (stdio) ---- */
 
-/* In a new worker: dies with the keeper, marks itself (a restart in place
- * then keeps it a worker) and takes back the caller's signal mask. */
-static int worker_start(log_t *log, pid_t keeper, const sigset_t *old)
+/* In a new worker: dies with the keeper, marks itself with the state
+ * word's descriptor (a restart in place then keeps it a worker and maps
+ * the word again) and takes back the caller's signal mask. */
+static int worker_start(log_t *log, pid_t keeper, const sigset_t *old, int mfd)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != keeper)
 		_exit(1); /* the keeper died before the line above */
 	log->pid = (long)getpid();
-	setenv(SERVER_KEEP_ENV, "1", 1);
+	char mark[16];
+	snprintf(mark, sizeof mark, "%d", mfd);
+	setenv(SERVER_KEEP_ENV, mark, 1);
 	sigprocmask(SIG_SETMASK, old, NULL);
 	return 0;
+}
+
+/* The word of a state file descriptor, mapped shared; NULL on failure. */
+static uint32_t *keep_map(int fd)
+{
+	void *p = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The state word in a memfd that a worker inherits, across its re-exec
+ * too (no close-on-exec); -1 when there is none. */
+static int keep_memfd(log_t *log, uint32_t **word)
+{
+	int fd = memfd_create("kyedns-keeper", 0);
+	if (fd >= 0 && fd < 3) { /* never on stdin, stdout or stderr */
+		int nfd = fcntl(fd, F_DUPFD, 3);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd < 0 || ftruncate(fd, sizeof(uint32_t)) < 0 || !(*word = keep_map(fd))) {
+		log_printf(log, LOG_WARNING, "cannot share a state word with the worker (%s); a "
+			   "worker that dies inside a request is not answered for", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		*word = NULL;
+		return -1;
+	}
+	return fd;
+}
+
+/* The keeper answers pdns's pending request for a worker that died. */
+static int keep_fail_reply(int sig)
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof msg, "{\"result\":false,\"log\":[\"kyedns-backend: the "
+			 "worker serving this request died (signal %d)\"]}\n", sig);
+	ssize_t w;
+	do
+		w = write(1, msg, (size_t)n); /* below PIPE_BUF: all or nothing */
+	while (w < 0 && errno == EINTR);
+	return w == n ? 0 : -1;
 }
 
 int server_keep(log_t *log)
 {
 	const char *mark = getenv(SERVER_KEEP_ENV);
-	if (mark && *mark)
-		return 0; /* a worker restarted in place: its keeper is alive */
-	sigset_t set, old;
+	if (mark && *mark) {
+		/* a worker restarted in place: its keeper is alive */
+		char *end;
+		long fd = strtol(mark, &end, 10);
+		/* only a memfd (seals): never a file the mark names by mistake */
+		if (!*end && fd >= 3 && fd <= INT32_MAX && fcntl((int)fd, F_GET_SEALS) >= 0)
+			keep_word = keep_map((int)fd);
+		return 0;
+	}
+	sigset_t set, old, mask;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	/* Blocked from before the fork: the keeper takes them with
-	 * sigwaitinfo, and none is lost between fork and wait. */
+	 * sigwaitinfo, and none is lost between fork and wait.  SIGPIPE too:
+	 * a failure reply to a pdns that went away fails with EPIPE. */
 	signal(SIGCHLD, SIG_DFL);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	mask = set;
+	sigaddset(&mask, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	uint32_t *word;
+	int mfd = keep_memfd(log, &word);
 	pid_t keeper = getpid();
 	time_t window = 0;
 	unsigned deaths = 0;
 	int st = 0;
 	for (;;) {
+		if (word)
+			__atomic_store_n(word, SERVER_KEEP_IDLE, __ATOMIC_SEQ_CST);
 		pid_t pid = fork();
-		if (pid == 0)
-			return worker_start(log, keeper, &old);
+		if (pid == 0) {
+			keep_word = word;
+			return worker_start(log, keeper, &old, mfd);
+		}
 		if (pid < 0) {
 			log_printf(log, LOG_WARNING, "cannot start a worker (%s); serving without a "
 				   "keeper", strerror(errno));
+			if (word)
+				munmap(word, sizeof *word);
+			if (mfd >= 0)
+				close(mfd);
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			return 0;
 		}
@@ -1058,6 +1157,8 @@ int server_keep(log_t *log)
 				_exit(WEXITSTATUS(st));
 			break; /* killed by a signal */
 		}
+		int sig = WTERMSIG(st);
+		uint32_t state = word ? __atomic_load_n(word, __ATOMIC_SEQ_CST) : SERVER_KEEP_IDLE;
 		time_t now = time(NULL);
 		if (now - window >= SERVER_KEEP_WINDOW) {
 			window = now;
@@ -1068,8 +1169,33 @@ int server_keep(log_t *log)
 				   SERVER_KEEP_WINDOW);
 			_exit(1);
 		}
-		log_printf(log, LOG_ERR, "worker %ld died (signal %d, %s); starting another",
-			   (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+		if (state == SERVER_KEEP_REQ) {
+			log_printf(log, LOG_ERR, "worker %ld died inside a request (signal %d, %s); "
+				   "failing that request and starting another", (long)pid, sig,
+				   strsignal(sig));
+			if (keep_fail_reply(sig) < 0) {
+				log_printf(log, LOG_ERR, "cannot answer pdns (%s); exiting",
+					   strerror(errno));
+				_exit(1);
+			}
+		} else if (state == SERVER_KEEP_WRITE) {
+			/* killed around the write(2) of a whole reply: after it
+			 * most likely (the write wakes pdns, which may run first),
+			 * so pdns has its reply (server.h) */
+			log_printf(log, LOG_ERR, "worker %ld died handing over a reply (signal %d, "
+				   "%s); starting another", (long)pid, sig, strsignal(sig));
+		} else if (state != SERVER_KEEP_IDLE) {
+			/* part of a request or reply went through: the stream
+			 * cannot be resumed; closing it fails pdns's pending read
+			 * and pdns starts a new process */
+			log_printf(log, LOG_ERR, "worker %ld died in the middle of a request or reply "
+				   "(signal %d, %s); exiting so that pdns starts anew", (long)pid,
+				   sig, strsignal(sig));
+			_exit(1);
+		} else {
+			log_printf(log, LOG_ERR, "worker %ld died (signal %d, %s); starting another",
+				   (long)pid, sig, strsignal(sig));
+		}
 	}
 }
 

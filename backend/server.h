@@ -93,11 +93,48 @@
  * runs the serving one (the worker, its child) and waits.  A worker that
  * dies of a signal (a crash, the OOM killer, kill -9) is replaced at once
  * by a new one on the same pipes, and pdns, whose child lives on, does not
- * notice, unless the worker died inside a request: that one call then
- * times out in pdns (its timeout= option) and pdns starts a new
- * coprocess.  The keeper forwards SIGTERM, SIGINT and SIGHUP to the worker
- * and exits with the worker's exit status.  Only a kill of the keeper
- * itself is what pdns 4.7.3 cannot recover from.
+ * notice.  With timeout=0 pdns waits for a reply without limit (and reads
+ * it buffered, not one byte per read(2) as with any other timeout), so the
+ * keeper must know whether pdns waits for one: the worker keeps a state
+ * word in a memfd the keeper made (shared mapping, inherited through the
+ * fork and, its descriptor named in SERVER_KEEP_ENV, across the worker's
+ * re-exec in place), and the keeper reads it after the worker's death:
+ *   IDLE: no request byte taken that is not answered in full: a new worker,
+ *     silently (input pdns sent meanwhile waits in the pipe for it);
+ *   REQ: whole request lines taken, no byte of their reply written, no
+ *     partial line held: the keeper writes one failure reply itself
+ *     ({"result":false,"log":[...the worker died (signal N)]}; pdns
+ *     logs it and fails that call, not the connection), then a new worker;
+ *   PARTIAL: a partial request line held or part of a reply written: the
+ *     stream cannot be resumed; the keeper exits 1, pdns's pending read
+ *     fails ("Child closed pipe") and pdns starts a new process;
+ *   WRITE: the worker was handing every reply due to the kernel in one
+ *     write(2): done or not, the keeper cannot tell; done is by far the
+ *     likelier (the write wakes pdns, which may run before the worker
+ *     stores IDLE), so it is handled as IDLE.
+ * The worker writes the word (one store to shared memory, a few per
+ * request): REQ or PARTIAL first thing in the read callback, by the last
+ * byte read; WRITE just before it hands replies to the kernel, then at once
+ * its settled state (IDLE once nothing is held, running or unwritten) when
+ * the kernel took them all, or PARTIAL when it took part (libuv writes the
+ * rest as pdns reads); the settled state again when such a write ends and
+ * at the end of every pass over the connection.  The windows that remain:
+ * (a) between read(2) returning request bytes inside libuv and the read
+ * callback's store, the word still says IDLE: a worker killed there is
+ * replaced silently and, with timeout=0, that pdns thread waits for ever
+ * (with a timeout, it times out and starts anew); (b) between the store of
+ * WRITE and the write(2) (a few instructions; nothing wakes pdns there):
+ * the same; (c) between a write(2) that took only part of a reply and the
+ * store of PARTIAL: the same; (d) for a reply written in several parts,
+ * between libuv's write of the last part and the write callback's store of
+ * IDLE (early in the next loop iteration), the word says PARTIAL: pdns has
+ * its whole reply, the keeper exits, and pdns 4.7.3 fails every later call
+ * of that backend instance (the same as a kill of the keeper, below); only
+ * replies larger than the pipe's free space (zone lists) take that path.
+ * (A write that took nothing counts as PARTIAL: pdns starts anew, nothing
+ * is lost.)  The death count below covers every state.  The keeper
+ * forwards SIGTERM, SIGINT and SIGHUP to the worker and exits with the worker's exit status.  Only a kill of
+ * the keeper itself is what pdns 4.7.3 cannot recover from.
  *
  * Logging: every line goes through the daemon's log_t (srv->log) with a
  * priority: LOG_ERR for failures of ours, LOG_WARNING for refusals and
@@ -259,16 +296,26 @@ int server_start_stdio(server_t *srv, uv_loop_t *loop, rb_t *rb);
  * For --stdio, before anything is opened: forks the worker and returns 0
  * in it (it then serves, its parent dying kills it); the calling process
  * becomes the keeper and never returns.  The keeper replaces a worker
- * killed by a signal, at most SERVER_KEEP_DEATHS times in
- * SERVER_KEEP_WINDOW seconds (then it gives up: exit 1), and exits with a
- * worker's own exit status.  A process that is already a worker (restarted
- * in place, see above: the environment says so) returns 0 at once; so does
- * one that cannot fork (it then serves unkept, with a log line).
+ * killed by a signal (answering for it or exiting 1 by its state word,
+ * above), at most SERVER_KEEP_DEATHS times in SERVER_KEEP_WINDOW seconds
+ * (then it gives up: exit 1), and exits with a worker's own exit status.
+ * A process that is already a worker (restarted in place, see above: the
+ * environment says so and names the state word's descriptor) maps the word
+ * and returns 0 at once; so does one that cannot fork (it then serves
+ * unkept, with a log line).  Without a state word (memfd_create failed,
+ * logged) a worker's death is handled as IDLE.
  */
 int server_keep(log_t *log);
 
 #define SERVER_KEEP_DEATHS 5
 #define SERVER_KEEP_WINDOW 10
-#define SERVER_KEEP_ENV "KYEDNS_BACKEND_STDIO_WORKER" /* set in workers */
+#define SERVER_KEEP_ENV "KYEDNS_BACKEND_STDIO_WORKER" /* set in workers: the
+							 state word's fd */
+/* The state word a worker keeps for its keeper (above). */
+#define SERVER_KEEP_IDLE 0    /* no request pending: nothing taken unanswered */
+#define SERVER_KEEP_REQ 1     /* whole request lines taken, no reply byte out */
+#define SERVER_KEEP_PARTIAL 2 /* a partial line held, or a reply partly out */
+#define SERVER_KEEP_WRITE 3   /* handing every reply due to the kernel in one
+				 write(2): most likely done (kept as IDLE) */
 
 #endif

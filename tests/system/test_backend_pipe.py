@@ -3,18 +3,24 @@ pdns's pipe connector (remote-connection-string=pipe:command=...).
 
 First the program alone, on subprocess pipes (easy to diagnose): replies,
 bad input, usage errors, the in-place restart on SIGTERM, the keeper that
-replaces a killed worker.  Then a real pdns_server 4.7.3 with the pipe
+replaces a killed worker and answers for one that died inside a request
+(a store write held back by a write lock the test takes).  Then a real pdns_server 4.7.3 with the pipe
 connector in front of the same store (pdns_util.PdnsSite, whose
 unix-socket backend then serves a second pdns for comparison): lookups,
 AXFR, updates through kyednsctl and kyedns-updater, API writes, pdnsutil
-backend-cmd, setNotified as primary, and a primary pdns under query load
-while its pipe processes get SIGTERM or their workers SIGKILL (pdns keeps
-running and answering), or the processes pdns started get SIGKILL (pdns
+backend-cmd, setNotified as primary, a worker killed inside an API write
+or inside a large AXFR with timeout=0 (the call fails, pdns runs on), and
+a primary pdns under query load while its pipe processes get SIGTERM or
+their workers SIGKILL (pdns keeps running and answering), or the processes pdns started get SIGKILL (pdns
 4.7.3 cannot recover: a strict xfail records that limitation, and starts
 failing when a pdns that can is installed).
 """
+import base64
+import ctypes
+import hashlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -264,7 +270,10 @@ def test_stdio_keeper_replaces_a_killed_worker(db):
             assert r["result"][0]["qtype"] == "SOA", r
             assert b.proc.poll() is None
             assert pipe_children(b.proc.pid) != [worker]
-        assert b.stderr().count("died (signal 9") == 2, b.stderr()
+        # killed at once after the reply arrived: the worker may not have
+        # run on after its write(2) yet (server.h: WRITE)
+        assert b.stderr().count("died (signal 9") + b.stderr().count(
+            "died handing over a reply (signal 9") == 2, b.stderr()
         for i in range(20):
             if b.proc.poll() is not None:
                 break
@@ -277,12 +286,115 @@ def test_stdio_keeper_replaces_a_killed_worker(db):
         b.kill()
 
 
+class WriteLock:
+    """Holds the store's LMDB write lock (a write transaction begun through
+    liblmdb, never committed): the backend's deferred writes wait for it."""
+
+    def __init__(self, db):
+        self.lib = ctypes.CDLL("liblmdb.so.0")
+        self.env, self.txn = ctypes.c_void_p(), ctypes.c_void_p()
+        assert self.lib.mdb_env_create(ctypes.byref(self.env)) == 0
+        assert self.lib.mdb_env_set_maxdbs(self.env, 64) == 0
+        assert self.lib.mdb_env_open(self.env, db.encode(), 0x200000, 0o640) == 0  # MDB_NOTLS
+        assert self.lib.mdb_txn_begin(self.env, None, 0, ctypes.byref(self.txn)) == 0
+
+    def release(self):
+        if self.txn:
+            self.lib.mdb_txn_abort(self.txn)
+            self.txn = None
+            self.lib.mdb_env_close(self.env)
+
+
+def import_hosts(ctl, n):
+    """n hosts b0..b<n-1> in ZONE with an A and an AAAA each (host import)."""
+    path = ctl.db + ".hosts"
+    with open(path, "w") as f:
+        for i in range(n):
+            tok = base64.urlsafe_b64encode(hashlib.sha256(b"%d" % i).digest()).decode().rstrip("=")
+            f.write("b%d.%s %s 10.%d.%d.%d 2001:db8::%x\n" % (i, ZONE, tok, i >> 16, (i >> 8) & 255,
+                                                            i & 255, i + 1))
+    ctl.run("host", "import", path)
+    os.unlink(path)
+
+
+def test_stdio_keeper_and_a_worker_dead_inside_a_request(db, ctl):
+    """A worker killed with a request taken but unanswered (REQ): the keeper
+    answers it with a failure and a new worker serves the next request.
+    Killed with the request still unread in the pipe (IDLE): the new worker
+    answers it.  Killed holding a partial line, or in the middle of a reply
+    (PARTIAL): the keeper exits 1, closing the pipes (pdns then starts a new
+    process).  The worker's state word outlives its restart in place
+    (SIGTERM), which comes first."""
+    b = Stdio(db, ["--log-level", "debug"])
+    try:
+        assert b.call(**INIT)["result"]
+        b.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while b.stderr().count("serving on stdin/stdout") < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert b.stderr().count("serving on stdin/stdout") == 2, b.stderr()
+        # REQ: setNotified waits for the write lock
+        lock = WriteLock(db)
+        try:
+            [worker] = pipe_children(b.proc.pid)
+            b.send(line({"method": "setNotified", "parameters": {"id": 1, "serial": 7}}))
+            time.sleep(0.5)
+            os.kill(worker, signal.SIGKILL)
+            t = time.monotonic()
+            assert select.select([b.proc.stdout], [], [], 5)[0], "no reply: " + b.stderr()
+            r = b.reply()
+            print("failure reply after the kill: %.1f ms" % ((time.monotonic() - t) * 1000))
+        finally:
+            lock.release()
+        assert r == {"result": False, "log": ["kyedns-backend: the worker serving this request "
+                                              "died (signal 9)"]}, r
+        assert "died inside a request (signal 9" in b.stderr(), b.stderr()
+        assert b.call("lookup", qtype="SOA", qname=APEX, **{"zone-id": -1})["result"]
+        # IDLE, the request still in the pipe: answered by the new worker
+        [worker] = pipe_children(b.proc.pid)
+        os.kill(worker, signal.SIGSTOP)
+        b.send(line({"method": "lookup", "parameters": {"qtype": "SOA", "qname": APEX,
+                                                         "zone-id": -1}}))
+        time.sleep(0.2)
+        os.kill(worker, signal.SIGKILL)
+        assert b.reply()["result"][0]["qtype"] == "SOA"
+        assert b.proc.poll() is None
+        # PARTIAL: half a request line taken
+        [worker] = pipe_children(b.proc.pid)
+        b.send(b'{"method":"lookup","param')
+        time.sleep(0.3)
+        os.kill(worker, signal.SIGKILL)
+        assert b.proc.wait(10) == 1
+        assert b.proc.stdout.read() == b""
+        assert "middle of a request or reply (signal 9" in b.stderr(), b.stderr()
+    finally:
+        b.kill()
+    # PARTIAL: the first bytes of a large reply written, the rest not read
+    import_hosts(ctl, 3000)
+    b = Stdio(db)
+    try:
+        assert b.call(**INIT)["result"]
+        [worker] = pipe_children(b.proc.pid)
+        b.send(line({"method": "list", "parameters": {"zonename": APEX, "domain_id": 1}}))
+        head = b.proc.stdout.read(100)
+        assert head.startswith(b'{"result":[')
+        time.sleep(0.2)
+        os.kill(worker, signal.SIGKILL)
+        assert b.proc.wait(10) == 1
+        rest = b.proc.stdout.read()
+        assert not rest.endswith(b"\n") and 100 + len(rest) < 3000 * 100, len(rest)
+        assert "middle of a request or reply (signal 9" in b.stderr(), b.stderr()
+    finally:
+        b.kill()
+
+
 # ---- behind a real pdns_server ----
 
-def pipe_site(tmp_path, settings=None, **kw):
-    """PdnsSite whose pdns uses the pipe connector; its unix-socket backend
-    stays up for comparisons (site.stack.sock)."""
-    conf = {"remote-connection-string": pipe_conn(os.path.join(str(tmp_path), "db"))}
+def pipe_site(tmp_path, settings=None, timeout=2000, **kw):
+    """PdnsSite whose pdns uses the pipe connector (its timeout= option:
+    timeout); its unix-socket backend stays up for comparisons
+    (site.stack.sock)."""
+    conf = {"remote-connection-string": pipe_conn(os.path.join(str(tmp_path), "db"), timeout)}
     conf.update(settings or {})
     return PdnsSite(tmp_path, settings=conf, **kw)
 
@@ -435,6 +547,119 @@ def test_pipe_primary_set_notified(tmp_path):
         sink.close()
 
 
+def workers_of(pdns):
+    """The workers of pdns's pipe processes (the keepers)."""
+    return [w for k in pipe_children(pdns.pid) for w in pipe_children(k)]
+
+
+def test_pipe_worker_killed_inside_an_api_write(tmp_path):
+    """timeout=0 (pdns waits for a reply without limit), primary=yes: the
+    worker serving an API write is killed while its commitTransaction waits
+    for the store (REQ): the keeper answers the call with a failure, the
+    API request ends at once (pdns 4.7.3's PATCH ignores commitTransaction's
+    result and says 204; the record is not stored), and pdns runs on:
+    queries answer, the next write is notified (the communicator lives)."""
+    sink = NotifySink()
+    try:
+        with pipe_site(tmp_path, settings=primary_settings(sink), prepare=master_zone,
+                       timeout=0) as site:
+            pdns = site.stack.pdns.proc
+            s0 = site.serial()
+            wait_notified(site, s0)
+            res = {}
+            rr = [{"name": "api." + APEX, "type": "A", "ttl": 60, "changetype": "REPLACE",
+                   "records": [{"content": "192.0.2.77", "disabled": False}]}]
+            lock = WriteLock(site.db)
+            try:
+                t = threading.Thread(target=lambda: res.update(r=site.patch(rr)), daemon=True)
+                t.start()
+                time.sleep(1.0)
+                assert t.is_alive(), res  # waiting for the store
+                killed = workers_of(pdns)
+                for w in killed:
+                    os.kill(w, signal.SIGKILL)
+                t0 = time.monotonic()
+                t.join(10)
+                took = time.monotonic() - t0
+            finally:
+                lock.release()
+            assert not t.is_alive(), "the API request hangs: " + site.pdns_log()[-3000:]
+            print("API answer %.0f ms after killing %d workers: %r" % (took * 1000, len(killed),
+                                                                     res["r"]))
+            assert took < 2, res
+            log = site.pdns_log()
+            assert "died inside a request (signal 9" in log, log[-3000:]
+            assert "[remotebackend]: kyedns-backend: the worker serving this request died " \
+                "(signal 9)" in log, log[-3000:]
+            assert pdns.poll() is None, site.pdns_log()[-3000:]
+            assert site.answer("h1." + ZONE)[1] == {"192.0.2.10"}
+            assert site.rcode("api." + ZONE) == dns.rcode.NXDOMAIN
+            t1 = time.monotonic()
+            site.ctl.run("record", "add", "after." + ZONE, "A", "192.0.2.98")
+            assert sink.wait(t1), sink.got
+            wait_notified(site, site.serial())
+            assert site.answer("after." + ZONE)[1] == {"192.0.2.98"}
+            assert "communicator thread died" not in site.pdns_log()
+    finally:
+        sink.close()
+
+
+def wchar(pid):
+    """Bytes process pid has written so far (0 once it is gone)."""
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            return int(f.read().split("wchar:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def test_pipe_axfr_worker_killed_mid_reply(tmp_path):
+    """timeout=0: the worker serving a 20k-host AXFR's list (the AXFR's own
+    pipe process) is killed after the first 100 kB of its reply (PARTIAL):
+    the keeper exits, pdns's read fails ("Child closed pipe"), that AXFR
+    fails, pdns runs on, and the next AXFR and queries succeed.  pdns reads
+    the reply within milliseconds: a kill that lands after its end (the
+    worker idle again, silently replaced) is retried, at most 3 times."""
+    n = 20000
+    with pipe_site(tmp_path, timeout=0, prepare=lambda ctl: import_hosts(ctl, n)) as site:
+        pdns = site.stack.pdns.proc
+        assert site.answer("b1." + ZONE)[1] == {"10.0.0.1"}
+        for attempt in range(3):
+            res = {}
+            old = set(workers_of(pdns))
+            t = threading.Thread(target=lambda: res.update(r=site.axfr_dig()), daemon=True)
+            t.start()
+            new = []
+            deadline = time.monotonic() + 10
+            while not new and t.is_alive() and time.monotonic() < deadline:
+                new = [w for w in workers_of(pdns) if w not in old]
+            assert new, "the AXFR started no pipe process"
+            [victim] = new
+            base = wchar(victim)
+            while t.is_alive() and time.monotonic() < deadline:
+                if wchar(victim) - base > 100000:
+                    os.kill(victim, signal.SIGKILL)
+                    break
+            t.join(30)
+            log = site.pdns_log()
+            if "middle of a request or reply (signal 9" in log:
+                break
+        print("kills until one landed inside the reply:", attempt + 1)
+        assert "middle of a request or reply (signal 9" in log, log[-3000:]
+        recs, out = res["r"]
+        print("AXFR with the worker killed: %d records" % len(recs), out[-300:])
+        assert len(recs) < 2 * n, out[-1000:]
+        assert pdns.poll() is None, log[-3000:]
+        t0 = time.monotonic()
+        recs, out = site.axfr_dig()
+        print("next AXFR: %d records in %.2f s" % (len(recs), time.monotonic() - t0))
+        names = {r[0] for r in recs}
+        assert len(recs) > 2 * n and "b%d.%s." % (n - 1, ZONE) in names, out[-1000:]
+        assert site.answer("b0." + ZONE)[1] == {"10.0.0.0"}
+        assert site.answer("b%d.%s" % (n - 1, ZONE))[1] == {"10.0.%d.%d" % ((n - 1) >> 8,
+                                                                           (n - 1) & 255)}
+
+
 class Load:
     """Queries pdns in a loop (UDP, h1 A) and records (time, good)."""
 
@@ -528,14 +753,18 @@ def test_pipe_primary_survives_sigterm_of_its_pipe_processes(tmp_path):
         sink.close()
 
 
-def test_pipe_primary_survives_sigkill_of_its_workers(tmp_path):
+@pytest.mark.parametrize("timeout", [2000, 0])
+def test_pipe_primary_survives_sigkill_of_its_workers(tmp_path, timeout):
     """kill -9 of the processes that serve (the keepers' workers: what a
     crash or the OOM killer would hit): pdns (primary, xfr-cycle-interval=1)
     keeps running, answers recover at once, the communicator still
-    notifies."""
+    notifies; also with timeout=0, where pdns waits for a reply without
+    limit (a worker killed inside a request is answered for by its
+    keeper)."""
     sink = NotifySink()
     try:
-        with pipe_site(tmp_path, settings=primary_settings(sink), prepare=master_zone) as site:
+        with pipe_site(tmp_path, settings=primary_settings(sink), prepare=master_zone,
+                       timeout=timeout) as site:
             load = Load(site.dns_port)
             try:
                 rounds = kill_rounds(site, load, signal.SIGKILL, workers=True)
