@@ -109,11 +109,6 @@ def build_const(outdir):
     return path
 
 
-def has_stdio():
-    p = subprocess.run([binary("kyedns-backend"), "--help"], capture_output=True, text=True)
-    return "--stdio" in p.stdout
-
-
 # ---- data ----
 
 class Data:
@@ -599,10 +594,6 @@ def main():
     sizes = [int(x) for x in a.sizes.split(",")]
     kinds = a.backends.split(",")
     qkinds = a.qps_backends.split(",")
-    if not has_stdio():
-        log("build/kyedns-backend has no --stdio: the pipe rows are skipped")
-        kinds = [k for k in kinds if k not in ("pipe", "pipe0")]
-        qkinds = [k for k in qkinds if k not in ("pipe", "pipe0")]
     tmp = tempfile.mkdtemp(prefix="kyedns-bench-scale-")
     log("%s, %d cpus, load %s, data in %s" %
         (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(),

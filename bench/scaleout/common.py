@@ -5,6 +5,18 @@ import re
 import socket
 import subprocess
 
+# The start of every knotd configuration here (format with dir and port):
+# one server on loopback, its log and its journal/timer storage in dir.
+KNOT_SERVER = """server:
+    rundir: {dir}
+    listen: 127.0.0.1@{port}
+log:
+  - target: {dir}/knot.log
+    any: info
+database:
+    storage: {dir}
+"""
+
 
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago (also free for UDP

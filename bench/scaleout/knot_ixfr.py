@@ -38,21 +38,13 @@ import dns.rcode
 import dns.update
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, host_v4, host_v6, pct, write_zone  # noqa: E402
+from common import KNOT_SERVER, free_port, host_v4, host_v6, pct, write_zone  # noqa: E402
 
 ORIGIN = "dyn.example."
 HOSTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 STEADY = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 
-PRIMARY_CONF = """server:
-    rundir: {dir}
-    listen: 127.0.0.1@{port}
-log:
-  - target: {dir}/knot.log
-    any: info
-database:
-    storage: {dir}
-remote:
+PRIMARY_CONF = KNOT_SERVER + """remote:
   - id: secondary
     address: 127.0.0.1@{sec_port}
 acl:
@@ -70,15 +62,7 @@ zone:
     acl: local
 """
 
-SECONDARY_CONF = """server:
-    rundir: {dir}
-    listen: 127.0.0.1@{port}
-log:
-  - target: {dir}/knot.log
-    any: info
-database:
-    storage: {dir}
-remote:
+SECONDARY_CONF = KNOT_SERVER + """remote:
   - id: primary
     address: 127.0.0.1@{pri_port}
 acl:

@@ -20,20 +20,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, host_v4, host_v6  # noqa: E402
+from common import KNOT_SERVER, free_port, host_v4, host_v6  # noqa: E402
 from knot_ixfr import ORIGIN, Knot, kdig_xfr, serial, wait_serial  # noqa: E402
 
 HOSTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 
-CONF = """server:
-    rundir: {dir}
-    listen: 127.0.0.1@{port}
-log:
-  - target: {dir}/knot.log
-    any: info
-database:
-    storage: {dir}
-acl:
+CONF = KNOT_SERVER + """acl:
   - id: local
     address: 127.0.0.0/8
     action: transfer

@@ -594,10 +594,7 @@ def test_pipe_worker_killed_inside_an_api_write(tmp_path):
             assert pdns.poll() is None, site.pdns_log()[-3000:]
             assert site.answer("h1." + ZONE)[1] == {"192.0.2.10"}
             assert site.rcode("api." + ZONE) == dns.rcode.NXDOMAIN
-            t1 = time.monotonic()
-            site.ctl.run("record", "add", "after." + ZONE, "A", "192.0.2.98")
-            assert sink.wait(t1), sink.got
-            wait_notified(site, site.serial())
+            assert_notifies_after_change(site, sink)
             assert site.answer("after." + ZONE)[1] == {"192.0.2.98"}
             assert "communicator thread died" not in site.pdns_log()
     finally:
@@ -726,6 +723,25 @@ def kill_rounds(site, load, sig, rounds=3, workers=False):
     return out
 
 
+def rounds_under_load(site, sig, workers=False):
+    """kill_rounds under a steady query load; returns (rounds, load)."""
+    load = Load(site.dns_port)
+    try:
+        rounds = kill_rounds(site, load, sig, workers=workers)
+    finally:
+        load.stop()
+    return rounds, load
+
+
+def assert_notifies_after_change(site, sink):
+    """A change made now is NOTIFYed and its serial recorded (setNotified):
+    the communicator survived."""
+    t1 = time.monotonic()
+    site.ctl.run("record", "add", "after." + ZONE, "A", "192.0.2.98")
+    assert sink.wait(t1), sink.got
+    wait_notified(site, site.serial())
+
+
 def test_pipe_primary_survives_sigterm_of_its_pipe_processes(tmp_path):
     """SIGTERM restarts a pipe process in place: pdns (primary,
     xfr-cycle-interval=1) keeps running and answering without a single
@@ -733,21 +749,14 @@ def test_pipe_primary_survives_sigterm_of_its_pipe_processes(tmp_path):
     sink = NotifySink()
     try:
         with pipe_site(tmp_path, settings=primary_settings(sink), prepare=master_zone) as site:
-            load = Load(site.dns_port)
-            try:
-                rounds = kill_rounds(site, load, signal.SIGTERM)
-            finally:
-                load.stop()
+            rounds, load = rounds_under_load(site, signal.SIGTERM)
             print("SIGTERM of coprocesses (processes, recovery s, failed answers):", rounds)
             assert site.stack.pdns.proc.poll() is None, site.pdns_log()[-3000:]
             for n, recovered, failed in rounds:
                 assert recovered is not None and recovered < 3, (rounds, site.pdns_log()[-3000:])
                 assert failed == 0, (rounds, site.pdns_log()[-3000:])
             assert len(rounds) == 3 and len(load.results) > 100, rounds
-            t1 = time.monotonic()
-            site.ctl.run("record", "add", "after." + ZONE, "A", "192.0.2.98")
-            assert sink.wait(t1), sink.got
-            wait_notified(site, site.serial())
+            assert_notifies_after_change(site, sink)
             assert "restarting in place" in site.pdns_log()
     finally:
         sink.close()
@@ -765,21 +774,14 @@ def test_pipe_primary_survives_sigkill_of_its_workers(tmp_path, timeout):
     try:
         with pipe_site(tmp_path, settings=primary_settings(sink), prepare=master_zone,
                        timeout=timeout) as site:
-            load = Load(site.dns_port)
-            try:
-                rounds = kill_rounds(site, load, signal.SIGKILL, workers=True)
-            finally:
-                load.stop()
+            rounds, load = rounds_under_load(site, signal.SIGKILL, workers=True)
             print("SIGKILL of workers (processes, recovery s, failed answers):", rounds)
             assert site.stack.pdns.proc.poll() is None, site.pdns_log()[-3000:]
             assert len(rounds) == 3, rounds
             for n, recovered, failed in rounds:
                 assert recovered is not None and recovered < 3, (rounds, site.pdns_log()[-3000:])
             assert "communicator thread died" not in site.pdns_log()
-            t1 = time.monotonic()
-            site.ctl.run("record", "add", "after." + ZONE, "A", "192.0.2.98")
-            assert sink.wait(t1), sink.got
-            wait_notified(site, site.serial())
+            assert_notifies_after_change(site, sink)
     finally:
         sink.close()
 
@@ -791,11 +793,7 @@ def test_pipe_primary_survives_sigkill_of_its_coprocesses(tmp_path):
     sink = NotifySink()
     try:
         with pipe_site(tmp_path, settings=primary_settings(sink), prepare=master_zone) as site:
-            load = Load(site.dns_port)
-            try:
-                rounds = kill_rounds(site, load, signal.SIGKILL)
-            finally:
-                load.stop()
+            rounds, load = rounds_under_load(site, signal.SIGKILL)
             print("SIGKILL of coprocesses (processes, recovery s, failed answers):", rounds)
             alive = site.stack.pdns.proc.poll() is None
             print("pdns alive:", alive, "\n".join(

@@ -27,7 +27,7 @@ import pytest
 
 from conftest import free_port
 from ops_util import kill_tree_in, procs_in, wait_until
-from topology_util import (NsdSecondary, PdnsSecondary, Primary, addresses, has_stdio, keyring,
+from topology_util import (NsdSecondary, PdnsSecondary, Primary, addresses, keyring,
                            new_key, send_notify, soa_serial)
 from updater_util import Updater, curl
 
@@ -69,13 +69,7 @@ class NotifyListener:
         self.sock.close()
 
 
-@pytest.fixture(params=["unix", "pipe"])
-def mode(request):
-    if request.param == "pipe" and not has_stdio():
-        pytest.skip("kyedns-backend has no --stdio yet")
-    return request.param
-
-
+@pytest.mark.parametrize("mode", ["unix", "pipe"])
 def test_topology_tsig_notify_axfr(tmp_path, ctl, mode):
     ctl.run("zone", "add", ZONE, "--ns", "ns1." + ZONE, "--ns", "ns2." + ZONE, "--kind", "master")
     ctl.run("host", "add", HOST, "--token", TOKEN, "--ipv4", "192.0.2.1")

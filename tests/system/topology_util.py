@@ -60,12 +60,6 @@ def keyring(key):
     return dns.tsigkeyring.from_text({key[0] + ".": key[1]})
 
 
-def has_stdio():
-    """True when this kyedns-backend has --stdio (pdns's pipe connector)."""
-    p = subprocess.run([binary("kyedns-backend"), "--help"], capture_output=True, text=True)
-    return "--stdio" in p.stdout
-
-
 def query(port, name, rdtype, timeout=1.0):
     """One UDP query to 127.0.0.1:port; the answer message (or None)."""
     try:
